@@ -1,0 +1,128 @@
+import type { MigrationMethod } from "./defaults";
+
+/** A node role in a Kubernetes-on-Atomic cluster. */
+export type Role = "etcd" | "master" | "worker";
+
+/** One host of a cluster description. */
+export interface ClusterHostSpec {
+  /** Short name, used in resource names. Letters, digits and `-`. */
+  name: string;
+  /** Address to SSH to. */
+  host: string;
+  /** SSH port. Default 22. */
+  port?: number;
+  /** SSH user. Default: the cluster's `user`, else "root". */
+  user?: string;
+  /** The host's public key (OpenSSH line) or `SHA256:` fingerprint: pins the host key. */
+  hostKey?: string;
+  /** One or more of "etcd", "master", "worker". */
+  roles: Role[];
+}
+
+/** A whole cluster, as a stack's configuration describes it (`<project>:cluster`). */
+export interface ClusterSpec {
+  method: MigrationMethod;
+  hosts: ClusterHostSpec[];
+  /** Default SSH user. Default "root". */
+  user?: string;
+  /** Registry prefix of the system container images. */
+  registry?: string;
+  /** Refspec package layering rebases to. */
+  rebase?: string;
+  reboot?: "ifNeeded" | "always" | "never";
+  rebootTimeoutSeconds?: number;
+  /** How many workers may be changing (and rebooting) at once. Default 1. */
+  maxUnavailable?: number;
+  etcd?: { source?: string; destination?: string; conflict?: "fail" | "backup" };
+}
+
+const ROLES: readonly Role[] = ["etcd", "master", "worker"];
+const METHODS: readonly MigrationMethod[] = ["systemContainers", "packageLayering"];
+const REBOOTS = ["ifNeeded", "always", "never"] as const;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks a cluster description read from stack configuration and returns it typed, or every problem found, each
+ * naming the configuration path and the accepted form (never echoing a value that could be a secret).
+ */
+export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: ClusterSpec; errors: string[] } {
+  const errors: string[] = [];
+  const err = (path: string, reason: string) => errors.push(`${key}${path}: ${reason}`);
+  if (!isObject(raw)) {
+    err("", "must be an object with `method` and `hosts` (see the README's configuration reference)");
+    return { errors };
+  }
+  if (!METHODS.includes(raw.method as MigrationMethod)) {
+    err(".method", `must be "systemContainers" or "packageLayering"`);
+  }
+  const optString = (path: string, v: unknown) => {
+    if (v !== undefined && (typeof v !== "string" || v.length === 0)) err(path, "must be a non-empty string");
+  };
+  optString(".user", raw.user);
+  optString(".registry", raw.registry);
+  optString(".rebase", raw.rebase);
+  if (raw.reboot !== undefined && !REBOOTS.includes(raw.reboot as (typeof REBOOTS)[number])) {
+    err(".reboot", `must be "ifNeeded", "always" or "never"`);
+  }
+  const positiveInt = (path: string, v: unknown, max: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max)) {
+      err(path, `must be a whole number from 1 to ${max}`);
+    }
+  };
+  positiveInt(".rebootTimeoutSeconds", raw.rebootTimeoutSeconds, 86400);
+  positiveInt(".maxUnavailable", raw.maxUnavailable, 1000);
+  if (raw.etcd !== undefined) {
+    if (!isObject(raw.etcd)) err(".etcd", "must be an object with optional source, destination, conflict");
+    else {
+      optString(".etcd.source", raw.etcd.source);
+      optString(".etcd.destination", raw.etcd.destination);
+      if (raw.etcd.conflict !== undefined && raw.etcd.conflict !== "fail" && raw.etcd.conflict !== "backup") {
+        err(".etcd.conflict", `must be "fail" or "backup"`);
+      }
+    }
+  }
+  if (!Array.isArray(raw.hosts) || raw.hosts.length === 0) {
+    err(".hosts", "must be a non-empty list of {name, host, port?, user?, hostKey?, roles}");
+    return { errors };
+  }
+  const names = new Set<string>();
+  const addresses = new Set<string>();
+  raw.hosts.forEach((h: unknown, i: number) => {
+    const at = `.hosts[${i}]`;
+    if (!isObject(h)) {
+      err(at, "must be an object {name, host, port?, user?, hostKey?, roles}");
+      return;
+    }
+    if (typeof h.name !== "string" || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(h.name)) {
+      err(`${at}.name`, "must be 1-63 letters, digits or '-', not starting or ending with '-'");
+    } else if (names.has(h.name)) {
+      err(`${at}.name`, `duplicates another host's name "${h.name}"`);
+    } else names.add(h.name);
+    if (typeof h.host !== "string" || !/^[A-Za-z0-9.:-]+$/.test(h.host) || h.host.startsWith("-")) {
+      err(`${at}.host`, "must be a host name or IP address");
+    }
+    if (
+      h.port !== undefined &&
+      !(Number.isInteger(h.port) && (h.port as number) >= 1 && (h.port as number) <= 65535)
+    ) {
+      err(`${at}.port`, "must be a whole number from 1 to 65535");
+    }
+    const address = `${String(h.host)}:${String(h.port ?? 22)}`;
+    if (addresses.has(address)) err(at, `${address} is listed twice`);
+    addresses.add(address);
+    optString(`${at}.user`, h.user);
+    optString(`${at}.hostKey`, h.hostKey);
+    if (!Array.isArray(h.roles) || h.roles.length === 0 || !h.roles.every((r) => ROLES.includes(r as Role))) {
+      err(`${at}.roles`, `must be a non-empty list of "etcd", "master", "worker"`);
+    }
+  });
+  if (errors.length > 0) return { errors };
+  const spec = raw as unknown as ClusterSpec;
+  const has = (role: Role) => spec.hosts.some((h) => h.roles.includes(role));
+  if (!has("etcd")) err(".hosts", "no host has the role etcd");
+  if (!has("master")) err(".hosts", "no host has the role master");
+  return errors.length > 0 ? { errors } : { spec, errors };
+}

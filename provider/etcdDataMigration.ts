@@ -1,0 +1,88 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Connection, ConnectionArgs } from "./connection";
+import { makeDynamicProvider } from "./dynamicProvider";
+
+/**
+ * Moves etcd's data to where the etcd system container expects it: the migration guide's
+ * `systemctl stop etcd; cp -r /var/lib/etcd/member /var/lib/etcd/etcd.etcd/`, made safe.
+ *
+ * - create: confirms the source is an etcd member directory (wal/ and snap/), stops the service and confirms it
+ *   is inactive, copies with ownership, modes and times into a temporary folder beside the destination, verifies
+ *   the copy file by file (size and sha256), and moves it into place with one rename. The source is never
+ *   modified or removed. An identical destination means nothing to do; a temporary folder left by an interrupted
+ *   attempt is discarded and the copy redone; a different member directory at the destination is refused
+ *   (`conflict: "fail"`) or moved aside to a timestamped backup (`conflict: "backup"`). Nothing is overwritten.
+ * - refresh: checks the destination still matches the manifest.
+ * - delete: leaves all data where it is: removing either copy of a cluster's data is never a side effect.
+ */
+export interface EtcdDataMigrationArgs {
+  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
+  connection: pulumi.Input<ConnectionArgs>;
+  /** The member directory to copy. Default "/var/lib/etcd/member" (kubernetes/contrib); the RPM default is "/var/lib/etcd/default.etcd/member". */
+  source?: pulumi.Input<string>;
+  /** The folder that receives `member/`. Default "/var/lib/etcd/etcd.etcd" (the etcd system container's). */
+  destination?: pulumi.Input<string>;
+  /** The unit stopped before the copy. Default "etcd". */
+  service?: pulumi.Input<string>;
+  /** When the destination holds a different member directory: "fail" (default) or "backup" (move it aside). */
+  conflict?: pulumi.Input<"fail" | "backup">;
+}
+
+export interface EtcdDataMigrationInputs {
+  connection: Connection;
+  source?: string;
+  destination?: string;
+  service?: string;
+  conflict?: "fail" | "backup";
+  /** Computed by check: the remote steps this migration runs. */
+  commands?: string[];
+}
+
+export interface EtcdDataMigrationOutputs extends EtcdDataMigrationInputs {
+  /** Number of files copied. */
+  files: number;
+  /** Bytes copied. */
+  bytes: number;
+  /** sha256 over the path, size, mode and content hash of every file, sorted by path. */
+  manifestSha256: string;
+  /** When the copy was moved into place (ISO 8601, UTC). */
+  migratedAt: string;
+  /** Where a different member directory found at the destination was moved, if it was. */
+  backupPath?: string;
+}
+
+const provider = makeDynamicProvider("EtcdDataMigration");
+
+export class EtcdDataMigration extends pulumi.dynamic.Resource {
+  declare readonly connection: pulumi.Output<Connection>;
+  declare readonly source: pulumi.Output<string>;
+  declare readonly destination: pulumi.Output<string>;
+  declare readonly service: pulumi.Output<string>;
+  declare readonly conflict: pulumi.Output<string>;
+  declare readonly commands: pulumi.Output<string[]>;
+  declare readonly files: pulumi.Output<number>;
+  declare readonly bytes: pulumi.Output<number>;
+  declare readonly manifestSha256: pulumi.Output<string>;
+  declare readonly migratedAt: pulumi.Output<string>;
+  declare readonly backupPath: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: EtcdDataMigrationArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        connection: pulumi.secret(args.connection),
+        commands: undefined,
+        files: undefined,
+        bytes: undefined,
+        manifestSha256: undefined,
+        migratedAt: undefined,
+        backupPath: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      "atomic-host",
+      "EtcdDataMigration",
+    );
+  }
+}

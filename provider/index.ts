@@ -1,0 +1,22 @@
+export type { Connection, ConnectionArgs, ProxyConnectionArgs } from "./connection";
+export {
+  SystemContainer,
+  type SystemContainerArgs,
+  type SystemContainerInputs,
+  type SystemContainerOutputs,
+} from "./systemContainer";
+export {
+  LayeredPackage,
+  type DeploymentInfo,
+  type LayeredPackageArgs,
+  type LayeredPackageInputs,
+  type LayeredPackageOutputs,
+} from "./layeredPackage";
+export {
+  EtcdDataMigration,
+  type EtcdDataMigrationArgs,
+  type EtcdDataMigrationInputs,
+  type EtcdDataMigrationOutputs,
+} from "./etcdDataMigration";
+export * from "./components";
+export { readClusterConfig } from "./clusterConfig";

@@ -1,0 +1,96 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Connection, ConnectionArgs } from "./connection";
+import { makeDynamicProvider } from "./dynamicProvider";
+
+/**
+ * Packages layered onto the host with rpm-ostree, optionally in the same transaction as a rebase, as the
+ * migration guide does: `rpm-ostree rebase fedora-atomic-27:fedora/27/x86_64/atomic-host --install
+ * kubernetes-master --install flannel --install etcd -r`.
+ *
+ * - create/update: ONE transaction for the whole change (packages added and removed, and the rebase), computed
+ *   from `rpm-ostree status --json`; then a reboot per `reboot`, a wait for a new boot id, and a check that the
+ *   booted deployment has the declared packages and origin.
+ * - refresh: booted and pending deployments; a package removed by hand is drift; a staged change not yet booted
+ *   shows as `pendingReboot`.
+ * - delete: uninstalls the packages this resource layered, in one transaction, and reboots per `reboot`. A rebase
+ *   is NOT undone: going back to an older release would drop the host's updates and is a decision for
+ *   `rpm-ostree rollback` or a new `rebase`, not a side effect of removing a package list.
+ */
+export interface LayeredPackageArgs {
+  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
+  connection: pulumi.Input<ConnectionArgs>;
+  /** RPM package names layered in one transaction, e.g. ["kubernetes-master", "flannel", "etcd"]. */
+  packages: pulumi.Input<pulumi.Input<string>[]>;
+  /** Refspec to rebase to in the same transaction, e.g. "fedora-atomic-27:fedora/27/x86_64/atomic-host". */
+  rebase?: pulumi.Input<string>;
+  /** "ifNeeded" (default: reboot when a deployment is pending, then wait), "always" or "never". */
+  reboot?: pulumi.Input<"ifNeeded" | "always" | "never">;
+  /** Seconds to wait for the host to come back with a new boot id. Default 600. */
+  rebootTimeoutSeconds?: pulumi.Input<number>;
+}
+
+export interface LayeredPackageInputs {
+  connection: Connection;
+  packages: string[];
+  rebase?: string;
+  reboot?: "ifNeeded" | "always" | "never";
+  rebootTimeoutSeconds?: number;
+  /** Computed by check: the rpm-ostree command lines this change runs. */
+  commands?: string[];
+}
+
+/** A deployment as `rpm-ostree status --json` reports it. */
+export interface DeploymentInfo {
+  checksum: string;
+  version?: string;
+  origin: string;
+}
+
+export interface LayeredPackageOutputs extends LayeredPackageInputs {
+  /** The booted deployment. */
+  booted: DeploymentInfo;
+  /** Packages requested in the default (next-boot) deployment. */
+  requestedPackages: string[];
+  /** Packages active (layered) in the booted deployment. */
+  layeredPackages: string[];
+  /** True when a change waits for a reboot that was not done (reboot: "never", or staged by hand). */
+  pendingReboot: boolean;
+  /** The host's boot id when last verified. */
+  bootId: string;
+}
+
+const provider = makeDynamicProvider("LayeredPackage");
+
+export class LayeredPackage extends pulumi.dynamic.Resource {
+  declare readonly connection: pulumi.Output<Connection>;
+  declare readonly packages: pulumi.Output<string[]>;
+  declare readonly rebase: pulumi.Output<string | undefined>;
+  declare readonly reboot: pulumi.Output<string>;
+  declare readonly rebootTimeoutSeconds: pulumi.Output<number>;
+  declare readonly commands: pulumi.Output<string[]>;
+  declare readonly booted: pulumi.Output<DeploymentInfo>;
+  declare readonly requestedPackages: pulumi.Output<string[]>;
+  declare readonly layeredPackages: pulumi.Output<string[]>;
+  declare readonly pendingReboot: pulumi.Output<boolean>;
+  declare readonly bootId: pulumi.Output<string>;
+
+  constructor(name: string, args: LayeredPackageArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        connection: pulumi.secret(args.connection),
+        commands: undefined,
+        booted: undefined,
+        requestedPackages: undefined,
+        layeredPackages: undefined,
+        pendingReboot: undefined,
+        bootId: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      "atomic-host",
+      "LayeredPackage",
+    );
+  }
+}

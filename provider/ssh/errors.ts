@@ -1,0 +1,183 @@
+/**
+ * The one error type of the SSH layer, and the secret registry every message passes through.
+ *
+ * Callers branch on `RemoteError.kind`, never on message text (as ssh2 does with `err.level`). Every string
+ * that reaches a message, a field or a log line goes through {@link redact} first, so a password, private key
+ * or passphrase registered with {@link registerSecret} can never leak through an error.
+ */
+
+/**
+ * What went wrong, as a field to branch on.
+ *
+ * - `connect`: the TCP connection or SSH handshake could not be set up (refused, unreachable, DNS, dial
+ *   timeout, proxy refused to forward). Nothing ran on the host.
+ * - `hostkey`: the server's host key is not the pinned one, or nothing was pinned. Nothing was sent.
+ * - `auth`: the server refused every credential offered, or no credential was available. Nothing ran.
+ * - `timeout`: a command (or a wait such as {@link waitForReboot}) ran past its deadline.
+ * - `command`: the command ran and exited non-zero or was killed by a signal.
+ * - `connection`: an established connection was lost while a command was in flight; the command may or
+ *   may not have completed.
+ * - `parse`: the command ran, but its output was not in the expected form.
+ */
+export type RemoteErrorKind = "connect" | "hostkey" | "auth" | "timeout" | "command" | "connection" | "parse";
+
+/** Fields accepted by the {@link RemoteError} constructor. */
+export interface RemoteErrorInit {
+    /** What went wrong; see {@link RemoteErrorKind}. */
+    kind: RemoteErrorKind;
+    /** `user@host:port` of the host the operation targeted. */
+    host: string;
+    /** One sentence saying what happened, without the host (the message adds it). */
+    summary: string;
+    /** The shell command line that ran or was about to run (redacted before it is stored). */
+    command?: string;
+    /** Exit status of the command, or `null` when it had none (killed by a signal, or never finished). */
+    exitCode?: number | null;
+    /** Signal name (`SIGKILL`) when the command was killed by one, else `null`. */
+    signal?: string | null;
+    /** The last lines of the command's standard error (redacted before it is stored). */
+    stderrTail?: string;
+    /** What the person on call should do next. */
+    hint?: string;
+}
+
+/**
+ * An error from remote work over SSH.
+ *
+ * Its message is written for a person on call: which host, what ran, what it said, what to do next. All of its
+ * enumerable fields are plain redacted strings and numbers, so it can be logged or serialised safely.
+ */
+export class RemoteError extends Error {
+    /** What went wrong; branch on this. */
+    readonly kind: RemoteErrorKind;
+    /** `user@host:port`. */
+    readonly host: string;
+    /** The redacted command line, or `undefined` when the failure happened before any command. */
+    readonly command: string | undefined;
+    /** Exit status, or `null` when there is none. */
+    readonly exitCode: number | null;
+    /** Signal name, or `null`. */
+    readonly signal: string | null;
+    /** Last lines of standard error, redacted; `""` when there were none. */
+    readonly stderrTail: string;
+    /** What to do next; `""` when there is no specific advice. */
+    readonly hint: string;
+
+    constructor(init: RemoteErrorInit) {
+        const safe = redactInit(init);
+        super(formatRemoteError(safe));
+        this.name = "RemoteError";
+        this.kind = safe.kind;
+        this.host = safe.host;
+        this.command = safe.command;
+        this.exitCode = safe.exitCode ?? null;
+        this.signal = safe.signal ?? null;
+        this.stderrTail = safe.stderrTail ?? "";
+        this.hint = safe.hint ?? "";
+    }
+}
+
+/** True when `err` is a {@link RemoteError}, optionally of one of the given kinds. */
+export function isRemoteError(err: unknown, ...kinds: RemoteErrorKind[]): err is RemoteError {
+    return err instanceof RemoteError && (kinds.length === 0 || kinds.includes(err.kind));
+}
+
+/**
+ * Formats the fields of a {@link RemoteError} into its message. Pure; callers redact first.
+ *
+ * ```
+ * [command] root@10.0.0.5:22: the command exited with code 1
+ *   command: rpm-ostree install etcd
+ *   stderr (last lines):
+ *     error: Packages not found: etcd
+ *   next: ...
+ * ```
+ */
+export function formatRemoteError(init: RemoteErrorInit): string {
+    const lines = [`[${init.kind}] ${init.host}: ${init.summary}`];
+    if (init.command !== undefined) lines.push(`  command: ${init.command}`);
+    if (init.stderrTail) {
+        lines.push("  stderr (last lines):");
+        for (const line of init.stderrTail.split("\n")) lines.push(`    ${line}`);
+    }
+    if (init.hint) lines.push(`  next: ${init.hint}`);
+    return lines.join("\n");
+}
+
+function redactInit(init: RemoteErrorInit): RemoteErrorInit {
+    return {
+        ...init,
+        host: redact(init.host),
+        summary: redact(init.summary),
+        command: init.command === undefined ? undefined : redact(init.command),
+        stderrTail: init.stderrTail === undefined ? undefined : redact(init.stderrTail),
+        hint: init.hint === undefined ? undefined : redact(init.hint),
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Secrets
+
+const REDACTED = "[redacted]";
+/** Fragments shorter than this are not registered on their own (a key's short lines would match everywhere). */
+const MIN_FRAGMENT_LENGTH = 16;
+
+const secrets = new Set<string>();
+/** Registered secrets, longest first, so a secret containing another is replaced whole. */
+let ordered: string[] = [];
+
+/**
+ * Registers a secret (password, private key, passphrase) so that {@link redact} removes it from every string.
+ * A multi-line value (a PEM or OpenSSH private key) also registers each of its long lines, so that a fragment of
+ * the key quoted by a library error is removed too. `undefined` and `""` are ignored.
+ */
+export function registerSecret(value: string | undefined): void {
+    if (!value) return;
+    const before = secrets.size;
+    secrets.add(value);
+    const trimmed = value.trim();
+    if (trimmed) secrets.add(trimmed);
+    for (const line of value.split(/\r?\n/)) {
+        const t = line.trim();
+        if (t.length >= MIN_FRAGMENT_LENGTH && !t.startsWith("-----")) secrets.add(t);
+    }
+    if (secrets.size !== before) ordered = [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Returns `text` with every registered secret replaced by `[redacted]`. Apply it to anything that may be shown
+ * to a person: error messages, log lines, command lines, captured stderr.
+ */
+export function redact(text: string): string {
+    let out = text;
+    for (const secret of ordered) {
+        if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    }
+    return out;
+}
+
+/** Forgets every registered secret. For tests only. */
+export function clearSecretsForTesting(): void {
+    secrets.clear();
+    ordered = [];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers for messages
+
+/**
+ * The last `maxLines` lines of `text` (at most `maxChars` characters), without a trailing newline. Used for the
+ * stderr tail in errors: the end of a tool's output is where it says why it failed.
+ */
+export function tailLines(text: string, maxLines = 20, maxChars = 4000): string {
+    const trimmed = text.replace(/\s+$/, "");
+    if (!trimmed) return "";
+    let tail = trimmed.split("\n").slice(-maxLines).join("\n");
+    if (tail.length > maxChars) tail = "…" + tail.slice(tail.length - maxChars);
+    return tail;
+}
+
+/** The message of any thrown value, redacted. */
+export function messageOf(err: unknown): string {
+    return redact(err instanceof Error ? err.message : String(err));
+}

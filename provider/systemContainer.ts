@@ -1,0 +1,101 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Connection, ConnectionArgs } from "./connection";
+import { makeDynamicProvider } from "./dynamicProvider";
+
+/**
+ * A system container, as Fedora 27 Atomic Host's migration guide installs kube-apiserver, etcd, flanneld...:
+ * `atomic install --system --system-package=no --storage=ostree --name NAME IMAGE`.
+ *
+ * - create: `atomic pull`, `atomic install`, then `systemctl start` when `running` (install only enables).
+ *   A container already installed from the same image is adopted.
+ * - update: a new image: `atomic pull` + `atomic containers update --rebase`; the image of the other deployment
+ *   slot: `atomic containers rollback` (no pull); a changed trigger: `atomic pull`, and `containers update` only
+ *   if the digest changed; changed values: `containers update --set`. Changing only credentials runs nothing.
+ * - refresh: reads the `info` file and `atomic containers list`; a container removed by hand leaves the state.
+ * - delete: `atomic uninstall NAME` (already gone counts as done).
+ */
+export interface SystemContainerArgs {
+  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
+  connection: pulumi.Input<ConnectionArgs>;
+  /** Container and systemd unit name, e.g. "etcd" (`--name`). Changing it replaces the resource. */
+  name: pulumi.Input<string>;
+  /** Image reference, e.g. "registry.fedoraproject.org/f27/etcd", optionally with `:tag` or `@sha256:...`. */
+  image: pulumi.Input<string>;
+  /** Storage backend. Only "ostree" (the default): atomic refuses `--system` with any other. */
+  storage?: pulumi.Input<"ostree">;
+  /** `--system-package`: "no" (default, as in the migration guide), "yes", "auto" or "build". */
+  systemPackage?: pulumi.Input<"no" | "yes" | "auto" | "build">;
+  /** Template values passed as `--set KEY=VALUE`; changing them runs `atomic containers update --set`. */
+  values?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Whether the unit is active after apply. Default true (`atomic install` only enables the unit). */
+  running?: pulumi.Input<boolean>;
+  /** Any values; changing one pulls the image again and updates the container if its digest changed. */
+  triggers?: pulumi.Input<any[]>;
+}
+
+/** The inputs as the provider receives them. */
+export interface SystemContainerInputs {
+  connection: Connection;
+  name: string;
+  image: string;
+  storage?: "ostree";
+  systemPackage?: "no" | "yes" | "auto" | "build";
+  values?: Record<string, string>;
+  running?: boolean;
+  triggers?: unknown[];
+  /** Computed by check: the remote command lines this change runs, shown by `pulumi preview --diff`. */
+  commands?: string[];
+}
+
+/** What the provider stores: the inputs plus what the host reports. */
+export interface SystemContainerOutputs extends SystemContainerInputs {
+  /** Digest of the installed image (the `revision` in atomic's info file). */
+  imageId: string;
+  /** Active deployment slot: 0 or 1 (`/var/lib/containers/atomic/NAME.N`). */
+  deployment: number;
+  /** Image of the other slot: what `atomic containers rollback` returns to, if any. */
+  previousImage?: string;
+  /** `systemctl is-active` of the unit: active, inactive, failed... */
+  unitState: string;
+  /** Files atomic copied onto the host (`installed-files` in the info file). */
+  installedFiles: string[];
+}
+
+const provider = makeDynamicProvider("SystemContainer");
+
+export class SystemContainer extends pulumi.dynamic.Resource {
+  declare readonly connection: pulumi.Output<Connection>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly image: pulumi.Output<string>;
+  declare readonly storage: pulumi.Output<string>;
+  declare readonly systemPackage: pulumi.Output<string>;
+  declare readonly values: pulumi.Output<Record<string, string> | undefined>;
+  declare readonly running: pulumi.Output<boolean>;
+  declare readonly triggers: pulumi.Output<unknown[] | undefined>;
+  declare readonly commands: pulumi.Output<string[]>;
+  declare readonly imageId: pulumi.Output<string>;
+  declare readonly deployment: pulumi.Output<number>;
+  declare readonly previousImage: pulumi.Output<string | undefined>;
+  declare readonly unitState: pulumi.Output<string>;
+  declare readonly installedFiles: pulumi.Output<string[]>;
+
+  constructor(name: string, args: SystemContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        connection: pulumi.secret(args.connection),
+        commands: undefined,
+        imageId: undefined,
+        deployment: undefined,
+        previousImage: undefined,
+        unitState: undefined,
+        installedFiles: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      "atomic-host",
+      "SystemContainer",
+    );
+  }
+}
