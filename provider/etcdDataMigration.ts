@@ -49,6 +49,11 @@ export interface EtcdDataMigrationOutputs extends EtcdDataMigrationInputs {
   migratedAt: string;
   /** Where a different member directory found at the destination was moved, if it was. */
   backupPath?: string;
+  /**
+   * The manifest sha256 of DEST/member as last read. Equal to `manifestSha256` right after the migration; it
+   * moves once etcd runs on the data (that drift is expected and shown by refresh, never "fixed").
+   */
+  destinationManifestSha256?: string;
 }
 
 const provider = makeDynamicProvider("EtcdDataMigration");
@@ -65,6 +70,7 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
   declare readonly manifestSha256: pulumi.Output<string>;
   declare readonly migratedAt: pulumi.Output<string>;
   declare readonly backupPath: pulumi.Output<string | undefined>;
+  declare readonly destinationManifestSha256: pulumi.Output<string>;
 
   constructor(name: string, args: EtcdDataMigrationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -79,6 +85,7 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
         manifestSha256: undefined,
         migratedAt: undefined,
         backupPath: undefined,
+        destinationManifestSha256: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
       "atomic-host",

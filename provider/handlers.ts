@@ -1,0 +1,31 @@
+/**
+ * The entry point the serialized provider requires in the provider process
+ * (`require("pulumi-atomic-host/provider/handlers").handler(kind)`). Its shape is a contract with every state
+ * file ever written: keep `handler(kind)` and the method signatures stable.
+ */
+import type { ResourceKind } from "./dynamicProvider";
+
+export interface ResourceHandler {
+  configure(req: unknown): Promise<void>;
+  check(olds: any, news: any): Promise<any>;
+  diff(id: string, olds: any, news: any): Promise<any>;
+  create(inputs: any): Promise<any>;
+  read(id: string, props: any): Promise<any>;
+  update(id: string, olds: any, news: any): Promise<any>;
+  delete(id: string, props: any): Promise<void>;
+}
+
+export function handler(kind: ResourceKind): ResourceHandler {
+  switch (kind) {
+    case "SystemContainer":
+      return require("./impl/systemContainerProvider").systemContainerProvider;
+    case "LayeredPackage":
+      return require("./impl/layeredPackageProvider").layeredPackageProvider;
+    case "EtcdDataMigration":
+      return require("./impl/etcdDataMigrationProvider").etcdDataMigrationProvider;
+    default:
+      throw new Error(
+        `pulumi-atomic-host: unknown resource kind ${String(kind)} (state written by a newer version?)`,
+      );
+  }
+}

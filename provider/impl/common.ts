@@ -1,0 +1,166 @@
+/**
+ * What every resource's provider shares: configure (stack-level credentials), the resource id, partial-failure
+ * errors, progress logging, and running a planned command with a clear error when it fails.
+ */
+import type { PlannedCommand } from "../atomic";
+import { CONNECTION_DEFAULTS } from "../atomic";
+import {
+  RemoteError,
+  connectionLabel,
+  exec,
+  quoteCommand,
+  redact,
+  registerSecret,
+  setDefaultCredentials,
+  type ConnectionArgs,
+  type ExecResult,
+} from "../ssh";
+
+/** The stack configuration namespace read by `configure`: `pulumi config set --secret atomic-host:privateKey`. */
+export const CONFIG_NAMESPACE = "atomic-host";
+
+/** What `configure` receives (`pulumi.dynamic.ConfigureRequest`, without importing the SDK here). */
+export interface ConfigureRequestLike {
+  config: { get(key: string): string | undefined };
+}
+
+/**
+ * Reads provider-wide credentials from the stack's configuration, once per provider process: a private key
+ * (set as a secret), its passphrase, a password, the default user, known_hosts content and the agent socket.
+ * They are never captured into state: only this process holds them, and they are registered for redaction.
+ */
+export async function configureFromStack(req: ConfigureRequestLike): Promise<void> {
+  const get = (k: string) => {
+    const v = req.config.get(`${CONFIG_NAMESPACE}:${k}`);
+    return v === undefined || v === "" ? undefined : v;
+  };
+  setDefaultCredentials({
+    privateKey: get("privateKey"),
+    privateKeyPassword: get("privateKeyPassword"),
+    password: get("password"),
+    user: get("user"),
+    knownHosts: get("knownHosts"),
+    agentSocketPath: get("agentSocketPath"),
+  });
+}
+
+/** The connection a provider method uses: the stored one, secrets registered for redaction. */
+export function connectionOf(inputs: { connection: ConnectionArgs }): ConnectionArgs {
+  const c = inputs.connection;
+  for (const hop of [c, c.proxy]) {
+    if (!hop) continue;
+    registerSecret(hop.password);
+    registerSecret(hop.privateKey);
+    registerSecret(hop.privateKeyPassword);
+  }
+  return c;
+}
+
+/** `host:port`, the part of a resource id that says which host it lives on. */
+export function hostId(conn: ConnectionArgs): string {
+  return `${conn.host}:${conn.port ?? CONNECTION_DEFAULTS.port}`;
+}
+
+/**
+ * An error from `create` or `update` after the host was changed: Pulumi's dynamic provider host turns an error
+ * carrying `id` into `ErrorResourceInitFailed`, so the resource is saved with these outputs and the next `up`
+ * runs `update`, which verifies and continues instead of starting over.
+ */
+export class PartialFailure extends Error {
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly properties: Record<string, unknown>,
+    readonly reasons: string[] = [message],
+  ) {
+    super(message);
+    this.name = "PartialFailure";
+  }
+}
+
+/** Progress lines: the CLI shows a dynamic provider's stdout as info diagnostics. Never contains secrets. */
+export function progress(conn: ConnectionArgs, message: string): void {
+  if (process.env.PULUMI_ATOMIC_HOST_QUIET === "true") return;
+  console.log(redact(`[atomic-host] ${connectionLabel(conn)}: ${message}`));
+}
+
+/** Default time limits of remote commands. */
+export const TIMEOUTS = {
+  /** A read: cat, systemctl is-active, rpm-ostree status. */
+  readMs: 120_000,
+  /** An image pull or install, an rpm-ostree transaction: downloads. */
+  longMs: 30 * 60_000,
+  /** A systemctl start or stop. */
+  serviceMs: 5 * 60_000,
+} as const;
+
+/** Runs a planned command, logging it as it will show in `commands`. A non-zero exit is returned, not thrown. */
+export async function runStep(
+  conn: ConnectionArgs,
+  step: Pick<PlannedCommand, "argv" | "why">,
+  timeoutMs: number,
+): Promise<ExecResult> {
+  progress(conn, displayLine(step.argv));
+  return exec(conn, step.argv, { timeoutMs });
+}
+
+/** Fails with a RemoteError of kind "command" unless the command exited 0. */
+export function requireSuccess(result: ExecResult, hint: string): ExecResult {
+  if (result.exitCode === 0) return result;
+  throw new RemoteError({
+    kind: "command",
+    host: result.host,
+    summary: `the command failed (exit ${result.exitCode ?? "none"}${result.signal ? `, ${result.signal}` : ""})`,
+    command: result.command,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stderrTail: (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-20).join("\n"),
+    hint,
+  });
+}
+
+/** A failure of the tool's own making (exit 0 but not what was declared), as a RemoteError of kind "command". */
+export function toolFailure(
+  conn: ConnectionArgs,
+  argv: readonly string[],
+  summary: string,
+  hint: string,
+): RemoteError {
+  return new RemoteError({
+    kind: "command",
+    host: connectionLabel(conn),
+    summary,
+    command: quoteCommand(argv),
+    hint,
+  });
+}
+
+/** A parse failure of a tool's output. */
+export function parseFailure(conn: ConnectionArgs, argv: readonly string[], error: string): RemoteError {
+  return new RemoteError({
+    kind: "parse",
+    host: connectionLabel(conn),
+    summary: `could not read the output of the command: ${error}`,
+    command: quoteCommand(argv),
+    hint: "Check that the host is a Fedora Atomic host with the expected tools; run the command by hand to see its output.",
+  });
+}
+
+/** One command as a person reads it (embedded scripts abbreviated). */
+export function displayLine(argv: readonly string[]): string {
+  return quoteCommand(
+    argv.map((a) => {
+      const m = /^# atomic-host:([A-Za-z0-9_-]+) v[0-9]+\n/.exec(a);
+      return m ? `<${m[1]} script>` : a;
+    }),
+  );
+}
+
+/** Copies `o` without the keys whose value is undefined (protobuf Struct cannot carry undefined). */
+export function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
