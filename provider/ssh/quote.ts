@@ -14,10 +14,36 @@
  */
 const BARE_WORD = /^[A-Za-z0-9_/.,:@%+-]+$/;
 
+/**
+ * After the command word, `=` is literal too (`--storage=ostree`), and reserved words are plain arguments, but
+ * a leading `=` is kept quoted (zsh expands `=cmd`).
+ */
+const BARE_ARGUMENT = /^[A-Za-z0-9_/.,:@%+-][A-Za-z0-9_/.,:@%+=-]*$/;
+
 /** Words the shell parses as syntax when they appear as the command word. */
 const RESERVED_WORDS = new Set([
-    "!", "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in", "select",
-    "then", "time", "until", "while", "[[", "]]", "{", "}",
+  "!",
+  "case",
+  "coproc",
+  "do",
+  "done",
+  "elif",
+  "else",
+  "esac",
+  "fi",
+  "for",
+  "function",
+  "if",
+  "in",
+  "select",
+  "then",
+  "time",
+  "until",
+  "while",
+  "[[",
+  "]]",
+  "{",
+  "}",
 ]);
 
 /**
@@ -26,14 +52,14 @@ const RESERVED_WORDS = new Set([
  * @throws TypeError if `arg` contains a NUL byte, which no C string (and so no argument) can carry.
  */
 export function quoteArg(arg: string, position = 0): string {
-    if (arg.includes("\0")) {
-        throw new TypeError(
-            `argument ${position} of the command contains a NUL byte (\\0), which no program argument can carry: ` +
-                "remove it, or pass binary data on stdin",
-        );
-    }
-    if (BARE_WORD.test(arg) && !RESERVED_WORDS.has(arg)) return arg;
-    return "'" + arg.replace(/'/g, "'\\''") + "'";
+  if (arg.includes("\0")) {
+    throw new TypeError(
+      `argument ${position} of the command contains a NUL byte (\\0), which no program argument can carry: ` +
+        "remove it, or pass binary data on stdin",
+    );
+  }
+  if (position === 0 ? BARE_WORD.test(arg) && !RESERVED_WORDS.has(arg) : BARE_ARGUMENT.test(arg)) return arg;
+  return "'" + arg.replace(/'/g, "'\\''") + "'";
 }
 
 /**
@@ -43,6 +69,6 @@ export function quoteArg(arg: string, position = 0): string {
  *   position, never its value, which may be a secret).
  */
 export function quoteCommand(argv: readonly string[]): string {
-    if (argv.length === 0) throw new TypeError("a command needs at least one argument (the program to run)");
-    return argv.map((arg, i) => quoteArg(arg, i)).join(" ");
+  if (argv.length === 0) throw new TypeError("a command needs at least one argument (the program to run)");
+  return argv.map((arg, i) => quoteArg(arg, i)).join(" ");
 }
