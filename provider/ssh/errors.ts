@@ -23,22 +23,22 @@ export type RemoteErrorKind = "connect" | "hostkey" | "auth" | "timeout" | "comm
 
 /** Fields accepted by the {@link RemoteError} constructor. */
 export interface RemoteErrorInit {
-    /** What went wrong; see {@link RemoteErrorKind}. */
-    kind: RemoteErrorKind;
-    /** `user@host:port` of the host the operation targeted. */
-    host: string;
-    /** One sentence saying what happened, without the host (the message adds it). */
-    summary: string;
-    /** The shell command line that ran or was about to run (redacted before it is stored). */
-    command?: string;
-    /** Exit status of the command, or `null` when it had none (killed by a signal, or never finished). */
-    exitCode?: number | null;
-    /** Signal name (`SIGKILL`) when the command was killed by one, else `null`. */
-    signal?: string | null;
-    /** The last lines of the command's standard error (redacted before it is stored). */
-    stderrTail?: string;
-    /** What the person on call should do next. */
-    hint?: string;
+  /** What went wrong; see {@link RemoteErrorKind}. */
+  kind: RemoteErrorKind;
+  /** `user@host:port` of the host the operation targeted. */
+  host: string;
+  /** One sentence saying what happened, without the host (the message adds it). */
+  summary: string;
+  /** The shell command line that ran or was about to run (redacted before it is stored). */
+  command?: string;
+  /** Exit status of the command, or `null` when it had none (killed by a signal, or never finished). */
+  exitCode?: number | null;
+  /** Signal name (`SIGKILL`) when the command was killed by one, else `null`. */
+  signal?: string | null;
+  /** The last lines of the command's standard error (redacted before it is stored). */
+  stderrTail?: string;
+  /** What the person on call should do next. */
+  hint?: string;
 }
 
 /**
@@ -48,38 +48,44 @@ export interface RemoteErrorInit {
  * enumerable fields are plain redacted strings and numbers, so it can be logged or serialised safely.
  */
 export class RemoteError extends Error {
-    /** What went wrong; branch on this. */
-    readonly kind: RemoteErrorKind;
-    /** `user@host:port`. */
-    readonly host: string;
-    /** The redacted command line, or `undefined` when the failure happened before any command. */
-    readonly command: string | undefined;
-    /** Exit status, or `null` when there is none. */
-    readonly exitCode: number | null;
-    /** Signal name, or `null`. */
-    readonly signal: string | null;
-    /** Last lines of standard error, redacted; `""` when there were none. */
-    readonly stderrTail: string;
-    /** What to do next; `""` when there is no specific advice. */
-    readonly hint: string;
+  /** What went wrong; branch on this. */
+  readonly kind: RemoteErrorKind;
+  /** `user@host:port`. */
+  readonly host: string;
+  /** The redacted command line, or `undefined` when the failure happened before any command. */
+  readonly command: string | undefined;
+  /** Exit status, or `null` when there is none. */
+  readonly exitCode: number | null;
+  /** Signal name, or `null`. */
+  readonly signal: string | null;
+  /** Last lines of standard error, redacted; `""` when there were none. */
+  readonly stderrTail: string;
+  /** What to do next; `""` when there is no specific advice. */
+  readonly hint: string;
 
-    constructor(init: RemoteErrorInit) {
-        const safe = redactInit(init);
-        super(formatRemoteError(safe));
-        this.name = "RemoteError";
-        this.kind = safe.kind;
-        this.host = safe.host;
-        this.command = safe.command;
-        this.exitCode = safe.exitCode ?? null;
-        this.signal = safe.signal ?? null;
-        this.stderrTail = safe.stderrTail ?? "";
-        this.hint = safe.hint ?? "";
-    }
+  constructor(init: RemoteErrorInit) {
+    const safe = redactInit(init);
+    super(formatRemoteError(safe));
+    this.kind = safe.kind;
+    this.host = safe.host;
+    this.command = safe.command;
+    this.exitCode = safe.exitCode ?? null;
+    this.signal = safe.signal ?? null;
+    this.stderrTail = safe.stderrTail ?? "";
+    this.hint = safe.hint ?? "";
+  }
 }
+
+// On the prototype, so that an instance's own enumerable fields are exactly the documented ones.
+Object.defineProperty(RemoteError.prototype, "name", {
+  value: "RemoteError",
+  writable: true,
+  configurable: true,
+});
 
 /** True when `err` is a {@link RemoteError}, optionally of one of the given kinds. */
 export function isRemoteError(err: unknown, ...kinds: RemoteErrorKind[]): err is RemoteError {
-    return err instanceof RemoteError && (kinds.length === 0 || kinds.includes(err.kind));
+  return err instanceof RemoteError && (kinds.length === 0 || kinds.includes(err.kind));
 }
 
 /**
@@ -94,25 +100,25 @@ export function isRemoteError(err: unknown, ...kinds: RemoteErrorKind[]): err is
  * ```
  */
 export function formatRemoteError(init: RemoteErrorInit): string {
-    const lines = [`[${init.kind}] ${init.host}: ${init.summary}`];
-    if (init.command !== undefined) lines.push(`  command: ${init.command}`);
-    if (init.stderrTail) {
-        lines.push("  stderr (last lines):");
-        for (const line of init.stderrTail.split("\n")) lines.push(`    ${line}`);
-    }
-    if (init.hint) lines.push(`  next: ${init.hint}`);
-    return lines.join("\n");
+  const lines = [`[${init.kind}] ${init.host}: ${init.summary}`];
+  if (init.command !== undefined) lines.push(`  command: ${init.command}`);
+  if (init.stderrTail) {
+    lines.push("  stderr (last lines):");
+    for (const line of init.stderrTail.split("\n")) lines.push(`    ${line}`);
+  }
+  if (init.hint) lines.push(`  next: ${init.hint}`);
+  return lines.join("\n");
 }
 
 function redactInit(init: RemoteErrorInit): RemoteErrorInit {
-    return {
-        ...init,
-        host: redact(init.host),
-        summary: redact(init.summary),
-        command: init.command === undefined ? undefined : redact(init.command),
-        stderrTail: init.stderrTail === undefined ? undefined : redact(init.stderrTail),
-        hint: init.hint === undefined ? undefined : redact(init.hint),
-    };
+  return {
+    ...init,
+    host: redact(init.host),
+    summary: redact(init.summary),
+    command: init.command === undefined ? undefined : redact(init.command),
+    stderrTail: init.stderrTail === undefined ? undefined : redact(init.stderrTail),
+    hint: init.hint === undefined ? undefined : redact(init.hint),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -132,16 +138,16 @@ let ordered: string[] = [];
  * the key quoted by a library error is removed too. `undefined` and `""` are ignored.
  */
 export function registerSecret(value: string | undefined): void {
-    if (!value) return;
-    const before = secrets.size;
-    secrets.add(value);
-    const trimmed = value.trim();
-    if (trimmed) secrets.add(trimmed);
-    for (const line of value.split(/\r?\n/)) {
-        const t = line.trim();
-        if (t.length >= MIN_FRAGMENT_LENGTH && !t.startsWith("-----")) secrets.add(t);
-    }
-    if (secrets.size !== before) ordered = [...secrets].sort((a, b) => b.length - a.length);
+  if (!value) return;
+  const before = secrets.size;
+  secrets.add(value);
+  const trimmed = value.trim();
+  if (trimmed) secrets.add(trimmed);
+  for (const line of value.split(/\r?\n/)) {
+    const t = line.trim();
+    if (t.length >= MIN_FRAGMENT_LENGTH && !t.startsWith("-----")) secrets.add(t);
+  }
+  if (secrets.size !== before) ordered = [...secrets].sort((a, b) => b.length - a.length);
 }
 
 /**
@@ -149,17 +155,17 @@ export function registerSecret(value: string | undefined): void {
  * to a person: error messages, log lines, command lines, captured stderr.
  */
 export function redact(text: string): string {
-    let out = text;
-    for (const secret of ordered) {
-        if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    }
-    return out;
+  let out = text;
+  for (const secret of ordered) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out;
 }
 
 /** Forgets every registered secret. For tests only. */
 export function clearSecretsForTesting(): void {
-    secrets.clear();
-    ordered = [];
+  secrets.clear();
+  ordered = [];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -170,14 +176,14 @@ export function clearSecretsForTesting(): void {
  * stderr tail in errors: the end of a tool's output is where it says why it failed.
  */
 export function tailLines(text: string, maxLines = 20, maxChars = 4000): string {
-    const trimmed = text.replace(/\s+$/, "");
-    if (!trimmed) return "";
-    let tail = trimmed.split("\n").slice(-maxLines).join("\n");
-    if (tail.length > maxChars) tail = "…" + tail.slice(tail.length - maxChars);
-    return tail;
+  const trimmed = text.replace(/\s+$/, "");
+  if (!trimmed) return "";
+  let tail = trimmed.split("\n").slice(-maxLines).join("\n");
+  if (tail.length > maxChars) tail = "…" + tail.slice(tail.length - maxChars);
+  return tail;
 }
 
 /** The message of any thrown value, redacted. */
 export function messageOf(err: unknown): string {
-    return redact(err instanceof Error ? err.message : String(err));
+  return redact(err instanceof Error ? err.message : String(err));
 }

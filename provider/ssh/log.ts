@@ -15,12 +15,12 @@ let logger: SshLogger | undefined;
  * default (stderr when `PULUMI_ATOMIC_HOST_SSH_DEBUG` is set, else silence).
  */
 export function setSshLogger(fn: SshLogger | undefined): void {
-    logger = fn;
+  logger = fn;
 }
 
 /** Logs one line, redacted. */
 export function logLine(line: string): void {
-    const safe = redact(line);
-    if (logger) logger(safe);
-    else if (process.env.PULUMI_ATOMIC_HOST_SSH_DEBUG) process.stderr.write(`[ssh] ${safe}\n`);
+  const safe = redact(line);
+  if (logger) logger(safe);
+  else if (process.env.PULUMI_ATOMIC_HOST_SSH_DEBUG) process.stderr.write(`[ssh] ${safe}\n`);
 }

@@ -1,0 +1,419 @@
+/**
+ * argv builders for `atomic` system-container commands, the one-round-trip read of a container's state, and
+ * classifiers for what each command printed.
+ *
+ * Flag style: every option that takes a value is written `--option=value` as ONE argv element (`--set=K=V`,
+ * `--name=etcd`, `--rebase=IMAGE`, `--filter=container=etcd`). argparse accepts both forms; the joined form
+ * cannot be misread when the value itself starts with `-`, and keeps each option and its value together in logs.
+ * Facts are from projectatomic/atomic 1.19/1.20 (reference §1, §2).
+ */
+import { containerInfoFromObject, type ContainerInfo } from "./containerInfo";
+import { assertOperand, type CommandOutput, fail, ok, type ParseResult, tail } from "./result";
+import type { SystemPackageMode } from "./validate";
+
+/** Where atomic checks out system containers (`/var/lib/containers/atomic`, unless `checkout_path` says otherwise). */
+export const ATOMIC_CHECKOUT_ROOT = "/var/lib/containers/atomic";
+
+/** The only storage that can hold system containers. */
+export type ContainerStorage = "ostree";
+
+/** `--set=KEY=VALUE` elements, sorted by key so the same values always give the same argv. */
+function setFlags(values: Readonly<Record<string, string>> | undefined): string[] {
+  if (!values) return [];
+  return Object.keys(values)
+    .sort()
+    .map((k) => `--set=${k}=${values[k]}`);
+}
+
+/** `atomic pull --storage=ostree IMAGE`: fetches (or refreshes) the image into the OSTree repository. */
+export function buildAtomicPullCommand(image: string, storage: ContainerStorage = "ostree"): string[] {
+  return ["atomic", "pull", `--storage=${storage}`, assertOperand(image, "image")];
+}
+
+/** What `atomic install --system` needs. */
+export interface AtomicInstallSpec {
+  name: string;
+  image: string;
+  storage?: ContainerStorage;
+  systemPackage?: SystemPackageMode;
+  values?: Readonly<Record<string, string>>;
+}
+
+/**
+ * `atomic install --system --system-package=no --storage=ostree [--set=K=V...] --name=NAME IMAGE`, the migration
+ * guide's command. Install enables the unit but does not start it.
+ */
+export function buildAtomicInstallCommand(spec: AtomicInstallSpec): string[] {
+  return [
+    "atomic",
+    "install",
+    "--system",
+    `--system-package=${spec.systemPackage ?? "no"}`,
+    `--storage=${spec.storage ?? "ostree"}`,
+    ...setFlags(spec.values),
+    `--name=${assertOperand(spec.name, "container name")}`,
+    assertOperand(spec.image, "image"),
+  ];
+}
+
+/**
+ * `atomic containers update [--rebase=IMAGE] [--set=K=V...] NAME`. It does not pull: pull the image first.
+ * atomic overlays `--set` on the values stored in the deployment, so a key can be changed but never removed.
+ */
+export function buildContainersUpdateCommand(spec: {
+  name: string;
+  rebase?: string;
+  values?: Readonly<Record<string, string>>;
+}): string[] {
+  const rebase = spec.rebase === undefined ? [] : [`--rebase=${assertOperand(spec.rebase, "image")}`];
+  return [
+    "atomic",
+    "containers",
+    "update",
+    ...rebase,
+    ...setFlags(spec.values),
+    assertOperand(spec.name, "container name"),
+  ];
+}
+
+/** `atomic containers rollback NAME`: switches to the other deployment slot (no pull). */
+export function buildContainersRollbackCommand(name: string): string[] {
+  return ["atomic", "containers", "rollback", assertOperand(name, "container name")];
+}
+
+/**
+ * `atomic uninstall --storage=ostree NAME`: disables and stops the unit, deletes the unit file, the tmpfiles
+ * conf, every `installed-files` entry (user edits to them are lost), the symlink and both deployments. Data in
+ * bind-mounted host directories (e.g. /var/lib/etcd/etcd.etcd) is kept.
+ */
+export function buildUninstallCommand(name: string): string[] {
+  return ["atomic", "uninstall", "--storage=ostree", assertOperand(name, "container name")];
+}
+
+/**
+ * `atomic containers list --all --json --no-trunc --filter=container=NAME`. The filter is a case-insensitive
+ * substring match: pick the row with `findContainerByExactName`.
+ */
+export function buildContainersListCommand(name: string): string[] {
+  return [
+    "atomic",
+    "containers",
+    "list",
+    "--all",
+    "--json",
+    "--no-trunc",
+    `--filter=container=${assertOperand(name, "container name")}`,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Read: one round trip
+
+/** `$0` of the read script, so a shell error on the host reads "atomic-host-read: ...". */
+const READ_ARG0 = "atomic-host-read";
+
+/**
+ * Everything `read` needs, printed as marker lines. Paths and the name arrive only as `$1` and `$2`; nothing is
+ * interpolated into the script. The info files are JSON, whose lines can never start with `@@`, so the markers
+ * cannot be confused with content. It always exits 0; a missing piece is simply not reported.
+ */
+export const SYSTEM_CONTAINER_READ_SCRIPT = `# atomic-host:system-container-read v1
+export LC_ALL=C
+root=$1
+name=$2
+link=$root/$name
+target=
+printf '@@read 1\\n'
+if [ -L "$link" ]; then
+  target=$(readlink -- "$link")
+  printf '@@link %s\\n' "$target"
+elif [ -e "$link" ]; then
+  printf '@@not-a-symlink\\n'
+else
+  printf '@@absent\\n'
+fi
+if [ -f "$link/info" ]; then
+  printf '@@info-begin\\n'
+  cat -- "$link/info"
+  printf '\\n@@info-end\\n'
+fi
+if [ -n "$target" ]; then
+  case $target in
+    /*) dir=\${target%/*} ;;
+    *) dir=$root ;;
+  esac
+  case $target in
+    *.0) other=$dir/$name.1 ;;
+    *.1) other=$dir/$name.0 ;;
+    *) other= ;;
+  esac
+  if [ -n "$other" ] && [ -f "$other/info" ]; then
+    printf '@@other %s\\n' "$other"
+    printf '@@other-info-begin\\n'
+    cat -- "$other/info"
+    printf '\\n@@other-info-end\\n'
+  fi
+fi
+printf '@@unit-active %s\\n' "$(systemctl is-active -- "$name.service" 2>/dev/null)"
+printf '@@unit-enabled %s\\n' "$(systemctl is-enabled -- "$name.service" 2>/dev/null)"
+if [ -e "/etc/systemd/system/$name.service" ]; then printf '@@unit-file-etc\\n'; fi
+if [ -e "/usr/lib/systemd/system/$name.service" ]; then printf '@@unit-file-usr\\n'; fi
+printf '@@end\\n'
+exit 0
+`;
+
+/**
+ * `sh -c SCRIPT atomic-host-read ROOT NAME`: reads the deployment symlink, the active and the other
+ * deployment's `info`, the unit's active and enabled state, and whether unit files exist in /etc and /usr/lib.
+ * `root` is {@link ATOMIC_CHECKOUT_ROOT} unless the host sets atomic's `checkout_path`.
+ */
+export function buildSystemContainerReadCommand(name: string, root: string = ATOMIC_CHECKOUT_ROOT): string[] {
+  return [
+    "sh",
+    "-c",
+    SYSTEM_CONTAINER_READ_SCRIPT,
+    READ_ARG0,
+    assertOperand(root, "checkout root"),
+    assertOperand(name, "container name"),
+  ];
+}
+
+/** A deployment slot `NAME.N` and its info file. */
+export interface DeploymentSlot {
+  /** 0 or 1. */
+  slot: number;
+  /** The checkout directory, e.g. /var/lib/containers/atomic/etcd.0 (possibly under /ostree/deploy/...). */
+  path: string;
+  info: ContainerInfo;
+}
+
+/** What is on the host for one container name. */
+export interface SystemContainerObservation {
+  /** True when `/var/lib/containers/atomic/NAME` exists (atomic's own "already present" test). */
+  present: boolean;
+  /** The active deployment, when the symlink and its info file are readable. */
+  active?: DeploymentSlot;
+  /** The other deployment (what `atomic containers rollback` returns to), when it has an info file. */
+  previous?: DeploymentSlot;
+  /** Problems worth reporting: NAME is not a symlink, an info file is unreadable... */
+  warnings: string[];
+  unit: {
+    /** `systemctl is-active NAME.service`: active, inactive, failed...; "" when systemctl printed nothing. */
+    active: string;
+    /** `systemctl is-enabled NAME.service`: enabled, disabled, static...; "" for no unit file. */
+    enabled: string;
+    /** `/etc/systemd/system/NAME.service` exists (atomic's unit, or one that makes `atomic install` fail). */
+    etcUnitFile: boolean;
+    /** `/usr/lib/systemd/system/NAME.service` exists: an RPM unit of the same name, e.g. the etcd RPM's. */
+    usrUnitFile: boolean;
+  };
+}
+
+function slotOf(path: string): number | undefined {
+  const m = /\.([0-9]+)$/.exec(path);
+  return m ? Number(m[1]) : undefined;
+}
+
+function infoFrom(lines: string[], label: string, warnings: string[]): ContainerInfo | undefined {
+  const text = lines.join("\n").trim();
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    warnings.push(`${label} is not valid JSON: ${tail(text, 120)}`);
+    return undefined;
+  }
+  const parsed = containerInfoFromObject(raw);
+  if (!parsed.ok) {
+    warnings.push(`${label}: ${parsed.error}`);
+    return undefined;
+  }
+  return parsed.value;
+}
+
+/** Parses the output of {@link buildSystemContainerReadCommand}. */
+export function parseSystemContainerReadOutput(stdout: string): ParseResult<SystemContainerObservation> {
+  const lines = stdout.split("\n");
+  if (!lines.some((l) => l === "@@read 1") || !lines.some((l) => l === "@@end")) {
+    return fail(`the system-container read script did not run to the end; it printed: ${tail(stdout, 200)}`);
+  }
+  const obs: SystemContainerObservation = {
+    present: false,
+    warnings: [],
+    unit: { active: "", enabled: "", etcUnitFile: false, usrUnitFile: false },
+  };
+  let target: string | undefined;
+  let otherPath: string | undefined;
+  let block: "info" | "other" | undefined;
+  let infoLines: string[] | undefined;
+  let otherLines: string[] | undefined;
+  for (const line of lines) {
+    if (block === "info") {
+      if (line === "@@info-end") block = undefined;
+      else infoLines!.push(line);
+      continue;
+    }
+    if (block === "other") {
+      if (line === "@@other-info-end") block = undefined;
+      else otherLines!.push(line);
+      continue;
+    }
+    if (line.startsWith("@@link ")) {
+      obs.present = true;
+      target = line.slice("@@link ".length);
+    } else if (line === "@@not-a-symlink") {
+      obs.present = true;
+      obs.warnings.push("the container's path is not a symlink to a deployment (NAME.0 or NAME.1)");
+    } else if (line === "@@info-begin") {
+      block = "info";
+      infoLines = [];
+    } else if (line.startsWith("@@other ")) {
+      otherPath = line.slice("@@other ".length);
+    } else if (line === "@@other-info-begin") {
+      block = "other";
+      otherLines = [];
+    } else if (line.startsWith("@@unit-active")) {
+      obs.unit.active = line.slice("@@unit-active".length).trim();
+    } else if (line.startsWith("@@unit-enabled")) {
+      obs.unit.enabled = line.slice("@@unit-enabled".length).trim();
+    } else if (line === "@@unit-file-etc") {
+      obs.unit.etcUnitFile = true;
+    } else if (line === "@@unit-file-usr") {
+      obs.unit.usrUnitFile = true;
+    }
+  }
+  if (block !== undefined) return fail("the system-container read script printed an unterminated info block");
+  if (infoLines !== undefined) {
+    const info = infoFrom(infoLines, "the active deployment's info file", obs.warnings);
+    const slot = target === undefined ? undefined : slotOf(target);
+    if (info && target !== undefined && slot !== undefined) obs.active = { slot, path: target, info };
+    else if (info && target !== undefined)
+      obs.warnings.push(`the container's symlink points to ${target}, not NAME.0 or NAME.1`);
+  } else if (obs.present) {
+    obs.warnings.push("the active deployment has no readable info file");
+  }
+  if (otherLines !== undefined && otherPath !== undefined) {
+    const info = infoFrom(otherLines, "the other deployment's info file", obs.warnings);
+    const slot = slotOf(otherPath);
+    if (info && slot !== undefined) obs.previous = { slot, path: otherPath, info };
+  }
+  return ok(obs);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Outcome classifiers
+
+function combined(out: CommandOutput): string {
+  return `${out.stdout}\n${out.stderr}`;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Why an atomic command failed, as a field to branch on. */
+export type AtomicFailureKind =
+  "notRoot" | "unitFileExists" | "imageNotFound" | "notInstalled" | "noPreviousDeployment" | "other";
+
+export interface AtomicFailure {
+  kind: "failed";
+  failure: AtomicFailureKind;
+  /** The tool's own words (last lines of stderr, else stdout). */
+  message: string;
+}
+
+function failed(out: CommandOutput): AtomicFailure {
+  const text = combined(out);
+  let failure: AtomicFailureKind = "other";
+  if (/Only root can use --system/.test(text)) failure = "notRoot";
+  else if (/The file \/etc\/(systemd\/system|tmpfiles\.d)\/\S+ already exists\./.test(text))
+    failure = "unitFileExists";
+  else if (/System container '[^']*' is not installed/.test(text)) failure = "notInstalled";
+  else if (/Cannot find a previous deployment to rollback/.test(text)) failure = "noPreviousDeployment";
+  else if (
+    /manifest unknown|Image \S+ not found|not found in registry|unable to find image|Error reading manifest/i.test(
+      text,
+    )
+  ) {
+    failure = "imageNotFound";
+  }
+  return { kind: "failed", failure, message: tail(out.stderr.trim() !== "" ? out.stderr : out.stdout) };
+}
+
+/** What `atomic install` did. */
+export type InstallOutcome =
+  /** Installed now (`Extracting to ...`). */
+  | { kind: "installed"; checkoutPath?: string }
+  /** `NAME already present`, and the installed image is the declared one: adopt it. */
+  | { kind: "adopted"; installedImage: string }
+  /** `NAME already present` from ANOTHER image: nothing was changed, and adopting it would be wrong. */
+  | { kind: "conflict"; installedImage: string }
+  /** `NAME already present`, but the installed image is not known yet: read the container, then classify again. */
+  | { kind: "alreadyPresent" }
+  | AtomicFailure;
+
+/**
+ * Classifies `atomic install` output. atomic prints `NAME already present` on stdout and exits 0 when
+ * /var/lib/containers/atomic/NAME exists (syscontainers.py `_install`), after having pulled the image. That is
+ * an adoption only if the installed info's image equals the declared one; pass `installedImage` from a read.
+ */
+export function classifyInstallOutcome(
+  out: CommandOutput,
+  name: string,
+  declaredImage: string,
+  installedImage?: string,
+): InstallOutcome {
+  if (out.exitCode !== 0) return failed(out);
+  if (new RegExp(`^${escapeRegExp(name)} already present$`, "m").test(out.stdout)) {
+    if (installedImage === undefined) return { kind: "alreadyPresent" };
+    return installedImage === declaredImage
+      ? { kind: "adopted", installedImage }
+      : { kind: "conflict", installedImage };
+  }
+  const m = /^Extracting to (\S+)$/m.exec(out.stdout);
+  return m ? { kind: "installed", checkoutPath: m[1] } : { kind: "installed" };
+}
+
+/** What `atomic containers update` did. */
+export type UpdateOutcome =
+  | { kind: "updated"; checkoutPath?: string }
+  /** `Latest version already installed.`: same digest and no `--set` value changed. */
+  | { kind: "unchanged" }
+  | AtomicFailure;
+
+export function classifyUpdateOutcome(out: CommandOutput): UpdateOutcome {
+  if (out.exitCode !== 0) return failed(out);
+  if (/^Latest version already installed\.$/m.test(out.stdout)) return { kind: "unchanged" };
+  const m = /^Extracting to (\S+)$/m.exec(out.stdout);
+  return m ? { kind: "updated", checkoutPath: m[1] } : { kind: "updated" };
+}
+
+/** What `atomic containers rollback` did. */
+export type RollbackOutcome = { kind: "rolledBack"; checkoutPath?: string } | AtomicFailure;
+
+export function classifyRollbackOutcome(out: CommandOutput): RollbackOutcome {
+  if (out.exitCode !== 0) return failed(out);
+  const m = /^Rolling back container \S+ to the checkout at (\S+)$/m.exec(out.stdout);
+  return m ? { kind: "rolledBack", checkoutPath: m[1] } : { kind: "rolledBack" };
+}
+
+/** What `atomic uninstall` did. */
+export type UninstallOutcome = { kind: "removed" } | { kind: "absent" } | AtomicFailure;
+
+/**
+ * `Unable to find etcd in the ostree backend` (with `--storage`) or `Unable to find 'etcd' in the following
+ * backends` (exit 1) means there was nothing to remove: delete treats it as done.
+ */
+export function classifyUninstallOutcome(out: CommandOutput): UninstallOutcome {
+  if (out.exitCode === 0) return { kind: "removed" };
+  if (/Unable to find \S+ in the (ostree backend|following backends)/.test(combined(out)))
+    return { kind: "absent" };
+  return failed(out);
+}
+
+/** What `atomic pull` did. */
+export type PullOutcome = { kind: "pulled" } | AtomicFailure;
+
+export function classifyPullOutcome(out: CommandOutput): PullOutcome {
+  return out.exitCode === 0 ? { kind: "pulled" } : failed(out);
+}

@@ -1,0 +1,274 @@
+/**
+ * What to run for a SystemContainer: an ordered list of commands, computed from the declaration, the previous
+ * declaration and (when the provider has read the host) what is really installed. The same plan drives
+ * `create`/`update` and is shown as command lines at preview, so a preview shows exactly what will run.
+ */
+import { SYSTEM_CONTAINER_DEFAULTS } from "./defaults";
+import type { PlannedCommand } from "./result";
+import {
+  buildAtomicInstallCommand,
+  buildAtomicPullCommand,
+  buildContainersRollbackCommand,
+  buildContainersUpdateCommand,
+  type SystemContainerObservation,
+} from "./systemContainerCommands";
+import { buildSystemctlCommand, serviceUnitName } from "./systemd";
+import type { SystemPackageMode } from "./validate";
+
+/** The declared (new) state of a system container, defaults not yet applied. */
+export interface SystemContainerDeclaration {
+  name: string;
+  image: string;
+  storage?: "ostree";
+  systemPackage?: SystemPackageMode;
+  values?: Record<string, string>;
+  running?: boolean;
+  triggers?: unknown[];
+}
+
+/** The previous declaration (old inputs or outputs); `previousImage` is the output of the same name, if known. */
+export interface SystemContainerPrevious extends SystemContainerDeclaration {
+  previousImage?: string;
+}
+
+export type SystemContainerStepKind = "pull" | "install" | "update" | "rollback" | "start" | "stop";
+
+export type SystemContainerStep = PlannedCommand<SystemContainerStepKind>;
+
+export interface SystemContainerPlan {
+  /** Commands in the order they must run; empty when the host already matches. */
+  steps: SystemContainerStep[];
+  /** Things the user should know that no command can change (shown at preview, logged at apply). */
+  notes: string[];
+  /**
+   * Set when the declaration cannot be applied without a decision from the user; `steps` is then empty and the
+   * provider must fail with this sentence.
+   */
+  blocked?: string;
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "undefined";
+}
+
+/** Declared keys whose installed value differs (or is missing). Installed-only keys are not differences. */
+function changedValueKeys(declared: Record<string, string>, installed: Record<string, string>): string[] {
+  return Object.keys(declared)
+    .filter((k) => installed[k] !== declared[k])
+    .sort();
+}
+
+function startStep(name: string): SystemContainerStep {
+  return {
+    kind: "start",
+    argv: buildSystemctlCommand("start", serviceUnitName(name)),
+    why: "running is true and the unit is not active (atomic install and update never start a stopped unit)",
+  };
+}
+
+function stopStep(name: string, why: string): SystemContainerStep {
+  return { kind: "stop", argv: buildSystemctlCommand("stop", serviceUnitName(name)), why };
+}
+
+/**
+ * The plan for creating a system container.
+ *
+ * - Nothing installed under the name: `atomic pull`, `atomic install` (which enables the unit), then
+ *   `systemctl start` when `running`. If a unit of the same name is active before the install (the RPM etcd or
+ *   flanneld), it is stopped first: after the install, `systemctl start` would be a no-op while the RPM's
+ *   process runs (atomic-host-tests PR #268).
+ * - Installed from the declared image: adopted (no install), then the same value and running-state
+ *   reconciliation as an update.
+ * - Installed from another image, or `/etc/systemd/system/NAME.service` exists without a container: blocked,
+ *   because atomic would print "already present" (and change nothing) or fail on the existing unit file.
+ */
+export function planSystemContainerCreate(
+  declared: SystemContainerDeclaration,
+  observed?: SystemContainerObservation,
+): SystemContainerPlan {
+  const running = declared.running ?? SYSTEM_CONTAINER_DEFAULTS.running;
+  const values = declared.values ?? {};
+  if (observed?.present) {
+    const installed = observed.active?.info;
+    if (installed === undefined) {
+      return {
+        steps: [],
+        notes: [],
+        blocked:
+          `/var/lib/containers/atomic/${declared.name} exists but has no readable deployment info ` +
+          `(${observed.warnings.join("; ") || "unknown state"}): inspect it, and remove it with ` +
+          `"atomic uninstall ${declared.name}" if it is a leftover`,
+      };
+    }
+    if (installed.image !== declared.image) {
+      return {
+        steps: [],
+        notes: [],
+        blocked:
+          `a system container named ${declared.name} is already installed from ${installed.image}, not ` +
+          `${declared.image}: atomic install would leave it as is. Import it by declaring that image, or remove ` +
+          `it with "atomic uninstall ${declared.name}" first`,
+      };
+    }
+    // Same declaration as olds: only what the host differs in (values, running state) produces steps.
+    const plan = planSystemContainerUpdate({ ...declared }, declared, observed);
+    plan.notes.unshift(
+      `adopting the system container ${declared.name} already installed from ${declared.image}`,
+    );
+    return plan;
+  }
+  if (observed?.unit.etcUnitFile) {
+    return {
+      steps: [],
+      notes: [],
+      blocked:
+        `/etc/systemd/system/${declared.name}.service exists but no system container ${declared.name} is ` +
+        `installed: atomic install would fail with "The file /etc/systemd/system/${declared.name}.service ` +
+        `already exists." Move that unit file away (it overrides any RPM unit of the same name) and retry`,
+    };
+  }
+  const steps: SystemContainerStep[] = [];
+  if (observed?.unit.active === "active") {
+    steps.push(
+      stopStep(
+        declared.name,
+        `${serviceUnitName(declared.name)} is active before the install (an RPM unit of the same name): ` +
+          "stop it, or the container's unit could not start",
+      ),
+    );
+  }
+  steps.push({
+    kind: "pull",
+    argv: buildAtomicPullCommand(declared.image),
+    why: "fetch the image into the OSTree repository (install would reuse a stale local copy)",
+  });
+  steps.push({
+    kind: "install",
+    argv: buildAtomicInstallCommand({
+      name: declared.name,
+      image: declared.image,
+      storage: declared.storage,
+      systemPackage: declared.systemPackage ?? SYSTEM_CONTAINER_DEFAULTS.systemPackage,
+      values,
+    }),
+    why: "install the system container; atomic enables its unit but does not start it",
+  });
+  if (running) steps.push(startStep(declared.name));
+  return { steps, notes: [] };
+}
+
+/**
+ * The plan for updating a system container from `olds` to `news`, using `observed` when the host was read (at
+ * apply) and only the declarations when it was not (at preview).
+ *
+ * Order: a stop (when `running` becomes false) first, so the update does not restart the unit; then the image
+ * and values change; a start (when `running` is true and the unit is not active) last.
+ * - New image that is the other deployment's image: `atomic containers rollback` (no pull), then
+ *   `containers update --set` if the declared values differ from that deployment's.
+ * - Other new image: `atomic pull`, then `atomic containers update --rebase=IMAGE --set=...`.
+ * - Same image, `triggers` changed: `atomic pull` and `containers update`, which prints "Latest version already
+ *   installed." and changes nothing when the digest did not move.
+ * - Same image, values changed: `containers update --set=...` with every declared value.
+ * A key removed from `values` cannot be unset: atomic overlays `--set` on the stored values (a note says so).
+ * If the container was removed from the host, the plan is a create.
+ */
+export function planSystemContainerUpdate(
+  olds: SystemContainerPrevious,
+  news: SystemContainerDeclaration,
+  observed?: SystemContainerObservation,
+): SystemContainerPlan {
+  if (observed && !observed.present) {
+    const plan = planSystemContainerCreate(news, observed);
+    plan.notes.unshift(
+      `the system container ${news.name} is not installed on the host any more: installing it again`,
+    );
+    return plan;
+  }
+  const notes: string[] = [];
+  const steps: SystemContainerStep[] = [];
+  const running = news.running ?? SYSTEM_CONTAINER_DEFAULTS.running;
+  const declaredValues = news.values ?? {};
+  const currentImage = observed?.active?.info.image ?? olds.image;
+  const currentValues = observed?.active?.info.values ?? olds.values ?? {};
+  const previousImage = observed ? observed.previous?.info.image : olds.previousImage;
+  const unitActive = observed
+    ? observed.unit.active === "active"
+    : (olds.running ?? SYSTEM_CONTAINER_DEFAULTS.running);
+
+  const removed = Object.keys(olds.values ?? {}).filter((k) => !(k in declaredValues));
+  if (removed.length > 0) {
+    notes.push(
+      `values ${removed.join(", ")} removed from the declaration keep their installed values: atomic containers ` +
+        "update only overlays --set on the stored values; reinstall the container to reset them",
+    );
+  }
+
+  if (!running && unitActive) {
+    steps.push(stopStep(news.name, "running is false and the unit is active"));
+  }
+
+  const setValues = Object.keys(declaredValues).length > 0 ? declaredValues : undefined;
+  if (news.image !== currentImage) {
+    if (previousImage !== undefined && previousImage === news.image) {
+      steps.push({
+        kind: "rollback",
+        argv: buildContainersRollbackCommand(news.name),
+        why: `${news.image} is the other deployment's image: roll back to it instead of pulling`,
+      });
+      const slotValues = observed?.previous?.info.values;
+      const differ =
+        slotValues === undefined
+          ? setValues !== undefined
+          : changedValueKeys(declaredValues, slotValues).length > 0;
+      if (differ) {
+        steps.push({
+          kind: "update",
+          argv: buildContainersUpdateCommand({ name: news.name, values: setValues }),
+          why: "apply the declared values to the rolled-back deployment",
+        });
+      }
+    } else {
+      steps.push({
+        kind: "pull",
+        argv: buildAtomicPullCommand(news.image),
+        why: `fetch ${news.image} (atomic containers update does not pull)`,
+      });
+      steps.push({
+        kind: "update",
+        argv: buildContainersUpdateCommand({ name: news.name, rebase: news.image, values: setValues }),
+        why: `switch from ${currentImage} to ${news.image}; the current deployment stays for rollback`,
+      });
+    }
+  } else if (stableJson(olds.triggers ?? null) !== stableJson(news.triggers ?? null)) {
+    steps.push({
+      kind: "pull",
+      argv: buildAtomicPullCommand(news.image),
+      why: "triggers changed: fetch the newest image for the same reference",
+    });
+    steps.push({
+      kind: "update",
+      argv: buildContainersUpdateCommand({ name: news.name, values: setValues }),
+      why: 'deploy the pulled image if its digest changed (otherwise atomic prints "Latest version already installed.")',
+    });
+  } else {
+    const changed = changedValueKeys(declaredValues, currentValues);
+    if (changed.length > 0) {
+      steps.push({
+        kind: "update",
+        argv: buildContainersUpdateCommand({ name: news.name, values: setValues }),
+        why: `values ${changed.join(", ")} differ from the installed deployment`,
+      });
+    }
+  }
+
+  if (running && !unitActive) steps.push(startStep(news.name));
+  return { steps, notes };
+}

@@ -1,0 +1,426 @@
+/**
+ * Running one command on a host: argv in, exit status and output out, over a pooled connection.
+ *
+ * Commands run without a PTY, so stdout and stderr stay separate, exit codes are clean and output has no CR.
+ * Both streams are always drained: ssh2 re-opens the channel window only when data is read, so an unread 2 MiB
+ * of stderr would stall the remote process forever.
+ */
+import type { ClientChannel } from "ssh2";
+import type { ConnectionArgs } from "./connection";
+import { RemoteError, messageOf, tailLines } from "./errors";
+import { logLine } from "./log";
+import { acquire, type Lease } from "./pool";
+import { quoteCommand } from "./quote";
+
+/** Options for {@link exec}. */
+export interface ExecOptions {
+  /** Data written to the command's standard input, which is then closed. Default: none (stdin is closed at once). */
+  stdin?: string | Buffer;
+  /**
+   * Milliseconds the command may take, counted from when it is handed to the connection (after a free channel
+   * slot and the connection are available). On expiry the command's process group is sent SIGTERM, then
+   * SIGKILL a second later, its channel is closed, and {@link exec} fails with kind `timeout`. OpenSSH refuses
+   * channel signals for root logins ("session signalling requires privilege separation"), and closing the
+   * channel does not stop the command, so as root it may keep running; when it must stop, also wrap the argv
+   * with {@link buildRemoteTimeoutArgv}. Default: none.
+   */
+  timeoutMs?: number;
+  /** Run the command as root through `sudo -n --` (non-interactive: fails rather than prompting). Default: `false`. */
+  sudo?: boolean;
+  /**
+   * Bytes of each of stdout and stderr kept in memory; beyond it the beginning is dropped and the tail kept
+   * (the stream is still read to the end). Default: 16 MiB.
+   */
+  maxOutputBytes?: number;
+}
+
+/** What a command did. A non-zero exit is a result, not an error; see {@link check}. */
+export interface ExecResult {
+  /** Exit status, or `null` when the command was killed by a signal. */
+  exitCode: number | null;
+  /** Signal that killed the command (`SIGKILL`), or `null`. */
+  signal: string | null;
+  /** Standard output, decoded as UTF-8 (the tail, if longer than `maxOutputBytes`). */
+  stdout: string;
+  /** Standard error, decoded as UTF-8 (the tail, if longer than `maxOutputBytes`). */
+  stderr: string;
+  /** True when stdout exceeded `maxOutputBytes` and its beginning was dropped. */
+  stdoutTruncated: boolean;
+  /** True when stderr exceeded `maxOutputBytes` and its beginning was dropped. */
+  stderrTruncated: boolean;
+  /** Milliseconds from the call to the end of the command, including waiting for a connection. */
+  durationMs: number;
+  /** `user@host:port` the command ran on. */
+  host: string;
+  /** The shell command line that ran (not redacted: pass it through `redact` before showing it). */
+  command: string;
+}
+
+/** Default cap on kept output per stream. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** Channel-open attempts before giving up (a refused channel open ran nothing, so retrying is safe). */
+const CHANNEL_OPEN_ATTEMPTS = 8;
+/** Grace between SIGTERM and SIGKILL for a timed-out command. */
+const KILL_GRACE_MS = 1000;
+/** How long a stopped channel may hold its slot before the slot is given back anyway. */
+const STOP_RELEASE_MS = 5000;
+
+/**
+ * The shell command line for `argv` (quoted by the one quoting function, {@link quoteCommand}), prefixed with
+ * `sudo -n --` when `opts.sudo`. Pure.
+ *
+ * @throws TypeError for an empty argv or an argument containing NUL.
+ */
+export function buildCommandLine(argv: readonly string[], opts: Pick<ExecOptions, "sudo"> = {}): string {
+  if (argv.length === 0) throw new TypeError("a command needs at least one argument (the program to run)");
+  return quoteCommand(opts.sudo ? ["sudo", "-n", "--", ...argv] : argv);
+}
+
+/**
+ * Wraps argv in coreutils `timeout`, so the host itself stops the command after `seconds`: SIGTERM to the
+ * command (and, as `timeout` runs it in its own process group, to its children), SIGKILL `killAfterSeconds`
+ * later, exit status 124. Unlike {@link ExecOptions.timeoutMs} this holds for root logins and when the
+ * connection is lost. Pure.
+ */
+export function buildRemoteTimeoutArgv(
+  seconds: number,
+  argv: readonly string[],
+  killAfterSeconds = 10,
+): string[] {
+  if (!(seconds > 0) || !(killAfterSeconds > 0)) throw new RangeError("timeout seconds must be > 0");
+  return ["timeout", "--kill-after", `${killAfterSeconds}s`, `${seconds}s`, ...argv];
+}
+
+/**
+ * Runs `argv` on the host over its pooled connection and returns its exit status and output. A non-zero exit
+ * is returned, not thrown (use {@link execOk} or {@link check}).
+ *
+ * @throws RemoteError `connect` / `hostkey` / `auth` (no connection; nothing ran), `timeout` (ran past
+ *   `timeoutMs`), `connection` (the connection dropped while the command ran: it may or may not have completed).
+ * @throws TypeError for an empty argv or an argument containing NUL (nothing is sent).
+ */
+export async function exec(
+  conn: ConnectionArgs,
+  argv: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  const command = buildCommandLine(argv, opts);
+  const started = Date.now();
+  const lease = await acquire(conn);
+  return runOnLease(lease, command, opts, started);
+}
+
+/**
+ * Like {@link exec}, but a non-zero exit or a signal throws a RemoteError of kind `command`.
+ */
+export async function execOk(
+  conn: ConnectionArgs,
+  argv: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  return check(await exec(conn, argv, opts));
+}
+
+/**
+ * Returns `result` when the command exited 0.
+ *
+ * @throws RemoteError of kind `command` with the exit code or signal and the tail of stderr.
+ */
+export function check(result: ExecResult): ExecResult {
+  if (result.exitCode === 0) return result;
+  const how =
+    result.exitCode !== null
+      ? `exited with code ${result.exitCode}`
+      : `was killed by ${result.signal ?? "a signal"}`;
+  const stdoutNote =
+    result.stderr.trim() === "" && result.stdout.trim() !== ""
+      ? `; stderr was empty, stdout ended with: ${tailLines(result.stdout, 3, 500)}`
+      : "";
+  throw new RemoteError({
+    kind: "command",
+    host: result.host,
+    summary: `the command ${how}${stdoutNote}`,
+    command: result.command,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stderrTail: tailLines(result.stderr),
+    hint: "read the command's stderr above; it ran on the host, so check what it changed before retrying",
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One command on one channel
+
+function runOnLease(lease: Lease, command: string, opts: ExecOptions, started: number): Promise<ExecResult> {
+  return new Promise<ExecResult>((resolve, reject) => {
+    const cap = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const out = { stdout: new OutputBuffer(cap), stderr: new OutputBuffer(cap) };
+    let channel: ClientChannel | undefined;
+    let timedOut = false;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      fn();
+    };
+    const timer =
+      opts.timeoutMs !== undefined && opts.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            settle(() => reject(timeoutError(lease, command, opts.timeoutMs!, out.stderr.text())));
+            if (channel) stopChannel(channel, lease);
+          }, opts.timeoutMs)
+        : undefined;
+
+    // Wired synchronously in ssh2's callback: a short command's exit status can arrive in the same packet
+    // batch as the exec reply, and an 'exit' event emitted before we listen would be lost.
+    const onChannel = (ch: ClientChannel) => {
+      channel = ch;
+      if (timedOut) return stopChannel(ch, lease);
+      collect(ch, out, lease, (exit) =>
+        settle(() =>
+          exit
+            ? resolve(toResult(exit, out, lease, command, started))
+            : reject(connectionLost(lease, command, out.stderr.text())),
+        ),
+      );
+      if (opts.stdin !== undefined) ch.end(opts.stdin);
+      else ch.end();
+    };
+    openChannel(lease, command, onChannel).catch((err: unknown) => {
+      lease.release();
+      settle(() => reject(err));
+    });
+  });
+}
+
+interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Drains both streams and reports the exit status (or `undefined` when the channel closed without one). */
+function collect(
+  ch: ClientChannel,
+  out: { stdout: OutputBuffer; stderr: OutputBuffer },
+  lease: Lease,
+  done: (exit: ExitStatus | undefined) => void,
+): void {
+  let exit: ExitStatus | undefined;
+  ch.on("data", (chunk: Buffer) => out.stdout.push(chunk));
+  ch.stderr.on("data", (chunk: Buffer) => out.stderr.push(chunk));
+  ch.on("error", () => undefined); // e.g. writing stdin to a command that already exited; the exit status tells
+  ch.on("exit", (code: number | null, signal?: string) => {
+    exit = { code: code ?? null, signal: signal ?? null };
+  });
+  // @types/ssh2 types 'close' as () => void, but ssh2 passes the exit status again; 'exit' is what we rely on.
+  ch.on("close", () => {
+    lease.release();
+    done(exit);
+  });
+}
+
+/**
+ * Opens a session channel and starts the command, retrying refused channel opens (nothing ran). `onChannel` is
+ * called synchronously from ssh2's callback with the started channel.
+ */
+async function openChannel(
+  lease: Lease,
+  command: string,
+  onChannel: (ch: ClientChannel) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (lease.gone) throw connectionLost(lease, command, "", "before the command was sent");
+    try {
+      return await execRequest(lease, command, onChannel);
+    } catch (err) {
+      if (!isChannelOpenFailure(err) || attempt >= CHANNEL_OPEN_ATTEMPTS)
+        throw channelError(err, lease, command);
+      // sshd frees a session slot only after reaping the previous session's process: wait a little.
+      const wait = 20 * 2 ** (attempt - 1);
+      logLine(`channel open on ${lease.label} refused (${messageOf(err)}); retry ${attempt} in ${wait} ms`);
+      await sleep(wait);
+    }
+  }
+}
+
+function execRequest(lease: Lease, command: string, onChannel: (ch: ClientChannel) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    lease.client.exec(command, (err, ch) => {
+      if (err) return reject(err);
+      onChannel(ch);
+      resolve();
+    });
+  });
+}
+
+/** Asks the command to stop (TERM, then KILL), then closes the channel; the slot is freed when it closes. */
+function stopChannel(ch: ClientChannel, lease: Lease): void {
+  ch.on("close", () => lease.release());
+  ch.on("error", () => undefined);
+  ch.stderr.resume();
+  ch.resume();
+  trySignal(ch, "TERM");
+  const kill = setTimeout(() => {
+    trySignal(ch, "KILL");
+    ch.close();
+  }, KILL_GRACE_MS);
+  kill.unref();
+  const release = setTimeout(() => lease.release(), KILL_GRACE_MS + STOP_RELEASE_MS);
+  release.unref();
+  ch.on("close", () => {
+    clearTimeout(kill);
+    clearTimeout(release);
+  });
+}
+
+/** The parts of ssh2's channel internals that sending a signal needs (ssh2 1.x). */
+interface ChannelInternals {
+  type?: string;
+  outgoing?: { id?: number; state?: string };
+  _client?: { _protocol?: { signal?: (id: number, signal: string) => void } };
+}
+
+/**
+ * Sends a `signal` channel request; OpenSSH delivers it with killpg() to the session's process group, so a
+ * compound command dies whole. ssh2's public `signal()` sends nothing once stdin is closed (it checks that the
+ * stream is writable), although RFC 4254 allows requests after EOF, so the protocol method is used directly.
+ */
+function trySignal(ch: ClientChannel, name: string): void {
+  const internals = ch as unknown as ChannelInternals;
+  const protocol = internals._client?._protocol;
+  const id = internals.outgoing?.id;
+  try {
+    if (
+      internals.type === "session" &&
+      internals.outgoing?.state !== "closed" &&
+      id !== undefined &&
+      protocol?.signal
+    ) {
+      protocol.signal(id, name);
+    } else {
+      ch.signal(name);
+    }
+  } catch {
+    // The channel may already be closing; the close below still ends our side.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results and errors
+
+function toResult(
+  exit: ExitStatus,
+  out: { stdout: OutputBuffer; stderr: OutputBuffer },
+  lease: Lease,
+  command: string,
+  started: number,
+): ExecResult {
+  return {
+    exitCode: exit.code,
+    signal: exit.signal,
+    stdout: out.stdout.text(),
+    stderr: out.stderr.text(),
+    stdoutTruncated: out.stdout.truncated,
+    stderrTruncated: out.stderr.truncated,
+    durationMs: Date.now() - started,
+    host: lease.label,
+    command,
+  };
+}
+
+function isChannelOpenFailure(err: unknown): boolean {
+  return err instanceof Error && /Channel open failure/i.test(err.message);
+}
+
+function channelError(err: unknown, lease: Lease, command: string): RemoteError {
+  if (isChannelOpenFailure(err)) {
+    return new RemoteError({
+      kind: "connection",
+      host: lease.label,
+      command,
+      summary: `the server kept refusing to open a channel (${messageOf(err)}); the command did not run`,
+      hint: "the host's sshd MaxSessions may be lower than the pool's maxChannels (8); lower maxChannels or raise MaxSessions",
+    });
+  }
+  if (lease.gone || /No response from server|Not connected/i.test(messageOf(err))) {
+    return connectionLost(lease, command, "", "while the command was being started");
+  }
+  return new RemoteError({
+    kind: "command",
+    host: lease.label,
+    command,
+    summary: `sshd refused to run the command: ${messageOf(err)}`,
+    hint: "check the host's sshd configuration (ForceCommand, PermitRootLogin, the user's shell)",
+  });
+}
+
+function connectionLost(
+  lease: Lease,
+  command: string,
+  stderr: string,
+  when = "while the command was running",
+): RemoteError {
+  return new RemoteError({
+    kind: "connection",
+    host: lease.label,
+    command,
+    summary: `the connection to the host was lost ${when}; the command may or may not have completed`,
+    stderrTail: tailLines(stderr),
+    hint: "check whether the host rebooted or sshd restarted, and inspect the host's state before retrying",
+  });
+}
+
+function timeoutError(lease: Lease, command: string, timeoutMs: number, stderr: string): RemoteError {
+  return new RemoteError({
+    kind: "timeout",
+    host: lease.label,
+    command,
+    summary:
+      `the command did not finish within ${timeoutMs} ms; it was sent SIGTERM, then SIGKILL, and its channel was ` +
+      "closed, but sshd does not deliver signals to root sessions, so it may still be running on the host",
+    stderrTail: tailLines(stderr),
+    hint:
+      "if it is just slow, raise the timeout; it may have partly run or still be running, so check the host " +
+      "before retrying (run it under buildRemoteTimeoutArgv to have the host enforce the limit)",
+  });
+}
+
+/**
+ * Keeps at most `cap` bytes of a stream: the most recent ones, since a tool says why it failed at the end.
+ */
+export class OutputBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** True once bytes were dropped from the beginning. */
+  truncated = false;
+
+  constructor(private readonly cap: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > this.cap) this.dropFromFront(this.size - this.cap);
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks, this.size).toString("utf8");
+  }
+
+  private dropFromFront(excess: number): void {
+    this.truncated = true;
+    const first = this.chunks[0];
+    if (first.length <= excess) {
+      this.chunks.shift();
+      this.size -= first.length;
+    } else {
+      this.chunks[0] = first.subarray(excess);
+      this.size -= excess;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,415 @@
+/**
+ * The `rpm-ostree` stand-in: v2017.10 behaviour by default, v2018.7 when `state/host.json` says so.
+ *
+ * Map from command to what it does to `state/rpm-ostree.json`:
+ *  - `status [--json] [-v]`          read only
+ *  - `install|uninstall PKG... [-r]` PkgChange transaction: new default deployment with the origin's packages edited
+ *  - `rebase REFSPEC [--install P]... [--uninstall P]... [-r]`  Rebase transaction: new origin (+ package edits)
+ *  - `upgrade [-r]`                  Upgrade transaction: "No upgrade available." (one commit per ref here)
+ *  - `rollback [-r]`                 Rollback transaction: reorder deployments
+ *  - `cancel` (2018.x only)          end the running transaction
+ *
+ * One transaction at a time: a second one fails with "error: System transaction in progress" (v2017.10 sysroot
+ * lock). `-r` runs `systemctl reboot` after the transaction, as the daemon does. Errors are `error: <msg>` on
+ * stderr with exit status 1 (rpm-ostree main.c).
+ */
+import { baseImageForRef, nevra } from "../../catalog";
+import { HostEnv, hostEnvFromProcess } from "../atomic/hostEnv";
+import { ToolIo, processToolIo } from "../atomic/toolIo";
+import {
+  DBUS_OBJPATH,
+  OriginChange,
+  RpmOstreeState,
+  RpmOstreeVersion,
+  applyOriginChange,
+  baseOf,
+  deploymentPackages,
+  diffPackages,
+  parseRefspec,
+  releaseOf,
+  renderPackageDiff,
+  resolveRequests,
+  rollbackDeployments,
+  writeDeployment,
+} from "./model";
+import { OptionValues, parseOptions } from "./options";
+import { renderDeployProgress } from "./progress";
+import { localeIsUtf8, renderStatusJson, renderStatusText } from "./status";
+import {
+  holdTransactionFault,
+  hostRpmOstreeVersion,
+  liveTransaction,
+  loadState,
+  saveState,
+  sleepMs,
+  withStateLock,
+} from "./state";
+
+/** A failure printed as `error: <message>`, exit 1. */
+class RpmOstreeError extends Error {}
+
+const COMMANDS_2017 = [
+  "compose",
+  "db",
+  "deploy",
+  "initramfs",
+  "install",
+  "rebase",
+  "reload",
+  "rollback",
+  "status",
+  "uninstall",
+  "upgrade",
+];
+const COMMANDS_2018 = [...COMMANDS_2017, "cancel", "cleanup", "ex", "kargs", "override", "refresh-md"];
+
+/** What a transaction body returns: lines to print and, optionally, the new state and an exit status. */
+interface TxnOutcome {
+  lines: string[];
+  state?: RpmOstreeState;
+  exit: number;
+  /** Print the booted→default package diff and the reboot hint afterwards (unless -r). */
+  printDiff: boolean;
+}
+
+export class RpmOstreeTool {
+  constructor(
+    private readonly env: HostEnv,
+    private readonly io: ToolIo,
+    private readonly hostDir: string,
+    private readonly version: RpmOstreeVersion,
+  ) {}
+
+  run(argv: readonly string[]): number {
+    const [command, ...rest] = argv;
+    const known = this.version === "2017.10" ? COMMANDS_2017 : COMMANDS_2018;
+    if (command === undefined || command.startsWith("-")) {
+      if (command === "--version") {
+        this.io.out(`rpm-ostree:\n Version: ${this.version}\n Features:\n  - compose`);
+        return 0;
+      }
+      this.usage();
+      throw new RpmOstreeError("No command specified");
+    }
+    if (
+      !known.includes(command) ||
+      !["status", "install", "uninstall", "rebase", "upgrade", "rollback", "cancel"].includes(command)
+    ) {
+      this.usage();
+      throw new RpmOstreeError(`Unknown command '${command}'`);
+    }
+    const parsed = parseOptions(command, rest, this.version);
+    if (!parsed.ok) throw new RpmOstreeError(parsed.error);
+    const o = parsed.values;
+    switch (command) {
+      case "status":
+        return this.status(o);
+      case "install":
+        if (parsed.args.length < 1)
+          return this.usageError("install", "At least one PACKAGE must be specified");
+        return this.pkgChange(
+          o,
+          { install: parsed.args, uninstall: (o.uninstall as string[]) ?? [] },
+          "install",
+        );
+      case "uninstall":
+        if (parsed.args.length < 1)
+          return this.usageError("uninstall", "At least one PACKAGE must be specified");
+        return this.pkgChange(
+          o,
+          { install: (o.install as string[]) ?? [], uninstall: parsed.args },
+          "uninstall",
+        );
+      case "rebase":
+        if (parsed.args.length !== 1) return this.usageError("rebase", "Must specify exactly one REFSPEC");
+        return this.rebase(o, parsed.args[0]);
+      case "upgrade":
+        return this.upgrade(o);
+      case "rollback":
+        return this.rollback(o);
+      case "cancel":
+        return this.cancel();
+      default:
+        throw new RpmOstreeError(`Unknown command '${command}'`);
+    }
+  }
+
+  private usage(): void {
+    this.io.errRaw(
+      "Usage:\n  rpm-ostree [OPTION...] COMMAND\n\nBuiltin Commands:\n  status\n  install\n  uninstall\n  rebase\n  upgrade\n  rollback\n\n",
+    );
+  }
+
+  private usageError(command: string, message: string): number {
+    const args = command === "rebase" ? "REFSPEC" : "PACKAGE [PACKAGE...]";
+    this.io.errRaw(`Usage:\n  rpm-ostree ${command} [OPTION...] ${args}\n\n`);
+    throw new RpmOstreeError(message);
+  }
+
+  private status(o: OptionValues): number {
+    const state = loadState(this.hostDir);
+    const view: RpmOstreeState = { ...state, transaction: liveTransaction(state) };
+    if (o.json) this.io.outRaw(renderStatusJson(view, this.version));
+    else {
+      this.io.outRaw(
+        renderStatusText(view, {
+          version: this.version,
+          utf8: localeIsUtf8(this.env.env),
+          verbose: o.verbose === true,
+        }),
+      );
+    }
+    return 0;
+  }
+
+  /**
+   * Run `body` as the host's one transaction: take the lock (or fail "System transaction in progress"), honour the
+   * holdTransaction fault, commit the new state, release. `body` is pure over the state it is given.
+   */
+  private transaction(
+    method: string,
+    title: string,
+    body: (s: RpmOstreeState) => TxnOutcome,
+    reboot: boolean,
+  ): number {
+    const sender = withStateLock(this.hostDir, () => {
+      const s = loadState(this.hostDir);
+      if (liveTransaction(s)) throw new RpmOstreeError("System transaction in progress");
+      const id = `:1.${s.nextSender++}`;
+      s.transaction = {
+        method,
+        sender: id,
+        objpath: DBUS_OBJPATH,
+        title,
+        pid: process.pid,
+        started: this.env.now(),
+      };
+      saveState(this.hostDir, s);
+      return id;
+    });
+    let outcome: TxnOutcome;
+    let before: RpmOstreeState;
+    try {
+      while (holdTransactionFault(this.hostDir)) {
+        sleepMs(100);
+        if (loadState(this.hostDir).transaction?.sender !== sender)
+          throw new RpmOstreeError("Transaction was cancelled");
+      }
+      ({ outcome, before } = withStateLock(this.hostDir, () => {
+        const s = loadState(this.hostDir);
+        if (s.transaction?.sender !== sender) throw new RpmOstreeError("Transaction was cancelled");
+        const out = body(s);
+        const next = out.state ?? s;
+        next.transaction = null;
+        saveState(this.hostDir, next);
+        return { outcome: out, before: s };
+      }));
+    } catch (e) {
+      withStateLock(this.hostDir, () => {
+        const s = loadState(this.hostDir);
+        if (s.transaction?.sender === sender) {
+          s.transaction = null;
+          saveState(this.hostDir, s);
+        }
+      });
+      throw e;
+    }
+    for (const line of outcome.lines) this.io.out(line);
+    if (outcome.exit !== 0 || !outcome.state) return outcome.exit;
+    if (reboot) {
+      this.io.run(["systemctl", "reboot"], { capture: false });
+      return 0;
+    }
+    if (outcome.printDiff) {
+      const booted = before.deployments.find((d) => d.booted) ?? before.deployments[0];
+      const next = outcome.state.deployments[0];
+      for (const line of renderPackageDiff(
+        diffPackages(deploymentPackages(booted), deploymentPackages(next)),
+      )) {
+        this.io.out(line);
+      }
+      this.io.out('Run "systemctl reboot" to start a reboot');
+    }
+    return 0;
+  }
+
+  /** A deploy transaction for an origin change: progress lines and `[new, booted]`. */
+  private deploy(
+    s: RpmOstreeState,
+    change: OriginChange,
+    o: OptionValues,
+    unchangedExit: number,
+  ): TxnOutcome {
+    const r = applyOriginChange(s, change, this.env.now());
+    if (!r.ok) {
+      const target = baseImageForRef(parseRefspec(change.refspec ?? s.deployments[0].origin).ref);
+      if (r.phase === "depsolve" && target) {
+        // libdnf gives up after the tree is checked out and the repositories are loaded.
+        const lines = renderDeployProgress({
+          baseChecksum: target.checksum,
+          release: target.release,
+          needsRepos: true,
+          newInactive: [],
+          toDownload: [],
+          layered: [],
+          countChange: 0,
+        });
+        for (const l of lines.slice(
+          0,
+          lines.findIndex((x) => x.startsWith("Resolving")),
+        ))
+          this.io.out(l);
+      }
+      throw new RpmOstreeError(r.error);
+    }
+    if (r.unchanged) return { lines: ["No change."], exit: unchangedExit, printDiff: false };
+    // Packages layered in any existing deployment are in the package cache; the rest is downloaded.
+    const cached = new Set(
+      s.deployments.flatMap((d) => resolveRequests(baseOf(d), d.packages).layered.map((p) => nevra(p))),
+    );
+    const { deployments, countChange } = writeDeployment(s.deployments, r.deployment);
+    const lines = renderDeployProgress({
+      baseChecksum: r.deployment.baseChecksum,
+      release: releaseOf(r.deployment),
+      needsRepos: r.deployment.requestedPackages.length > 0,
+      newInactive: r.newInactive,
+      toDownload: r.resolution.layered.filter((p) => !cached.has(nevra(p))),
+      layered: r.resolution.layered,
+      countChange,
+    });
+    if (o["dry-run"]) {
+      const cut = lines.findIndex((l) => l.startsWith("Resolving dependencies"));
+      return {
+        lines: [...lines.slice(0, cut + 1), "Exiting because of '--dry-run' option"],
+        exit: 0,
+        printDiff: false,
+      };
+    }
+    return { lines, state: { ...s, deployments }, exit: 0, printDiff: true };
+  }
+
+  private pkgChange(o: OptionValues, pkgs: { install: string[]; uninstall: string[] }, verb: string): number {
+    const change: OriginChange = {
+      install: pkgs.install,
+      uninstall: pkgs.uninstall,
+      idempotent: o.idempotent === true,
+      allowInactive: this.version === "2017.10" || o["allow-inactive"] === true,
+      version: this.version,
+    };
+    const title = `${verb} ${(verb === "install" ? pkgs.install : pkgs.uninstall).join(" ")}`;
+    const unchangedExit = o["unchanged-exit-77"] ? 77 : 0;
+    return this.transaction(
+      "PkgChange",
+      title,
+      (s) => this.deploy(s, change, o, unchangedExit),
+      o.reboot === true,
+    );
+  }
+
+  private rebase(o: OptionValues, refspec: string): number {
+    return this.transaction(
+      "Rebase",
+      `rebase ${refspec}`,
+      (s) => {
+        const current = parseRefspec(s.deployments[0].origin);
+        const wanted = parseRefspec(refspec);
+        // "REF" keeps the current remote; "REMOTE:" keeps the current ref.
+        const remote = wanted.remote ?? current.remote;
+        const ref = wanted.ref === "" ? current.ref : wanted.ref;
+        if (!baseImageForRef(ref)) throw new RpmOstreeError(`No such branch '${ref}' in repository summary`);
+        const full = remote ? `${remote}:${ref}` : ref;
+        const change: OriginChange = {
+          refspec: full,
+          install: (o.install as string[]) ?? [],
+          uninstall: (o.uninstall as string[]) ?? [],
+          idempotent: false,
+          allowInactive: true,
+          version: this.version,
+        };
+        return this.deploy(s, change, o, 0);
+      },
+      o.reboot === true,
+    );
+  }
+
+  private upgrade(o: OptionValues): number {
+    const unchangedExit = o["upgrade-unchanged-exit-77"] ? 77 : 0;
+    return this.transaction(
+      "Upgrade",
+      "upgrade",
+      (s) => {
+        const d = s.deployments[0];
+        const head = baseImageForRef(parseRefspec(d.origin).ref);
+        const install = (o.install as string[]) ?? [];
+        const uninstall = (o.uninstall as string[]) ?? [];
+        if (head && head.checksum === d.baseChecksum && install.length === 0 && uninstall.length === 0) {
+          return { lines: ["No upgrade available."], exit: unchangedExit, printDiff: false };
+        }
+        const change: OriginChange = {
+          install,
+          uninstall,
+          idempotent: false,
+          allowInactive: true,
+          version: this.version,
+        };
+        return this.deploy(s, change, o, unchangedExit);
+      },
+      o.reboot === true,
+    );
+  }
+
+  private rollback(o: OptionValues): number {
+    return this.transaction(
+      "Rollback",
+      "rollback",
+      (s) => {
+        const r = rollbackDeployments(s.deployments);
+        if (!r.ok) throw new RpmOstreeError(r.error);
+        return {
+          lines: [
+            `Moving '${r.moved.checksum}.${r.moved.serial}' to be first deployment`,
+            `Transaction complete; bootconfig swap: yes deployment count change: 0`,
+          ],
+          state: { ...s, deployments: r.deployments },
+          exit: 0,
+          printDiff: true,
+        };
+      },
+      o.reboot === true,
+    );
+  }
+
+  /** 2018.x `cancel`: end the running transaction (its client then fails). */
+  private cancel(): number {
+    const had = withStateLock(this.hostDir, () => {
+      const s = loadState(this.hostDir);
+      const t = liveTransaction(s);
+      s.transaction = null;
+      saveState(this.hostDir, s);
+      return t;
+    });
+    if (!had) this.io.out("No active transaction.");
+    return 0;
+  }
+}
+
+/** Run `rpm-ostree ARGV...`; returns the exit status. */
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io?: ToolIo): number {
+  const hostEnv = hostEnvFromProcess(env);
+  const tio = io ?? processToolIo(env);
+  try {
+    if (!hostEnv.hostDir)
+      throw new RpmOstreeError("ATOMIC_SIM_HOST_DIR is not set (no simulated host to talk to)");
+    let state: RpmOstreeState | undefined;
+    try {
+      state = loadState(hostEnv.hostDir);
+    } catch {
+      state = undefined;
+    }
+    const version = hostRpmOstreeVersion(hostEnv.hostDir, state);
+    return new RpmOstreeTool(hostEnv, tio, hostEnv.hostDir, version).run(argv);
+  } catch (e) {
+    tio.errRaw(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * What a client sees while the daemon runs a deploy transaction (v2017.10; reference §3 "Output sequence"):
+ *
+ *   Checking out tree d428d3a... done
+ *   Enabled rpm-md repositories: fedora updates
+ *   rpm-md repo 'fedora' (cached); generated: ...
+ *   Importing metadata [=============] 100%
+ *   Resolving dependencies... done
+ *   Will download: N packages (X MB)
+ *   Importing: [=============] 100%
+ *   Applying N overlays... done
+ *   Writing rpmdb... done
+ *   Writing OSTree commit... done
+ *   Copying /etc changes: ...
+ *   Transaction complete; bootconfig swap: yes deployment count change: N
+ *
+ * Pure: the caller decides what was downloaded and prints the result.
+ */
+import { RpmPackage, Release } from "../../catalog";
+import { formatUtcDateTime } from "../atomic/hostEnv";
+
+const BAR = "[=============] 100%";
+
+/** When each release's repositories were last generated (fixed: the metadata is "cached"). */
+const REPO_GENERATED: Record<Release, { fedora: number; updates: number }> = {
+  26: { fedora: Date.UTC(2017, 6, 5, 19, 43, 39) / 1000, updates: Date.UTC(2017, 10, 19, 5, 12, 27) / 1000 },
+  27: { fedora: Date.UTC(2017, 10, 5, 8, 4, 1) / 1000, updates: Date.UTC(2017, 10, 19, 4, 41, 33) / 1000 },
+};
+
+export interface DeployProgress {
+  /** Base commit checked out (printed abbreviated to 7). */
+  baseChecksum: string;
+  release: Release;
+  /** Whether rpm-md repositories are needed (something is layered or requested). */
+  needsRepos: boolean;
+  /** Requests newly found inactive (already in the base). */
+  newInactive: Array<{ name: string; providedBy: string }>;
+  /** Packages not yet in the package cache. */
+  toDownload: RpmPackage[];
+  /** Every layered package (overlays applied). */
+  layered: RpmPackage[];
+  countChange: number;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+export function renderDeployProgress(p: DeployProgress): string[] {
+  const out = [`Checking out tree ${p.baseChecksum.slice(0, 7)}... done`];
+  if (p.needsRepos) {
+    const g = REPO_GENERATED[p.release];
+    out.push(
+      "Enabled rpm-md repositories: fedora updates",
+      `rpm-md repo 'fedora' (cached); generated: ${formatUtcDateTime(g.fedora)}`,
+      `rpm-md repo 'updates' (cached); generated: ${formatUtcDateTime(g.updates)}`,
+      `Importing metadata ${BAR}`,
+      "Resolving dependencies... done",
+    );
+    if (p.newInactive.length) {
+      out.push(
+        "Inactive requests:",
+        ...p.newInactive.map((i) => `  ${i.name} (already provided by ${i.providedBy})`),
+      );
+    }
+    if (p.toDownload.length) {
+      const size = p.toDownload.reduce((s, x) => s + x.sizeBytes, 0);
+      out.push(
+        `Will download: ${p.toDownload.length} package${p.toDownload.length === 1 ? "" : "s"} (${mb(size)})`,
+      );
+      out.push(`  Downloading from fedora: ${BAR}`, `Importing: ${BAR}`);
+    }
+    if (p.layered.length) {
+      out.push(
+        `Applying ${p.layered.length} overlay${p.layered.length === 1 ? "" : "s"}... done`,
+        "Writing rpmdb... done",
+        "Writing OSTree commit... done",
+      );
+    }
+  }
+  out.push(
+    "Copying /etc changes: 22 modified, 0 removed, 66 added",
+    `Transaction complete; bootconfig swap: yes deployment count change: ${p.countChange}`,
+  );
+  return out;
+}

@@ -1,0 +1,150 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { SimCluster } from "../../../sim";
+import {
+  closed,
+  knownHostsFile,
+  removeDir,
+  skipUnlessSimAvailable,
+  sleep,
+  ssh2Connect,
+  ssh2Exec,
+  sshRun,
+  tempDir,
+} from "./support";
+
+describe("atomic-host-sim: faults", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let cluster: SimCluster;
+  let knownHosts: string;
+
+  before(async function () {
+    skipUnlessSimAvailable(this);
+    dir = tempDir("faults");
+    cluster = await SimCluster.start({ dir, hosts: 2, release: 27, etcdHosts: 0 });
+    knownHosts = knownHostsFile(dir, cluster.hosts);
+  });
+
+  after(async function () {
+    if (cluster) await cluster.stop();
+    if (dir) removeDir(dir);
+  });
+
+  it("killSshd drops a connection mid-command; new connections work right after", async function () {
+    const h = cluster.host("host1");
+    const conn = await ssh2Connect(h);
+    const dropped = closed(conn);
+    const running = ssh2Exec(conn, "echo started; sleep 20; echo finished");
+    await sleep(300);
+    const t0 = Date.now();
+    await cluster.killSshd(h);
+    await dropped;
+    const r = await running;
+    expect(Date.now() - t0).to.be.lessThan(5000);
+    expect(r.code).to.equal(null); // no exit status ever came
+    expect(r.stdout).to.equal("started\n");
+    const again = await sshRun(h, "echo ok", { knownHosts });
+    expect(again.stdout).to.equal("ok\n");
+  });
+
+  it("unreachable refuses connections for the given time, keeps open sessions, then accepts again", async function () {
+    const h = cluster.host("host2");
+    const conn = await ssh2Connect(h);
+    try {
+      await cluster.unreachable(h, 2);
+      expect((await cluster.hostStatus(h)).state).to.equal("unreachable");
+      const refused = await sshRun(h, "true", { knownHosts });
+      expect(refused.code).to.equal(255);
+      expect(refused.stderr).to.match(/Connection refused/);
+      const open = await ssh2Exec(conn, "echo still-here");
+      expect(open.stdout).to.equal("still-here\n");
+      await sleep(2300);
+      const back = await sshRun(h, "echo back", { knownHosts });
+      expect(back.stdout, back.stderr).to.equal("back\n");
+      expect((await cluster.hostStatus(h)).state).to.equal("up");
+    } finally {
+      conn.end();
+    }
+  });
+
+  it("slow delays every command by the given time, and can be turned off", async function () {
+    const h = cluster.host("host1");
+    const conn = await ssh2Connect(h);
+    try {
+      const fast = await ssh2Exec(conn, "true");
+      cluster.slow(h, 400);
+      const slow = await ssh2Exec(conn, "true");
+      cluster.slow(h, 0);
+      const fastAgain = await ssh2Exec(conn, "true");
+      expect(slow.ms).to.be.greaterThanOrEqual(400);
+      expect(fast.ms).to.be.lessThan(400);
+      expect(fastAgain.ms).to.be.lessThan(400);
+    } finally {
+      conn.end();
+    }
+    const last = cluster
+      .readCommandsLog(h)
+      .slice(-3)
+      .map((e) => e.durationMs);
+    expect(last[1]).to.be.greaterThanOrEqual(400);
+  });
+
+  it("holdTransaction is written to faults.json for rpm-ostree, which then reports a transaction in progress", async function () {
+    const h = cluster.host("host1");
+    cluster.holdTransaction(h, true);
+    const faults = JSON.parse(fs.readFileSync(path.join(cluster.paths(h).state, "faults.json"), "utf8"));
+    expect(faults.holdTransaction).to.equal(true);
+    if (fs.existsSync(path.resolve(__dirname, "../../../bin/sim/tools/rpm-ostree.js"))) {
+      // The first install holds its transaction open; a second client meets it.
+      const first = sshRun(h, "rpm-ostree install htop", { knownHosts, timeoutMs: 30_000 });
+      await sleep(1500);
+      const second = await sshRun(h, "rpm-ostree install etcd", { knownHosts });
+      expect(second.code).to.not.equal(0);
+      expect(second.stderr).to.match(/transaction in progress/i);
+      cluster.holdTransaction(h, false);
+      const done = await first;
+      expect(done.code, done.stderr).to.equal(0);
+    } else {
+      cluster.holdTransaction(h, false);
+    }
+    expect(
+      JSON.parse(fs.readFileSync(path.join(cluster.paths(h).state, "faults.json"), "utf8")),
+    ).to.not.have.property("holdTransaction");
+  });
+
+  it("fillDisk makes writes under a path fail with ENOSPC while keeping what was there", async function () {
+    const h = cluster.host("host2");
+    await cluster.exec(h, "mkdir -p /var/lib/filltest && echo kept > /var/lib/filltest/old");
+    await cluster.fillDisk(h, "/var/lib/filltest", 256 * 1024);
+    const r = await sshRun(
+      h,
+      "cat /var/lib/filltest/old; head -c 1000000 /dev/zero > /var/lib/filltest/big",
+      { knownHosts },
+    );
+    expect(r.stdout).to.equal("kept\n");
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/No space left on device/);
+    const elsewhere = await sshRun(h, "head -c 1000000 /dev/zero > /var/lib/not-full && echo ok", {
+      knownHosts,
+    });
+    expect(elsewhere.stdout).to.equal("ok\n");
+    await cluster.clearDisk(h, "/var/lib/filltest");
+  });
+
+  it("changeHostKey makes a pinned client refuse the host, and updates cluster.json", async function () {
+    const h = cluster.host("host1");
+    const oldFingerprint = h.hostKeyFingerprint;
+    const entry = await cluster.changeHostKey(h);
+    expect(entry.hostKeyFingerprint).to.not.equal(oldFingerprint);
+    const pinned = await sshRun(entry, "true", { knownHosts });
+    expect(pinned.code).to.equal(255);
+    expect(pinned.stderr).to.match(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    const fresh = knownHostsFile(dir, cluster.hosts, "known_hosts.new");
+    expect((await sshRun(entry, "echo ok", { knownHosts: fresh })).stdout).to.equal("ok\n");
+    const file = JSON.parse(fs.readFileSync(path.join(dir, "cluster.json"), "utf8"));
+    expect(file.hosts[0].hostKeyFingerprint).to.equal(entry.hostKeyFingerprint);
+    knownHosts = fresh;
+  });
+});

@@ -1,0 +1,116 @@
+import { expect } from "chai";
+import {
+  closeAll,
+  isRemoteError,
+  readBootId,
+  waitForReboot,
+  type ConnectionArgs,
+  type RemoteError,
+} from "../../../provider/ssh";
+import {
+  makeClientKey,
+  makeTempDir,
+  removeDir,
+  skipUnlessSshd,
+  startSshd,
+  type ClientKey,
+  type TestSshd,
+} from "../../helpers/sshd";
+
+const BOOT_A = "11111111-2222-4333-8444-555555555555";
+const BOOT_B = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function rejection(p: Promise<unknown>): Promise<RemoteError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
+  return err;
+}
+
+/**
+ * A "reboot" here is honest and simple: sshd and every session are killed (connections drop), the boot id file
+ * bind-mounted over /proc/sys/kernel/random/boot_id changes, and after a pause sshd starts again on the same
+ * port with the same host key.
+ */
+describe("ssh transport against real sshd: reboot detection", function () {
+  let dir: string;
+  let key: ClientKey;
+  let sshd: TestSshd;
+  let conn: ConnectionArgs;
+
+  before(async function () {
+    skipUnlessSshd(this);
+    dir = makeTempDir("ssh-reboot");
+    key = makeClientKey(dir, "id");
+    sshd = await startSshd({ authorizedKeys: [key.publicKey], bootId: BOOT_A });
+    conn = {
+      host: "127.0.0.1",
+      port: sshd.port,
+      privateKey: key.privateKey,
+      hostKey: sshd.hostKey,
+      perDialTimeout: 2,
+    };
+  });
+  after(async () => {
+    await closeAll();
+    await sshd?.dispose();
+    if (dir) removeDir(dir);
+  });
+  beforeEach(async () => {
+    await sshd.stop();
+    sshd.setBootId(BOOT_A);
+    await sshd.start();
+  });
+  afterEach(() => closeAll());
+
+  it("reads the boot id the host's kernel reports", async () => {
+    expect(await readBootId(conn)).to.equal(BOOT_A);
+  });
+
+  it("returns the new boot id once the host went down and came back with another", async () => {
+    const previousBootId = await readBootId(conn);
+    const waiting = waitForReboot(conn, { previousBootId, timeoutMs: 40_000, pollMs: 200 });
+    await sleep(500); // the host is still up with the old boot id for a few polls
+    await sshd.stop();
+    sshd.setBootId(BOOT_B);
+    await sleep(1500); // down: refused connections
+    await sshd.start();
+    expect(await waiting).to.equal(BOOT_B);
+  });
+
+  it("fails with kind timeout when the host does not come back, saying it was unreachable", async () => {
+    await readBootId(conn); // a pooled connection that the "reboot" drops
+    await sshd.stop();
+    const err = await rejection(
+      waitForReboot(conn, { previousBootId: BOOT_A, timeoutMs: 2000, pollMs: 200 }),
+    );
+    expect(err.kind).to.equal("timeout");
+    expect(err.host).to.equal(`root@127.0.0.1:${sshd.port}`);
+    expect(err.message)
+      .to.contain("did not come back with a new boot id within 2 s")
+      .and.contain("unreachable");
+  });
+
+  it("fails with kind timeout when the host never reboots, saying the boot id did not change", async () => {
+    await readBootId(conn); // connected already, so a slow first dial on a busy machine cannot eat the deadline
+    const err = await rejection(
+      waitForReboot(conn, { previousBootId: BOOT_A, timeoutMs: 4000, pollMs: 200 }),
+    );
+    expect(err.kind).to.equal("timeout");
+    expect(err.message).to.contain(`still reported the old boot id ${BOOT_A}`);
+  });
+
+  it("gives up at once when the host comes back with another host key", async () => {
+    const err = await rejection(
+      waitForReboot(
+        { ...conn, hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
+        { previousBootId: BOOT_A, timeoutMs: 30_000 },
+      ),
+    );
+    expect(err.kind).to.equal("hostkey");
+  });
+});

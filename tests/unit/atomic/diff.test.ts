@@ -1,0 +1,166 @@
+import { expect } from "chai";
+import {
+  type DiffTable,
+  ETCD_DATA_MIGRATION_DIFF,
+  LAYERED_PACKAGE_DIFF,
+  type PropertyDiff,
+  SYSTEM_CONTAINER_DIFF,
+  UNKNOWN,
+  diffProperties,
+} from "../../../provider/atomic";
+
+const conn = { host: "10.0.0.5", port: 22, user: "root", privateKey: "KEY-A" };
+const provider = { __provider: "exports.handler = ...v1" };
+
+type Row = [title: string, change: Record<string, unknown>, expected: PropertyDiff];
+
+const none: PropertyDiff = { changes: false, replaces: [], deleteBeforeReplace: false, changed: [] };
+const update = (...changed: string[]): PropertyDiff => ({
+  changes: true,
+  replaces: [],
+  deleteBeforeReplace: false,
+  changed,
+});
+const replace = (dbr: boolean, replaces: string[], ...changed: string[]): PropertyDiff => ({
+  changes: true,
+  replaces,
+  deleteBeforeReplace: dbr,
+  changed,
+});
+
+/** Rows every resource shares: which host it is, and what never counts as a change. */
+function hostRows(dbr: boolean): Row[] {
+  return [
+    [
+      "another host replaces",
+      { connection: { ...conn, host: "10.0.0.6" } },
+      replace(dbr, ["connection"], "connection.host"),
+    ],
+    [
+      "another port replaces",
+      { connection: { ...conn, port: 2222 } },
+      replace(dbr, ["connection"], "connection.port"),
+    ],
+    [
+      "leaving out the default port 22 is no change",
+      { connection: { host: "10.0.0.5", user: "root", privateKey: "KEY-A" } },
+      none,
+    ],
+    ["a new private key is no change", { connection: { ...conn, privateKey: "KEY-B" } }, none],
+    ["a new password is no change", { connection: { ...conn, password: "p" } }, none],
+    ["another user is no change", { connection: { ...conn, user: "core" } }, none],
+    ["a jump host is no change", { connection: { ...conn, proxy: { host: "bastion" } } }, none],
+    ["a new __provider is no change", { __provider: "exports.handler = ...v2" }, none],
+    [
+      "an unknown host at preview may replace",
+      { connection: { ...conn, host: UNKNOWN } },
+      replace(dbr, ["connection"], "connection.host"),
+    ],
+    [
+      "a wholly unknown connection may replace",
+      { connection: UNKNOWN },
+      replace(dbr, ["connection"], "connection.host", "connection.port"),
+    ],
+  ];
+}
+
+function runTable(table: DiffTable, olds: Record<string, unknown>, rows: Row[]): void {
+  describe(`${table.resource} diff`, () => {
+    for (const [title, change, expected] of rows) {
+      it(title, () => expect(diffProperties(table, olds, { ...olds, ...change })).to.deep.equal(expected));
+    }
+    it("has a test row for every table row", () => {
+      const tested = new Set(
+        rows.flatMap(([, change]) =>
+          Object.keys(change).map((k) => (k === "connection" ? "connection.host" : k)),
+        ),
+      );
+      for (const row of table.rows) {
+        if (row.path.startsWith("connection.")) continue;
+        expect(tested.has(row.path), row.path).to.equal(true);
+      }
+    });
+  });
+}
+
+// Old OUTPUTS: inputs plus computed fields, which diff must ignore.
+const scOlds = {
+  ...provider,
+  connection: conn,
+  name: "etcd",
+  image: "registry.fedoraproject.org/f27/etcd",
+  values: { ETCD_NAME: "node1" },
+  imageId: "abc",
+  deployment: 0,
+  unitState: "active",
+  commands: ["atomic install ..."],
+};
+runTable(SYSTEM_CONTAINER_DIFF, scOlds, [
+  ...hostRows(true),
+  [
+    "a new name replaces, deleting first (one unit name per host)",
+    { name: "etcd2" },
+    replace(true, ["name"], "name"),
+  ],
+  ["a new image updates", { image: "registry.fedoraproject.org/f27/etcd:3.2" }, update("image")],
+  ["storage ostree spelled out is no change", { storage: "ostree" }, none],
+  ["systemPackage no spelled out is no change", { systemPackage: "no" }, none],
+  [
+    "systemPackage yes replaces (install-time only)",
+    { systemPackage: "yes" },
+    replace(true, ["systemPackage"], "systemPackage"),
+  ],
+  ["new values update", { values: { ETCD_NAME: "node2" } }, update("values")],
+  ["values in another key order are no change", { values: { ETCD_NAME: "node1" } }, none],
+  ["running false updates", { running: false }, update("running")],
+  ["running true spelled out is no change", { running: true }, none],
+  ["new triggers update, not replace", { triggers: ["v2"] }, update("triggers")],
+  ["a changed computed output is no change", { imageId: "def", commands: [] }, none],
+]);
+
+const lpOlds = {
+  ...provider,
+  connection: conn,
+  packages: ["etcd", "flannel"],
+  booted: { checksum: "x" },
+  bootId: "b",
+};
+runTable(LAYERED_PACKAGE_DIFF, lpOlds, [
+  ...hostRows(false),
+  ["another package updates", { packages: ["etcd", "flannel", "kubernetes-master"] }, update("packages")],
+  ["the same packages in another order are no change", { packages: ["flannel", "etcd"] }, none],
+  ["a rebase updates", { rebase: "fedora-atomic-27:fedora/27/x86_64/atomic-host" }, update("rebase")],
+  ["reboot never updates", { reboot: "never" }, update("reboot")],
+  ["reboot ifNeeded spelled out is no change", { reboot: "ifNeeded" }, none],
+  ["a new reboot timeout updates", { rebootTimeoutSeconds: 900 }, update("rebootTimeoutSeconds")],
+  ["an unknown package list at preview updates", { packages: UNKNOWN }, update("packages")],
+]);
+
+const emOlds = {
+  ...provider,
+  connection: conn,
+  manifestSha256: "m",
+  files: 3,
+  bytes: 10,
+  migratedAt: "2017-11-20T10:11:12Z",
+};
+runTable(ETCD_DATA_MIGRATION_DIFF, emOlds, [
+  ...hostRows(false),
+  [
+    "another source replaces",
+    { source: "/var/lib/etcd/default.etcd/member" },
+    replace(false, ["source"], "source"),
+  ],
+  [
+    "another destination replaces",
+    { destination: "/var/lib/etcd/etcd2.etcd" },
+    replace(false, ["destination"], "destination"),
+  ],
+  [
+    "the default source spelled out is no change",
+    { source: "/var/lib/etcd/member", destination: "/var/lib/etcd/etcd.etcd" },
+    none,
+  ],
+  ["another service updates", { service: "etcd-member" }, update("service")],
+  ["conflict backup updates", { conflict: "backup" }, update("conflict")],
+]);

@@ -1,0 +1,322 @@
+import { expect } from "chai";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  buildAtomicInstallCommand,
+  buildAtomicPullCommand,
+  buildContainersListCommand,
+  buildContainersRollbackCommand,
+  buildContainersUpdateCommand,
+  buildSystemContainerReadCommand,
+  buildSystemctlCommand,
+  buildUninstallCommand,
+  classifyInstallOutcome,
+  classifyPullOutcome,
+  classifyRollbackOutcome,
+  classifyUninstallOutcome,
+  classifyUpdateOutcome,
+  parseSystemContainerReadOutput,
+  serviceUnitName,
+} from "../../../provider/atomic";
+import { fixture, output, runLocally } from "./fixtures";
+
+const IMAGE = "registry.fedoraproject.org/f27/etcd";
+
+describe("atomic command builders", () => {
+  const rows: [string, string[], string[]][] = [
+    [
+      "pull into the ostree storage",
+      buildAtomicPullCommand(IMAGE),
+      ["atomic", "pull", "--storage=ostree", IMAGE],
+    ],
+    [
+      "install like the migration guide",
+      buildAtomicInstallCommand({ name: "etcd", image: IMAGE }),
+      ["atomic", "install", "--system", "--system-package=no", "--storage=ostree", "--name=etcd", IMAGE],
+    ],
+    [
+      "install with values sorted by key, each --set=K=V one argument",
+      buildAtomicInstallCommand({
+        name: "etcd",
+        image: IMAGE,
+        systemPackage: "auto",
+        values: { ETCD_NAME: "node 1", ADDTL_MOUNTS: "-v 'x'" },
+      }),
+      [
+        "atomic",
+        "install",
+        "--system",
+        "--system-package=auto",
+        "--storage=ostree",
+        "--set=ADDTL_MOUNTS=-v 'x'",
+        "--set=ETCD_NAME=node 1",
+        "--name=etcd",
+        IMAGE,
+      ],
+    ],
+    [
+      "update with a rebase and values",
+      buildContainersUpdateCommand({
+        name: "etcd",
+        rebase: "registry.fedoraproject.org/f27/etcd:latest",
+        values: { B: "2", A: "1" },
+      }),
+      [
+        "atomic",
+        "containers",
+        "update",
+        "--rebase=registry.fedoraproject.org/f27/etcd:latest",
+        "--set=A=1",
+        "--set=B=2",
+        "etcd",
+      ],
+    ],
+    [
+      "update with nothing but the name",
+      buildContainersUpdateCommand({ name: "etcd" }),
+      ["atomic", "containers", "update", "etcd"],
+    ],
+    ["rollback", buildContainersRollbackCommand("etcd"), ["atomic", "containers", "rollback", "etcd"]],
+    ["uninstall", buildUninstallCommand("etcd"), ["atomic", "uninstall", "--storage=ostree", "etcd"]],
+    [
+      "list with the name filter",
+      buildContainersListCommand("etcd"),
+      ["atomic", "containers", "list", "--all", "--json", "--no-trunc", "--filter=container=etcd"],
+    ],
+    [
+      "systemctl start of the unit",
+      buildSystemctlCommand("start", serviceUnitName("etcd")),
+      ["systemctl", "start", "etcd.service"],
+    ],
+  ];
+  for (const [title, actual, expected] of rows) {
+    it(`builds ${title}`, () => expect(actual).to.deep.equal(expected));
+  }
+
+  it("refuses an operand that would be read as an option, naming its role and not its value", () => {
+    expect(() => buildUninstallCommand("-a")).to.throw(TypeError, 'container name must not start with "-"');
+    expect(() => buildAtomicPullCommand("")).to.throw(TypeError, "image must be a non-empty string");
+  });
+
+  it("passes the name to the read script as a positional parameter, never inside the script", () => {
+    const argv = buildSystemContainerReadCommand("etcd");
+    expect(argv.slice(0, 2)).to.deep.equal(["sh", "-c"]);
+    expect(argv.slice(3)).to.deep.equal(["atomic-host-read", "/var/lib/containers/atomic", "etcd"]);
+    expect(argv[2]).not.to.contain("etcd");
+  });
+
+  it("names the unit NAME.service unless it already has a unit type", () => {
+    expect(serviceUnitName("flanneld")).to.equal("flanneld.service");
+    expect(serviceUnitName("etcd.service")).to.equal("etcd.service");
+  });
+});
+
+describe("the system-container read script, run on this machine", () => {
+  let root: string;
+  let bin: string;
+  const env = () => ({ ...process.env, PATH: `${bin}:${process.env.PATH}` });
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "atomic-read-"));
+    bin = join(root, "bin");
+    mkdirSync(bin);
+    // A stand-in systemctl: is-active prints "active", is-enabled "enabled", as systemd does for a running unit.
+    writeFileSync(
+      join(bin, "systemctl"),
+      "#!/bin/sh\ncase $1 in is-active) echo active;; is-enabled) echo enabled;; esac\n",
+    );
+    chmodSync(join(bin, "systemctl"), 0o755);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  function install(slot: number, infoFixture: string): void {
+    mkdirSync(join(root, `etcd.${slot}`));
+    copyFileSync(
+      join(__dirname, "..", "..", "fixtures", "atomic", infoFixture),
+      join(root, `etcd.${slot}`, "info"),
+    );
+  }
+
+  it("reports an absent container", () => {
+    const out = runLocally(buildSystemContainerReadCommand("etcd", root), env());
+    expect(out.exitCode).to.equal(0);
+    const r = parseSystemContainerReadOutput(out.stdout);
+    expect(r.ok && r.value.present).to.equal(false);
+    expect(r.ok && r.value.active).to.equal(undefined);
+  });
+
+  it("reads the active slot, the other slot's image and the unit state in one run", () => {
+    install(0, "atomic-info-etcd.json");
+    install(1, "atomic-info-etcd-f26.json");
+    symlinkSync(join(root, "etcd.0"), join(root, "etcd"));
+    const out = runLocally(buildSystemContainerReadCommand("etcd", root), env());
+    const r = parseSystemContainerReadOutput(out.stdout);
+    expect(r.ok).to.equal(true);
+    if (!r.ok) return;
+    expect(r.value.present).to.equal(true);
+    expect(r.value.active?.slot).to.equal(0);
+    expect(r.value.active?.path).to.equal(join(root, "etcd.0"));
+    expect(r.value.active?.info.image).to.equal(IMAGE);
+    expect(r.value.previous?.slot).to.equal(1);
+    expect(r.value.previous?.info.image).to.equal("registry.fedoraproject.org/f26/etcd");
+    expect(r.value.unit.active).to.equal("active");
+    expect(r.value.unit.enabled).to.equal("enabled");
+    expect(r.value.warnings).to.deep.equal([]);
+  });
+
+  it("follows a symlink to slot 1 and finds slot 0 as the previous one", () => {
+    install(0, "atomic-info-etcd-f26.json");
+    install(1, "atomic-info-etcd.json");
+    symlinkSync(join(root, "etcd.1"), join(root, "etcd"));
+    const r = parseSystemContainerReadOutput(
+      runLocally(buildSystemContainerReadCommand("etcd", root), env()).stdout,
+    );
+    expect(r.ok && [r.value.active?.slot, r.value.previous?.slot]).to.deep.equal([1, 0]);
+  });
+
+  it("has no previous deployment after a first install", () => {
+    install(0, "atomic-info-etcd.json");
+    symlinkSync(join(root, "etcd.0"), join(root, "etcd"));
+    const r = parseSystemContainerReadOutput(
+      runLocally(buildSystemContainerReadCommand("etcd", root), env()).stdout,
+    );
+    expect(r.ok && r.value.previous).to.equal(undefined);
+  });
+
+  it("warns about a container directory that is not a symlink", () => {
+    mkdirSync(join(root, "etcd"));
+    const r = parseSystemContainerReadOutput(
+      runLocally(buildSystemContainerReadCommand("etcd", root), env()).stdout,
+    );
+    expect(r.ok && r.value.present).to.equal(true);
+    expect(r.ok && r.value.warnings).to.deep.equal([
+      "the container's path is not a symlink to a deployment (NAME.0 or NAME.1)",
+      "the active deployment has no readable info file",
+    ]);
+  });
+
+  it("warns about a corrupt info file instead of failing the read", () => {
+    mkdirSync(join(root, "etcd.0"));
+    writeFileSync(join(root, "etcd.0", "info"), '{"image": "trunc');
+    symlinkSync(join(root, "etcd.0"), join(root, "etcd"));
+    const r = parseSystemContainerReadOutput(
+      runLocally(buildSystemContainerReadCommand("etcd", root), env()).stdout,
+    );
+    expect(r.ok && r.value.active).to.equal(undefined);
+    expect(r.ok && r.value.warnings[0]).to.match(/^the active deployment's info file is not valid JSON/);
+  });
+
+  it("returns an error for output of a script that did not finish", () => {
+    const r = parseSystemContainerReadOutput("@@read 1\n@@link /x/etcd.0\n");
+    expect(r.ok).to.equal(false);
+  });
+});
+
+describe("atomic outcome classifiers", () => {
+  it("sees a fresh install (ref §1 canonical output)", () => {
+    expect(
+      classifyInstallOutcome(output(0, fixture("atomic-install-etcd.stdout")), "etcd", IMAGE),
+    ).to.deep.equal({
+      kind: "installed",
+      checkoutPath: "/var/lib/containers/atomic/etcd.0",
+    });
+  });
+
+  const present = output(0, fixture("atomic-install-already-present.stdout"));
+  it("adopts 'NAME already present' (exit 0) when the installed image is the declared one", () => {
+    expect(classifyInstallOutcome(present, "etcd", IMAGE, IMAGE)).to.deep.equal({
+      kind: "adopted",
+      installedImage: IMAGE,
+    });
+  });
+  it("reports a conflict when the installed image is another one", () => {
+    const other = "registry.fedoraproject.org/f26/etcd";
+    expect(classifyInstallOutcome(present, "etcd", IMAGE, other)).to.deep.equal({
+      kind: "conflict",
+      installedImage: other,
+    });
+  });
+  it("asks for a read when the installed image is not known yet", () => {
+    expect(classifyInstallOutcome(present, "etcd", IMAGE)).to.deep.equal({ kind: "alreadyPresent" });
+  });
+  it("does not take another container's 'already present' line for this one", () => {
+    const r = classifyInstallOutcome(output(0, "etcd-backup already present\n"), "etcd", IMAGE, IMAGE);
+    expect(r.kind).to.equal("installed");
+  });
+  it("classifies an existing unit file (exit 1)", () => {
+    const r = classifyInstallOutcome(
+      output(1, "", fixture("atomic-install-unit-exists.stderr")),
+      "etcd",
+      IMAGE,
+    );
+    expect(r).to.deep.equal({
+      kind: "failed",
+      failure: "unitFileExists",
+      message: "The file /etc/systemd/system/etcd.service already exists.",
+    });
+  });
+  it("classifies a non-root user", () => {
+    const r = classifyInstallOutcome(output(1, "", "Only root can use --system\n"), "etcd", IMAGE);
+    expect(r.kind === "failed" && r.failure).to.equal("notRoot");
+  });
+
+  it("sees an update (ref §2)", () => {
+    expect(classifyUpdateOutcome(output(0, fixture("atomic-containers-update.stdout")))).to.deep.equal({
+      kind: "updated",
+      checkoutPath: "/var/lib/containers/atomic/etcd.1",
+    });
+  });
+  it("sees 'Latest version already installed.' as unchanged", () => {
+    expect(classifyUpdateOutcome(output(0, fixture("atomic-containers-update-latest.stdout")))).to.deep.equal(
+      { kind: "unchanged" },
+    );
+  });
+  it("classifies an update of a missing container", () => {
+    const r = classifyUpdateOutcome(output(1, "", fixture("atomic-containers-update-missing.stderr")));
+    expect(r.kind === "failed" && r.failure).to.equal("notInstalled");
+  });
+
+  it("sees a rollback and the slot it went to (ref §2)", () => {
+    expect(classifyRollbackOutcome(output(0, fixture("atomic-containers-rollback.stdout")))).to.deep.equal({
+      kind: "rolledBack",
+      checkoutPath: "/var/lib/containers/atomic/etcd.0",
+    });
+  });
+  it("classifies a rollback with no previous deployment", () => {
+    const r = classifyRollbackOutcome(
+      output(
+        1,
+        fixture("atomic-containers-rollback-none.stdout"),
+        fixture("atomic-containers-rollback-none.stderr"),
+      ),
+    );
+    expect(r.kind === "failed" && r.failure).to.equal("noPreviousDeployment");
+  });
+
+  it("sees an uninstall (ref §2)", () => {
+    expect(classifyUninstallOutcome(output(0, fixture("atomic-uninstall.stdout")))).to.deep.equal({
+      kind: "removed",
+    });
+  });
+  it("treats 'Unable to find' as already uninstalled", () => {
+    expect(classifyUninstallOutcome(output(1, "", fixture("atomic-uninstall-missing.stderr")))).to.deep.equal(
+      { kind: "absent" },
+    );
+    expect(
+      classifyUninstallOutcome(
+        output(1, "", "Unable to find 'etcd' in the following backends: docker, ostree\n"),
+      ),
+    ).to.deep.equal({
+      kind: "absent",
+    });
+  });
+  it("classifies a pull of an image the registry does not have", () => {
+    const r = classifyPullOutcome(output(1, "", "Failed: manifest unknown\n"));
+    expect(r).to.deep.equal({
+      kind: "failed",
+      failure: "imageNotFound",
+      message: "Failed: manifest unknown",
+    });
+  });
+});

@@ -1,0 +1,111 @@
+import { expect } from "chai";
+import {
+  RemoteError,
+  clearSecretsForTesting,
+  formatRemoteError,
+  isRemoteError,
+  redact,
+  registerSecret,
+  tailLines,
+} from "../../../provider/ssh/errors";
+
+const KEY = [
+  "-----BEGIN OPENSSH PRIVATE KEY-----",
+  "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+  "QyNTUxOQAAACB6c99cF2oZuucrMmih9pzKJr09Tw2cz4kONXk7sB4s/AAAAJgAAAAAAAAA",
+  "-----END OPENSSH PRIVATE KEY-----",
+  "",
+].join("\n");
+
+describe("ssh/errors", () => {
+  beforeEach(() => clearSecretsForTesting());
+  afterEach(() => clearSecretsForTesting());
+
+  describe("redact", () => {
+    it("removes every registered secret, longest first", () => {
+      registerSecret("hunter2");
+      registerSecret("hunter2-and-more");
+      expect(redact("pw=hunter2-and-more / hunter2")).to.equal("pw=[redacted] / [redacted]");
+    });
+    it("removes a single line of a registered private key", () => {
+      registerSecret(KEY);
+      const line = KEY.split("\n")[1];
+      expect(redact(`cannot parse: ${line}`)).to.equal("cannot parse: [redacted]");
+      expect(redact("-----BEGIN OPENSSH PRIVATE KEY-----")).to.equal("-----BEGIN OPENSSH PRIVATE KEY-----");
+    });
+    it("ignores empty and undefined secrets", () => {
+      registerSecret("");
+      registerSecret(undefined);
+      expect(redact("nothing to hide")).to.equal("nothing to hide");
+    });
+  });
+
+  describe("RemoteError", () => {
+    it("formats host, summary, command, stderr tail and next step into its message", () => {
+      const err = new RemoteError({
+        kind: "command",
+        host: "root@10.0.0.5:22",
+        summary: "the command exited with code 1",
+        command: "rpm-ostree install etcd",
+        exitCode: 1,
+        stderrTail: "error: Packages not found: etcd",
+        hint: "check the package name",
+      });
+      expect(err.message).to.equal(
+        [
+          "[command] root@10.0.0.5:22: the command exited with code 1",
+          "  command: rpm-ostree install etcd",
+          "  stderr (last lines):",
+          "    error: Packages not found: etcd",
+          "  next: check the package name",
+        ].join("\n"),
+      );
+      expect(err).to.include({ kind: "command", exitCode: 1, signal: null, name: "RemoteError" });
+      expect(isRemoteError(err, "command")).to.equal(true);
+      expect(isRemoteError(err, "auth")).to.equal(false);
+      expect(formatRemoteError({ kind: "auth", host: "h", summary: "s" })).to.equal("[auth] h: s");
+    });
+
+    it("never carries a registered secret in its message, stack or enumerable fields", () => {
+      registerSecret("hunter2");
+      registerSecret(KEY);
+      const err = new RemoteError({
+        kind: "command",
+        host: "root@h:22",
+        summary: "failed with hunter2",
+        command: "sh -c 'echo hunter2 | chpasswd'",
+        stderrTail: `bad key ${KEY}`,
+        hint: "do not use hunter2",
+      });
+      const everything = [
+        err.message,
+        err.stack ?? "",
+        JSON.stringify(err),
+        ...Object.values(err).map(String),
+      ].join("\n");
+      expect(everything).not.to.contain("hunter2");
+      for (const line of KEY.split("\n").filter((l) => l.length > 16 && !l.startsWith("-----"))) {
+        expect(everything).not.to.contain(line);
+      }
+      expect(Object.keys(err).sort()).to.deep.equal([
+        "command",
+        "exitCode",
+        "hint",
+        "host",
+        "kind",
+        "signal",
+        "stderrTail",
+      ]);
+    });
+  });
+
+  describe("tailLines", () => {
+    it("keeps the last lines without trailing whitespace", () => {
+      expect(tailLines("a\nb\nc\n\n", 2)).to.equal("b\nc");
+      expect(tailLines("   \n")).to.equal("");
+    });
+    it("caps the number of characters, keeping the end", () => {
+      expect(tailLines("x".repeat(10) + "END", 5, 5)).to.equal("…xxEND");
+    });
+  });
+});

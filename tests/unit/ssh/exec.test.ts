@@ -1,0 +1,91 @@
+import { expect } from "chai";
+import { OutputBuffer, buildCommandLine, check, type ExecResult } from "../../../provider/ssh/exec";
+import { RemoteError } from "../../../provider/ssh/errors";
+
+function result(fields: Partial<ExecResult>): ExecResult {
+  return {
+    exitCode: 0,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    durationMs: 1,
+    host: "root@h:22",
+    command: "false",
+    ...fields,
+  };
+}
+
+describe("ssh/exec (pure parts)", () => {
+  describe("buildCommandLine", () => {
+    it("quotes argv", () => {
+      expect(buildCommandLine(["atomic", "install", "--system", "--set=ETCD_NAME=a b", "etcd"])).to.equal(
+        "atomic install --system '--set=ETCD_NAME=a b' etcd",
+      );
+    });
+    it("prefixes sudo -n -- when asked", () => {
+      expect(buildCommandLine(["rpm-ostree", "status"], { sudo: true })).to.equal(
+        "sudo -n -- rpm-ostree status",
+      );
+    });
+    it("rejects an empty argv and NUL bytes", () => {
+      expect(() => buildCommandLine([])).to.throw(TypeError, /at least one argument/);
+      expect(() => buildCommandLine(["a", "b\0"])).to.throw(TypeError, /NUL/);
+    });
+  });
+
+  describe("check", () => {
+    it("returns a successful result unchanged", () => {
+      const r = result({});
+      expect(check(r)).to.equal(r);
+    });
+    it("throws kind command with the exit code and the tail of stderr", () => {
+      const stderr = Array.from({ length: 30 }, (_, i) => `line ${i}`).join("\n") + "\n";
+      try {
+        check(result({ exitCode: 2, stderr, command: "rpm-ostree install etcd" }));
+        expect.fail("should throw");
+      } catch (err) {
+        expect(err).to.be.instanceOf(RemoteError);
+        const e = err as RemoteError;
+        expect(e).to.include({
+          kind: "command",
+          exitCode: 2,
+          signal: null,
+          host: "root@h:22",
+          command: "rpm-ostree install etcd",
+        });
+        expect(e.stderrTail.split("\n")).to.have.length(20);
+        expect(e.stderrTail).to.match(/line 29$/);
+        expect(e.message).to.contain("[command] root@h:22: the command exited with code 2");
+        expect(e.message).to.contain("  command: rpm-ostree install etcd");
+      }
+    });
+    it("reports a signal, and quotes stdout when stderr is empty", () => {
+      expect(() => check(result({ exitCode: null, signal: "SIGKILL" }))).to.throw(
+        RemoteError,
+        /was killed by SIGKILL/,
+      );
+      expect(() => check(result({ exitCode: 1, stdout: "nope\n" }))).to.throw(
+        RemoteError,
+        /stderr was empty, stdout ended with: nope/,
+      );
+    });
+  });
+
+  describe("OutputBuffer", () => {
+    it("keeps everything up to the cap", () => {
+      const b = new OutputBuffer(10);
+      b.push(Buffer.from("hello"));
+      b.push(Buffer.from("world"));
+      expect(b.text()).to.equal("helloworld");
+      expect(b.truncated).to.equal(false);
+    });
+    it("keeps the most recent bytes beyond the cap", () => {
+      const b = new OutputBuffer(8);
+      for (const part of ["abc", "defgh", "ijklmnop", "qr"]) b.push(Buffer.from(part));
+      expect(b.text()).to.equal("klmnopqr");
+      expect(b.truncated).to.equal(true);
+    });
+  });
+});
