@@ -56,19 +56,5 @@ export interface ProxyConnectionArgs {
   insecureIgnoreHostKey?: pulumi.Input<boolean>;
 }
 
-/** The resolved, plain form a provider receives. */
-export interface Connection {
-  host: string;
-  port?: number;
-  user?: string;
-  password?: string;
-  privateKey?: string;
-  privateKeyPassword?: string;
-  agentSocketPath?: string;
-  dialErrorLimit?: number;
-  perDialTimeout?: number;
-  hostKey?: string;
-  proxy?: Omit<Connection, "proxy">;
-  knownHosts?: string;
-  insecureIgnoreHostKey?: boolean;
-}
+/** The resolved, plain form a provider receives: the SSH layer's own connection type. */
+export type { Connection } from "./ssh";
