@@ -42,7 +42,11 @@ function pulumiResourcePackages(programDir) {
       return;
     }
     if (pkg.pulumi && pkg.pulumi.resource === true) {
-      found.push({ name: pkg.pulumi.name || pkg.name.replace(/^@pulumi\//, ""), version: pkg.pulumi.version || pkg.version, server: pkg.pulumi.server || "" });
+      found.push({
+        name: pkg.pulumi.name || pkg.name.replace(/^@pulumi\//, ""),
+        version: pkg.pulumi.version || pkg.version,
+        server: pkg.pulumi.server || "",
+      });
     }
   };
   let entries = [];
@@ -84,7 +88,12 @@ function run(call, callback) {
   try {
     runPath = require.resolve("@pulumi/pulumi/cmd/run", { paths: [programDir] });
   } catch (err) {
-    callback(null, new langpb.RunResponse().setError(`could not find @pulumi/pulumi in ${programDir}: run npm install (${err.message})`));
+    callback(
+      null,
+      new langpb.RunResponse().setError(
+        `could not find @pulumi/pulumi in ${programDir}: run npm install (${err.message})`,
+      ),
+    );
     return;
   }
   const args = [runPath];
@@ -117,17 +126,29 @@ function run(call, callback) {
   if (opts.typescript) env.PULUMI_NODEJS_TYPESCRIPT = "true";
   if (opts.tsconfig) env.PULUMI_NODEJS_TSCONFIG_PATH = opts.tsconfig;
 
-  const child = spawn(process.execPath, [...opts.nodeargs, ...args], { cwd: programDir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...opts.nodeargs, ...args], {
+    cwd: programDir,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout.pipe(process.stdout);
   child.stderr.pipe(process.stderr);
   child.on("error", (err) => {
-    callback(null, new langpb.RunResponse().setError(`Problem executing program (could not run language executor): ${err.message}`));
+    callback(
+      null,
+      new langpb.RunResponse().setError(
+        `Problem executing program (could not run language executor): ${err.message}`,
+      ),
+    );
   });
   child.on("close", (code, signal) => {
     const res = new langpb.RunResponse();
     // 32 is the SDK's "already showed the user an actionable message" exit code: bail without more output.
     if (code === 32) res.setBail(true);
-    else if (code !== 0) res.setError(signal ? `Program exited unexpectedly: ${signal}` : `Program exited with non-zero exit code: ${code}`);
+    else if (code !== 0)
+      res.setError(
+        signal ? `Program exited unexpectedly: ${signal}` : `Program exited with non-zero exit code: ${code}`,
+      );
     callback(null, res);
   });
 }
@@ -161,7 +182,11 @@ server.addService(langrpc.LanguageRuntimeService, {
   },
   installDependencies(call) {
     // Dependencies are installed by npm before the CLI runs (scripts/setup, the project's README).
-    call.write(new langpb.InstallDependenciesResponse().setStdout(Buffer.from("Dependencies are managed by npm; nothing to do.\n")));
+    call.write(
+      new langpb.InstallDependenciesResponse().setStdout(
+        Buffer.from("Dependencies are managed by npm; nothing to do.\n"),
+      ),
+    );
     call.end();
   },
   about(_call, callback) {
