@@ -79,6 +79,8 @@ export function nsExec(
         signal,
       }),
     );
+    // The command may exit before reading its input: an EPIPE on stdin is not an error of the command.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
   });
 }

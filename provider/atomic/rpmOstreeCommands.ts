@@ -248,19 +248,24 @@ export function decideReboot(
       : { reboot: false, reason: "nothing is pending" };
   }
   if (!pending) return { reboot: false, reason: "nothing is pending" };
-  if (transactionRan && verifyDeployment(status.deployments[0]!, declaration).ok) {
-    return { reboot: true, reason: "this change is in the pending deployment only" };
+  const pendingMatches = verifyDeployment(status.deployments[0]!, declaration).ok;
+  const bootedMatches = verifyBooted(status, declaration).ok;
+  if (pendingMatches && !bootedMatches) {
+    return { reboot: true, reason: "the declared packages are in the pending deployment only" };
   }
-  if (verifyBooted(status, declaration).ok) {
+  if (pendingMatches && transactionRan) {
+    return {
+      reboot: true,
+      reason: "this run's change (a removal, say) is staged in the pending deployment only",
+    };
+  }
+  if (bootedMatches) {
     return {
       reboot: false,
       reason: "the booted deployment already matches; the pending one is not needed for it",
     };
   }
-  if (!verifyDeployment(status.deployments[0]!, declaration).ok) {
-    return { reboot: false, reason: "the pending deployment does not match the declaration either" };
-  }
-  return { reboot: true, reason: "the declared packages are in the pending deployment only" };
+  return { reboot: false, reason: "the pending deployment does not match the declaration either" };
 }
 
 /** What an rpm-ostree transaction command did. */

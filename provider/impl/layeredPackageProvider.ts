@@ -208,6 +208,8 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
     const ran = await converge(conn, inputs, managed);
     let status = await readStatus(conn);
     let bootId = await readBootId(conn);
+    // `ran` matters for "ifNeeded" too: after an uninstall the booted deployment still has every declared
+    // package, so only "this run staged the pending deployment" says the removal needs the reboot.
     const decision = decideReboot(inputs.reboot ?? "ifNeeded", status, declaration, ran);
     const partial = (message: string) =>
       new PartialFailure(message, id, {
