@@ -9,7 +9,9 @@ import { makeDynamicProvider } from "./dynamicProvider";
  * - create: confirms the source is an etcd member directory (wal/ and snap/), stops the service and confirms it
  *   is inactive, copies with ownership, modes and times into a temporary folder beside the destination, verifies
  *   the copy file by file (size and sha256), and moves it into place with one rename. The source is never
- *   modified or removed. An identical destination means nothing to do; a temporary folder left by an interrupted
+ *   modified or removed. An identical destination means nothing to do, and so does a destination that is this
+ *   migration's copy continued by etcd (its WAL extends the source's: the container already runs on it), whatever
+ *   `conflict` says, since replacing it would rewind the cluster; a temporary folder left by an interrupted
  *   attempt is discarded and the copy redone; a different member directory at the destination is refused
  *   (`conflict: "fail"`) or moved aside to a timestamped backup (`conflict: "backup"`). Nothing is overwritten.
  * - refresh: checks the destination still matches the manifest.

@@ -21,6 +21,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { baseImage, packageEtcFiles } from "./catalog";
 
 /** Fedora release of the simulated host's booted deployment. */
 export type Release = 26 | 27;
@@ -509,6 +510,23 @@ export function generateKey(file: string, comment: string): void {
   });
 }
 
+/**
+ * The default /etc files of the base image's packages (Fedora 26 ships kubernetes and flannel, whose
+ * /etc/kubernetes/* and /etc/sysconfig/flanneld a real host has), so atomic's hostfs copy meets them as on a real
+ * host ("File ... already exists."). etcd's conf is the layout's (seedEtcdLayout), written separately.
+ */
+function seedPackageEtcFiles(p: HostPaths, release: Release): void {
+  for (const pkg of baseImage(release).packages) {
+    if (pkg.name === "etcd") continue;
+    for (const [file, text] of Object.entries(packageEtcFiles(pkg.name))) {
+      const target = path.join(p.etcUpper, path.relative("/etc", file));
+      if (fs.existsSync(target)) continue;
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, text);
+    }
+  }
+}
+
 /** etcd as the layout leaves it: the conf, the data dir's parent, and the unit enabled (contrib's ansible does). */
 function seedEtcdLayout(p: HostPaths, spec: HostSpec): void {
   fs.mkdirSync(path.join(p.etcUpper, "etcd"), { recursive: true });
@@ -580,6 +598,7 @@ export async function createHost(
   writeJson(p.runtimeJson, runtime);
   writeJson(p.faultsJson, {});
   if (spec.etcd) seedEtcdLayout(p, spec);
+  seedPackageEtcFiles(p, spec.release);
   await loadRpmOstreeState().initRpmOstree(p.dir, {
     release: spec.release,
     rpmOstreeVersion: spec.rpmOstreeVersion,

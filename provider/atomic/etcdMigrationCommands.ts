@@ -9,7 +9,9 @@
  * Steps, in order (`SRC` is the member directory, `DEST` the folder that receives `member/`):
  * 1. inspect: is SRC an etcd member directory (wal/*.wal, snap/), what is at DEST and DEST/member, leftover
  *    `DEST/.member.tmp-*` folders, backups, the service's state, space, `ETCD_DATA_DIR` in /etc/etcd/etcd.conf.
- * 2. (DEST/member exists) manifest both and compare: identical → adopt; different → fail or back up.
+ * 2. (DEST/member exists) manifest both and compare (modes aside: tmpfiles `Z` resets them): identical → adopt;
+ *    different → lineage: is DEST/member SRC's own history that etcd has since continued (every SRC WAL segment a
+ *    prefix of DEST's)? Then it is the migrated data in use → adopt; otherwise fail or back up.
  * 3. copy: `cp -a SRC DEST/.member.tmp-ID` (ownership, modes, times), removed again if cp fails.
  * 4. verify: manifests of SRC and the copy, compared file by file (size, mode, sha256).
  * 5. commit: ONE rename, `mv -T DEST/.member.tmp-ID DEST/member`, refused if DEST/member exists.
@@ -183,6 +185,47 @@ fi
 printf '@@done %s\\n' "$tmp"
 `;
 
+/**
+ * Is DEST/member the source's own history, continued by etcd? etcd appends to its WAL and never rewrites a record:
+ * a segment is preallocated (64 MB of zeros), filled from the front, and truncated to its end when etcd cuts the
+ * next one. So once etcd (the system container) has run on a migrated copy, each `SRC/wal/*.wal` is, up to the
+ * last byte written in it, a prefix of the same segment in DEST/member, and DEST holds more. A member directory
+ * etcd created anew (the container started before the data was copied) diverges within its first records: their
+ * request ids and times differ even where the member and cluster IDs, derived from names and URLs, coincide.
+ *
+ * Per source segment one line, `wal identical|prefix|diverged|missing NAME`, and `wal extra NAME` per DEST segment
+ * the source lacks. `prefix`: the first differing byte (cmp) is at or after the source's last written byte, that
+ * is the source holds only zeros from there on (the file may be shorter in DEST: truncated at a cut).
+ */
+export const ETCD_LINEAGE_SCRIPT = `# atomic-host:etcd-lineage v1
+export LC_ALL=C
+src=$1/wal
+dst=$2/wal
+command -v cmp >/dev/null 2>&1 || { printf '@@error no-cmp\\n'; exit 3; }
+printf '@@etcd-lineage 1\\n'
+for f in "$src"/*.wal; do
+  [ -f "$f" ] || continue
+  n=\${f##*/}
+  d=$dst/$n
+  if [ ! -f "$d" ]; then printf 'wal missing %s\\n' "$n"; continue; fi
+  if cmp -s -- "$f" "$d"; then printf 'wal identical %s\\n' "$n"; continue; fi
+  s=$(wc -c < "$f"); t=$(wc -c < "$d")
+  m=$s; [ "$t" -lt "$m" ] && m=$t
+  at=$(cmp -n "$m" -- "$f" "$d" 2>/dev/null | sed -n 's/.* differ: [a-z]* \\([0-9][0-9]*\\).*/\\1/p')
+  [ -n "$at" ] || at=$((m + 1))
+  if [ "$(tail -c +"$at" -- "$f" | tr -d '\\000' | head -c 1 | wc -c)" -eq 0 ]; then
+    printf 'wal prefix %s\\n' "$n"
+  else
+    printf 'wal diverged %s\\n' "$n"
+  fi
+done
+for d in "$dst"/*.wal; do
+  [ -f "$d" ] || continue
+  [ -f "$src/\${d##*/}" ] || printf 'wal extra %s\\n' "\${d##*/}"
+done
+printf '@@end\\n'
+`;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Builders
 
@@ -206,6 +249,18 @@ export function buildEtcdInspectCommand(spec: {
 /** `sh -c MANIFEST atomic-host-etcd DIR`: one line per entry below DIR, with a sha256 for every file. */
 export function buildManifestCommand(directory: string): string[] {
   return ["sh", "-c", ETCD_MANIFEST_SCRIPT, ARG0, assertOperand(directory, "directory")];
+}
+
+/** `sh -c LINEAGE atomic-host-etcd SRC DEST/member`: is DEST/member SRC's WAL continued? See {@link ETCD_LINEAGE_SCRIPT}. */
+export function buildEtcdLineageCommand(source: string, member: string): string[] {
+  return [
+    "sh",
+    "-c",
+    ETCD_LINEAGE_SCRIPT,
+    ARG0,
+    assertOperand(source, "source"),
+    assertOperand(member, "member"),
+  ];
 }
 
 /** `sh -c COPY atomic-host-etcd SRC DEST ID`: `cp -a SRC DEST/.member.tmp-ID`. */
@@ -439,8 +494,11 @@ export type EtcdMigrationDecision =
   | { action: "copy" }
   /** DEST/member exists: manifest it and the source, then decide again with the comparison. */
   | { action: "compare" }
-  /** DEST/member has the same files as the source: nothing to copy. */
-  | { action: "adopt" }
+  /**
+   * Nothing to copy: DEST/member has the same files as the source, or (`continued`) it is the source's data that
+   * etcd has run on since it was copied (see {@link ETCD_LINEAGE_SCRIPT}): replacing it would rewind the cluster.
+   */
+  | { action: "adopt"; continued?: true }
   /** DEST/member differs and conflict is "backup": move it aside, then copy. */
   | { action: "backupThenCopy"; differences: string[] }
   | { action: "fail"; reason: string };
@@ -448,12 +506,14 @@ export type EtcdMigrationDecision =
 /**
  * Decides from the inspection (and, when DEST/member exists, the comparison of its manifest with the source's).
  * Leftover temporary folders do not change the decision: the provider discards them
- * (`inspection.leftoverTempIds`) before copying.
+ * (`inspection.leftoverTempIds`) before copying. `comparison.continued` (from {@link parseEtcdLineageOutput} and
+ * {@link isEtcdContinuation}) says a different DEST/member is the source's history continued by etcd: that is
+ * the migration done and in use, whatever `conflict` says.
  */
 export function decideEtcdMigration(
   inspection: EtcdInspection,
   spec: { source: string; destination: string; unit: string; conflict: "fail" | "backup" },
-  comparison?: { differences: string[] },
+  comparison?: { differences: string[]; continued?: boolean },
 ): EtcdMigrationDecision {
   const blockers = etcdCopyBlockers(inspection, spec);
   if (blockers.length > 0) return { action: "fail", reason: blockers.join("; ") };
@@ -464,6 +524,7 @@ export function decideEtcdMigration(
   }
   if (comparison === undefined) return { action: "compare" };
   if (comparison.differences.length === 0) return { action: "adopt" };
+  if (comparison.continued === true) return { action: "adopt", continued: true };
   if (spec.conflict === "backup") return { action: "backupThenCopy", differences: comparison.differences };
   return {
     action: "fail",
@@ -472,6 +533,47 @@ export function decideEtcdMigration(
       `If the etcd container already started there it created a NEW cluster: set conflict: "backup" to move ` +
       `it aside to ${member}.backup-<UTC time>, or move it yourself`,
   };
+}
+
+/** What {@link ETCD_LINEAGE_SCRIPT} found for each source WAL segment. */
+export type WalSegmentLineage = "identical" | "prefix" | "diverged" | "missing";
+
+export interface EtcdLineage {
+  /** One entry per `SRC/wal/*.wal`, in the order printed. */
+  segments: { name: string; state: WalSegmentLineage }[];
+  /** Segments in DEST/member/wal that the source does not have (etcd cut them after the copy). */
+  extra: string[];
+}
+
+/** Parses the output of {@link buildEtcdLineageCommand}. */
+export function parseEtcdLineageOutput(stdout: string): ParseResult<EtcdLineage> {
+  const lines = stdout.split("\n");
+  if (lines.includes("@@error no-cmp")) {
+    return fail("cmp (diffutils) is not installed on the host: the WAL segments cannot be compared");
+  }
+  if (!lines.includes("@@etcd-lineage 1") || !lines.includes("@@end")) {
+    return fail(`the etcd lineage script did not run to the end; it printed: ${tail(stdout, 200)}`);
+  }
+  const r: EtcdLineage = { segments: [], extra: [] };
+  for (const line of lines) {
+    const m = /^wal (identical|prefix|diverged|missing|extra) ([A-Za-z0-9._-]+)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === "extra") r.extra.push(m[2]!);
+    else r.segments.push({ name: m[2]!, state: m[1] as WalSegmentLineage });
+  }
+  return ok(r);
+}
+
+/**
+ * True when DEST/member is the source's history continued: every source segment is there, identical or extended,
+ * and etcd wrote something after it (a longer segment, or a new one). Identical WALs with other differences (a
+ * different `snap/db`) are not a continuation: etcd appends to its log every time it runs.
+ */
+export function isEtcdContinuation(lineage: EtcdLineage): boolean {
+  const { segments, extra } = lineage;
+  if (segments.length === 0) return false;
+  if (!segments.every((s) => s.state === "identical" || s.state === "prefix")) return false;
+  return segments.some((s) => s.state === "prefix") || extra.length > 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,8 +3,11 @@
  * /var/lib/etcd/etcd.etcd/`, made safe. What each method does on the host:
  * - check:  absolute, normalised, non-nested paths; `commands` lists the steps. No SSH.
  * - create: under the host's lock: inspect (source is a member directory with wal/ and snap/; destination;
- *           leftovers); an identical DEST/member is adopted; a different one is refused (conflict "fail") or moved
- *           to DEST/member.backup-<UTC> (conflict "backup"); otherwise stop the unit and confirm it is inactive,
+ *           leftovers, discarded then inspected again); an existing DEST/member is compared with the source
+ *           (modes aside) and, when it differs, its WAL with the source's: identical, or the source's history
+ *           continued by etcd (the migration done and in use), means adopt: no copy, no stop; anything else is
+ *           refused (conflict "fail") or moved to DEST/member.backup-<UTC> (conflict "backup"). To copy: stop the
+ *           unit and confirm it is inactive,
  *           `cp -a` into DEST/.member.tmp-<id>, verify every file's size and sha256 against the source, and
  *           rename it to DEST/member in one `mv -T`. The source is never modified or removed; a failed step
  *           removes only its own temporary folder.
@@ -14,6 +17,9 @@
  */
 import { randomBytes } from "crypto";
 import {
+  buildEtcdLineageCommand,
+  isEtcdContinuation,
+  parseEtcdLineageOutput,
   ETCD_DATA_MIGRATION_DEFAULTS,
   ETCD_DATA_MIGRATION_DIFF,
   backupTimestamp,
@@ -43,7 +49,7 @@ import {
   type ManifestEntry,
 } from "../atomic";
 import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
-import { exec, withHostLock, type ConnectionArgs } from "../ssh";
+import { RemoteError, exec, isRemoteError, withHostLock, type ConnectionArgs } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -107,7 +113,27 @@ async function manifest(conn: ConnectionArgs, dir: string): Promise<ManifestEntr
 
 /** Runs one step script; throws with the script's refusal in words. */
 async function step(conn: ConnectionArgs, argv: string[], what: string): Promise<void> {
-  const out = await runStep(conn, { argv, why: what }, TIMEOUTS.longMs);
+  let out;
+  try {
+    out = await runStep(conn, { argv, why: what }, TIMEOUTS.longMs);
+  } catch (err) {
+    // The SSH layer's message quotes the whole step script and says nothing about the migration's state. What
+    // the person on call needs: the step may still be running on the host (sshd does not stop a session's
+    // processes when it dies), the source is untouched, and what the next `up` does about it.
+    if (!isRemoteError(err, "connection", "timeout")) throw err;
+    throw new RemoteError({
+      kind: err.kind,
+      host: err.host,
+      summary:
+        `${what}: ${err.kind === "timeout" ? "the step did not finish in time" : "the connection was lost during the step"}; ` +
+        `it may have completed, or may still be running on the host`,
+      command: displayLine(argv),
+      stderrTail: err.stderrTail,
+      hint:
+        "The source is never modified. Run pulumi up again once the host answers: it discards any unfinished " +
+        "DEST/.member.tmp-* copy and copies again; DEST/member only ever appears by the final rename of a verified copy.",
+    });
+  }
   const outcome = parseEtcdStepOutput({ exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr });
   if (outcome.kind === "done") return;
   throw toolFailure(
@@ -176,11 +202,13 @@ async function copyVerifyCommit(conn: ConnectionArgs, spec: Spec): Promise<Manif
   }
 }
 
+/** `destination`: DEST/member's manifest when it is not the verified copy of `entries` (an adopted one). */
 function outputsFrom(
   inputs: Inputs,
   entries: ManifestEntry[],
   migratedAt: string,
   backupPath?: string,
+  destination?: ManifestEntry[],
 ): Outputs {
   const totals = manifestTotals(entries);
   const sha = manifestSha256(entries);
@@ -189,10 +217,22 @@ function outputsFrom(
     files: totals.files,
     bytes: totals.bytes,
     manifestSha256: sha,
-    destinationManifestSha256: sha,
+    destinationManifestSha256: destination ? manifestSha256(destination) : sha,
     migratedAt,
     backupPath,
   }) as Outputs;
+}
+
+/** Whether DEST/member is the source's WAL continued by etcd (see ETCD_LINEAGE_SCRIPT). */
+async function continuesSource(conn: ConnectionArgs, spec: Spec): Promise<boolean> {
+  const argv = buildEtcdLineageCommand(spec.source, `${spec.destination}/member`);
+  const out = requireSuccess(
+    await exec(conn, argv, { timeoutMs: TIMEOUTS.longMs }),
+    "Could not compare the WAL segments of the source and the destination (the script needs cmp, tail, tr).",
+  );
+  const parsed = parseEtcdLineageOutput(out.stdout);
+  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
+  return isEtcdContinuation(parsed.value);
 }
 
 async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
@@ -225,6 +265,9 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
         "Could not remove the leftover copy.",
       );
     }
+    // The inspection counted the leftovers' space as used: inspect again, or a destination with room for one copy
+    // is refused because of a copy that is gone.
+    if (insp.leftoverTempIds.length > 0) insp = await inspect(conn, spec);
     // Decide as if etcd were stopped: it is stopped right before any copy, and an identical destination needs no stop.
     let decision = decideEtcdMigration({ ...insp, serviceState: "inactive" }, spec);
     let differences: string[] = [];
@@ -233,14 +276,24 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
         manifest(conn, spec.source),
         manifest(conn, `${spec.destination}/member`),
       ]);
-      differences = diffManifests(src, dst, { labels: ["source", "destination"] });
-      decision = decideEtcdMigration({ ...insp, serviceState: "inactive" }, spec, { differences });
+      // Modes aside: the etcd container's tmpfiles `Z` line chmods everything below DEST (files to 0700) at
+      // install and at every boot, so a faithful copy no longer matches the source's modes.
+      differences = diffManifests(src, dst, { labels: ["source", "destination"], modes: false });
+      // A different DEST/member may be this very migration in use: the container started on the copy and etcd
+      // appended to it. Without this, a second create (lost state) or an update of `conflict`/`service` would
+      // refuse it, or with conflict "backup" stop the running etcd and replace its data with the older source,
+      // rewinding the cluster.
+      const continued = differences.length > 0 && (await continuesSource(conn, spec));
+      decision = decideEtcdMigration({ ...insp, serviceState: "inactive" }, spec, { differences, continued });
       if (decision.action === "adopt") {
         progress(
           conn,
-          `${spec.destination}/member already holds an identical copy of ${spec.source}: nothing to copy`,
+          decision.continued
+            ? `${spec.destination}/member is ${spec.source}'s data continued by etcd (its WAL extends the source's): ` +
+                `already migrated and in use; nothing copied, ${spec.unit} left as it is`
+            : `${spec.destination}/member already holds an identical copy of ${spec.source}: nothing to copy`,
         );
-        return outputsFrom(inputs, src, new Date().toISOString());
+        return outputsFrom(inputs, src, new Date().toISOString(), undefined, dst);
       }
     }
     if (decision.action === "fail")
