@@ -6,6 +6,7 @@ import type { PlannedCommand } from "../atomic";
 import { CONNECTION_DEFAULTS } from "../atomic";
 import {
   RemoteError,
+  configurePool,
   connectionLabel,
   exec,
   quoteCommand,
@@ -34,6 +35,10 @@ export async function configureFromStack(req: ConfigureRequestLike): Promise<voi
     const v = req.config.get(`${CONFIG_NAMESPACE}:${k}`);
     return v === undefined || v === "" ? undefined : v;
   };
+  // In the provider process the engine decides when to stop (it kills the plugin when the update ends), so a
+  // connection may stay open across the gaps between a host's resources: one connection per host per `up`.
+  // (Outside a provider process, e.g. a script calling the handlers, the pool's short default applies.)
+  configurePool({ idleMs: Number(process.env.PULUMI_ATOMIC_HOST_SSH_IDLE_MS ?? 60_000) });
   setDefaultCredentials({
     privateKey: get("privateKey"),
     privateKeyPassword: get("privateKeyPassword"),
