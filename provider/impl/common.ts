@@ -38,7 +38,12 @@ export async function configureFromStack(req: ConfigureRequestLike): Promise<voi
   // In the provider process the engine decides when to stop (it kills the plugin when the update ends), so a
   // connection may stay open across the gaps between a host's resources: one connection per host per `up`.
   // (Outside a provider process, e.g. a script calling the handlers, the pool's short default applies.)
-  configurePool({ idleMs: Number(process.env.PULUMI_ATOMIC_HOST_SSH_IDLE_MS ?? 60_000) });
+  // A host that could not be reached fails its other resources at once for a minute instead of each one
+  // spending the whole dial budget (10 attempts of 15 s by default) in turn.
+  configurePool({
+    idleMs: Number(process.env.PULUMI_ATOMIC_HOST_SSH_IDLE_MS ?? 60_000),
+    unreachableMemoMs: 60_000,
+  });
   setDefaultCredentials({
     privateKey: get("privateKey"),
     privateKeyPassword: get("privateKeyPassword"),

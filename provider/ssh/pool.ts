@@ -11,6 +11,7 @@
 import type { Client } from "ssh2";
 import { resolveConnection, type ConnectionArgs, type ResolvedConnection } from "./connection";
 import { defaultBackoffMs, dial, type DialedConnection } from "./dial";
+import { RemoteError, isRemoteError } from "./errors";
 import { logLine } from "./log";
 
 /** Pool tuning. Every field has a default; see {@link configurePool}. */
@@ -34,6 +35,12 @@ export interface PoolOptions {
   keepaliveCountMax: number;
   /** Milliseconds to wait before dial retry `n` (1-based). Default: 250 ms doubling up to 5 s. */
   dialBackoffMs: (attempt: number) => number;
+  /**
+   * Milliseconds during which a host whose dial failed (every attempt refused, unreachable or timed out) fails
+   * again at once instead of being dialled anew, so the resources of a dead host each fail in seconds rather than
+   * each spending the whole retry budget. `0` turns it off. Default: `0` (the provider process sets 60 s).
+   */
+  unreachableMemoMs: number;
 }
 
 const DEFAULT_OPTIONS: PoolOptions = {
@@ -43,7 +50,34 @@ const DEFAULT_OPTIONS: PoolOptions = {
   keepaliveMs: 10_000,
   keepaliveCountMax: 3,
   dialBackoffMs: defaultBackoffMs,
+  unreachableMemoMs: 0,
 };
+
+/** Hosts whose last dial failed with kind `connect`: when, and what it said. */
+const unreachable = new Map<string, { at: number; error: RemoteError }>();
+
+/** Forgets that `conn`'s host was unreachable (a reboot wait polls a host that is down on purpose). */
+export function forgetUnreachable(conn: ConnectionArgs): void {
+  unreachable.delete(resolveConnection(conn).poolKey);
+}
+
+function recentlyUnreachable(rc: ResolvedConnection): RemoteError | undefined {
+  const memo = unreachable.get(rc.poolKey);
+  if (!memo || options.unreachableMemoMs <= 0) return undefined;
+  const ageMs = Date.now() - memo.at;
+  if (ageMs > options.unreachableMemoMs) {
+    unreachable.delete(rc.poolKey);
+    return undefined;
+  }
+  return new RemoteError({
+    kind: "connect",
+    host: memo.error.host,
+    summary:
+      `not dialled again: this host could not be reached ${Math.round(ageMs / 1000)} s ago in this run ` +
+      `(${memo.error.message.split("\n")[0]})`,
+    hint: memo.error.hint,
+  });
+}
 
 let options: PoolOptions = { ...DEFAULT_OPTIONS };
 
@@ -94,6 +128,8 @@ const stats = { dialed: 0 };
  */
 export async function acquire(conn: ConnectionArgs): Promise<Lease> {
   const rc = resolveConnection(conn);
+  const known = recentlyUnreachable(rc);
+  if (known) throw known;
   // A pooled connection can drop between being chosen and being used; then nothing was sent, so take a fresh one.
   for (let attempt = 1; ; attempt++) {
     const entry = reuseEnabled() ? pooledEntry(rc) : new PoolEntry(rc, false);
@@ -112,6 +148,7 @@ export function evict(conn: ConnectionArgs): void {
 export async function closeAll(timeoutMs = 2000): Promise<void> {
   const closing = [...entries.values()].map((e) => e.closeAndWait(timeoutMs));
   entries.clear();
+  unreachable.clear();
   await Promise.all(closing);
 }
 
@@ -183,8 +220,12 @@ class PoolEntry {
         backoffMs: options.dialBackoffMs,
       };
       this.connection = dial(this.rc, dialOptions).then(
-        (d) => this.adopt(d),
+        (d) => {
+          unreachable.delete(this.rc.poolKey);
+          return this.adopt(d);
+        },
         (err: unknown) => {
+          if (isRemoteError(err, "connect")) unreachable.set(this.rc.poolKey, { at: Date.now(), error: err });
           // Everyone queued on this attempt gets its error; the next caller dials afresh.
           this.markClosed();
           throw err;

@@ -7,7 +7,7 @@ import { connectionLabel, DEFAULT_PER_DIAL_TIMEOUT_S, type ConnectionArgs } from
 import { RemoteError, isRemoteError, messageOf } from "./errors";
 import { execOk } from "./exec";
 import { logLine } from "./log";
-import { evict } from "./pool";
+import { evict, forgetUnreachable } from "./pool";
 
 /** Where Linux exposes the current boot's id. */
 export const BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id";
@@ -78,6 +78,7 @@ export async function waitForReboot(conn: ConnectionArgs, opts: WaitForRebootOpt
   for (;;) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw rebootTimeout(conn, timeoutMs, last);
+    forgetUnreachable(conn);
     try {
       const id = await readBootId(pollConnection(conn, remaining), {
         timeoutMs: Math.min(POLL_COMMAND_TIMEOUT_MS, remaining),
