@@ -168,7 +168,16 @@ async function converge(
     if (plan.kind === "none") return attempt > 0;
     if (plan.kind === "blocked") throw new Error(`${hostId(conn)}: ${plan.reason}`);
     if (plan.kind === "busy") continue;
-    const out = await runStep(conn, plan, TIMEOUTS.longMs);
+    let out;
+    try {
+      out = await runStep(conn, plan, TIMEOUTS.longMs);
+    } catch (err) {
+      // The SSH layer reports a dropped connection as an error, not a result. rpm-ostreed runs the transaction
+      // on the host whatever happens to the client, so read the status again (waiting for it) and re-plan.
+      if (!isRemoteError(err, "connection")) throw err;
+      progress(conn, "the connection dropped during the rpm-ostree transaction; reading the status again");
+      continue;
+    }
     const outcome = classifyRpmOstreeOutcome({
       exitCode: out.exitCode,
       stdout: out.stdout,
