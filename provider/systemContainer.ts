@@ -45,6 +45,11 @@ export interface SystemContainerInputs {
   triggers?: unknown[];
   /** Computed by check: the remote command lines this change runs, shown by `pulumi preview --diff`. */
   commands?: string[];
+  /**
+   * Set by the resource: the keys of `values` whose value is a secret ("*": all of them). The provider receives
+   * every input decrypted, so this is how it knows to show those values as `[secret]` in `commands` and logs.
+   */
+  secretValueKeys?: string[];
 }
 
 /** What the provider stores: the inputs plus what the host reports. */
@@ -62,6 +67,23 @@ export interface SystemContainerOutputs extends SystemContainerInputs {
 }
 
 const provider = makeDynamicProvider("SystemContainer");
+
+/**
+ * The keys of `values` whose value is a secret, ["*"] when `values` is one Output that is secret as a whole, or
+ * undefined when none is.
+ * Without them the provider would write a secret value in plaintext into `commands` (a new key, so the engine
+ * does not carry the secret flag over to it) and into its progress lines.
+ */
+async function secretValueKeys(values: SystemContainerArgs["values"]): Promise<string[] | undefined> {
+  if (values === undefined) return undefined;
+  if (pulumi.Output.isInstance(values) || values instanceof Promise) {
+    return (await pulumi.isSecret(pulumi.output(values))) ? ["*"] : undefined;
+  }
+  const keys: string[] = [];
+  for (const [k, v] of Object.entries(values)) if (await pulumi.isSecret(pulumi.output(v))) keys.push(k);
+  // Absent rather than [] when nothing is secret, so the plan of most resources shows no extra property.
+  return keys.length > 0 ? keys.sort() : undefined;
+}
 
 export class SystemContainer extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<Connection>;
@@ -86,6 +108,7 @@ export class SystemContainer extends pulumi.dynamic.Resource {
       {
         ...args,
         connection: pulumi.secret(args.connection),
+        secretValueKeys: secretValueKeys(args.values),
         commands: undefined,
         imageId: undefined,
         deployment: undefined,

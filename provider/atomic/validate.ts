@@ -45,11 +45,18 @@ export function containsUnknown(value: unknown): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
+/** Characters that change how a terminal shows the text around them, or show as nothing at all. */
+const INVISIBLE =
+  /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+
 /** A short description of a value that is safe to print: non-secret inputs only. */
 function shown(value: unknown): string {
   if (typeof value === "string") {
     const s = value.length > 80 ? value.slice(0, 77) + "..." : value;
-    return JSON.stringify(s);
+    // JSON.stringify escapes C0 controls but not C1 controls, bidi overrides (U+202E would make the terminal print
+    // the rest of the reason right to left), zero-width characters or line separators: escape those too, so a
+    // rejected value is shown as what it is and cannot disguise the reason it is quoted in.
+    return JSON.stringify(s).replace(INVISIBLE, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
   }
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return kindOf(value);
@@ -295,7 +302,7 @@ export const MAX_VALUE_LENGTH = 4096;
 
 /** The property path of one key of `values`, quoted when the key is not an identifier. */
 function valuePath(property: string, key: string): string {
-  return VALUE_KEY.test(key) ? `${property}.${key}` : `${property}[${JSON.stringify(key)}]`;
+  return VALUE_KEY.test(key) ? `${property}.${key}` : `${property}[${shown(key)}]`;
 }
 
 /**
@@ -322,7 +329,7 @@ export function validateValues(value: unknown, property = "values"): CheckFailur
       failures.push({
         property: path,
         reason:
-          `${property} key ${JSON.stringify(key)} must match [A-Za-z_][A-Za-z0-9_]* ` +
+          `${property} key ${shown(key)} must match [A-Za-z_][A-Za-z0-9_]* ` +
           `(atomic substitutes it as $KEY in the image's templates)`,
       });
       continue;
@@ -593,8 +600,12 @@ export function validateConnection(value: unknown, property = "connection"): Che
   if (isAbsent(value))
     return failure(property, `${property} is required: { host, port?, user?, privateKey?, ... }`);
   if (!isPlainObject(value)) {
+    // Reported at `.host`, not at the connection itself: the engine prints the program's value of the named
+    // property next to the reason, and the resources pass the connection as a secret, so a failure naming
+    // "connection" printed it in plaintext ("property connection value {&{{ssh://root:pw@node1}}} has a
+    // problem"). For "connection.host" it prints nothing, and host is indeed what is missing.
     return failure(
-      property,
+      `${property}.host`,
       `${property} must be an object { host, port?, user?, ... }; got ${kindOf(value)}`,
     );
   }
@@ -623,7 +634,62 @@ export function validateConnection(value: unknown, property = "connection"): Che
       POSIX_USER.test(user) ? undefined : `${property}.user must be ${userForm}; got ${shown(user)}`,
     ),
   );
+  failures.push(...validateConnectionOptions(value, property));
   if (!isAbsent(value.proxy)) failures.push(...validateConnection(value.proxy, `${property}.proxy`));
+  return failures;
+}
+
+/** The connection fields that must be strings; the first three are credentials. */
+const CONNECTION_STRING_FIELDS = [
+  "password",
+  "privateKey",
+  "privateKeyPassword",
+  "agentSocketPath",
+  "hostKey",
+  "knownHosts",
+] as const;
+
+/**
+ * The types of the credential and option fields. Without this a number given as `password` passed `check` and
+ * failed at `up` inside the SSH layer with a TypeError ("value.trim is not a function") instead of naming the
+ * field; and a `dialErrorLimit` of "3" was only refused once the connection was dialled. A reason here gives the
+ * kind of the value, never the value: these fields hold credentials.
+ */
+function validateConnectionOptions(value: Record<string, unknown>, property: string): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  for (const field of CONNECTION_STRING_FIELDS) {
+    const v = value[field];
+    if (isAbsent(v) || isUnknown(v) || typeof v === "string") continue;
+    failures.push({
+      property: `${property}.${field}`,
+      reason: `${property}.${field} must be a string; got ${kindOf(v)}`,
+    });
+  }
+  const flag = value.insecureIgnoreHostKey;
+  if (!isAbsent(flag) && !isUnknown(flag) && typeof flag !== "boolean") {
+    failures.push({
+      property: `${property}.insecureIgnoreHostKey`,
+      reason: `${property}.insecureIgnoreHostKey must be true or false; got ${kindOf(flag)}`,
+    });
+  }
+  const limit = value.dialErrorLimit;
+  if (!isAbsent(limit) && !isUnknown(limit) && !(Number.isInteger(limit) && (limit as number) >= -1)) {
+    failures.push({
+      property: `${property}.dialErrorLimit`,
+      reason: `${property}.dialErrorLimit must be a whole number of attempts, or -1 for no limit (default 10); got ${shown(limit)}`,
+    });
+  }
+  const perDial = value.perDialTimeout;
+  if (
+    !isAbsent(perDial) &&
+    !isUnknown(perDial) &&
+    !(typeof perDial === "number" && Number.isFinite(perDial) && perDial >= 0)
+  ) {
+    failures.push({
+      property: `${property}.perDialTimeout`,
+      reason: `${property}.perDialTimeout must be a number of seconds >= 0, 0 for no limit (default 15); got ${shown(perDial)}`,
+    });
+  }
   return failures;
 }
 

@@ -32,7 +32,7 @@ import {
   type SystemContainerPlan,
   type SystemContainerStep,
 } from "../atomic";
-import { exec, quoteCommand, withHostLock, type ConnectionArgs } from "../ssh";
+import { exec, quoteCommand, registerSecret, withHostLock, type ConnectionArgs } from "../ssh";
 import type { SystemContainerInputs, SystemContainerOutputs } from "../systemContainer";
 import {
   PartialFailure,
@@ -59,6 +59,26 @@ function withDefaults(news: Inputs): Inputs {
     systemPackage: news.systemPackage ?? SYSTEM_CONTAINER_DEFAULTS.systemPackage,
     running: news.running ?? SYSTEM_CONTAINER_DEFAULTS.running,
   };
+}
+
+/**
+ * The template values the program marked secret. A dynamic provider receives every input decrypted and cannot tell
+ * a secret from a plain string, so SystemContainer passes the keys (`secretValueKeys`, "*" for all). Without this
+ * a secret value was written in plaintext into `commands` (the install line's `--set=KEY=VALUE`, stored in state
+ * as an input and an output) and printed in the progress line of every `atomic install` and `containers update`.
+ */
+function secretValuesOf(inputs: Partial<Inputs>): string[] {
+  const keys = Array.isArray(inputs.secretValueKeys) ? inputs.secretValueKeys : [];
+  const values = inputs.values !== null && typeof inputs.values === "object" ? inputs.values : {};
+  return Object.entries(values)
+    .filter(([k, v]) => typeof v === "string" && v !== "" && (keys.includes("*") || keys.includes(k)))
+    .map(([, v]) => v);
+}
+
+/** The connection, with the secret template values of every given state registered for redaction too. */
+function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): ConnectionArgs {
+  for (const i of [inputs, ...others]) for (const v of secretValuesOf(i)) registerSecret(v);
+  return connectionOf(inputs);
 }
 
 function sameHostAndName(olds: Partial<Inputs>, news: Inputs): boolean {
@@ -186,7 +206,7 @@ async function apply(
   inputs: Inputs,
   planFor: (o: SystemContainerObservation) => SystemContainerPlan,
 ) {
-  const conn = connectionOf(inputs);
+  const conn = connectionFor(inputs);
   return withHostLock(conn, async () => {
     const before = await observe(conn, inputs.name);
     const plan = planFor(before);
@@ -234,7 +254,7 @@ export const systemContainerProvider = {
       const plan = previous
         ? planSystemContainerUpdate({ ...(previous as Inputs), previousImage: previous.priorImage }, inputs)
         : planSystemContainerCreate(inputs);
-      inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand });
+      inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand, mask: secretValuesOf(inputs) });
     }
     return { inputs: defined(inputs), failures: [] };
   },
@@ -245,19 +265,20 @@ export const systemContainerProvider = {
   },
 
   async create(inputs: Inputs) {
-    const conn = connectionOf(inputs);
+    const conn = connectionFor(inputs);
     const id = `${hostId(conn)}/${inputs.name}`;
     const outs = await apply(id, inputs, (o) => planSystemContainerCreate(inputs, o));
     return { id, outs };
   },
 
   async update(id: string, olds: Outputs, news: Inputs) {
+    connectionFor(news, olds);
     const outs = await apply(id, news, (o) => planSystemContainerUpdate(olds, news, o));
     return { outs };
   },
 
   async read(id: string, props: Outputs) {
-    const conn = connectionOf(props);
+    const conn = connectionFor(props);
     const observed = await observe(conn, props.name);
     if (!observed.present) {
       progress(conn, `system container ${props.name} is not installed any more`);
@@ -267,7 +288,7 @@ export const systemContainerProvider = {
   },
 
   async delete(_id: string, props: Outputs) {
-    const conn = connectionOf(props);
+    const conn = connectionFor(props);
     const argv = buildUninstallCommand(props.name);
     await withHostLock(conn, async () => {
       const out = await runStep(conn, { argv, why: "remove the system container" }, TIMEOUTS.longMs);
