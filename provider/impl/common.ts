@@ -2,8 +2,8 @@
  * What every resource's provider shares: configure (stack-level credentials), the resource id, partial-failure
  * errors, progress logging, and running a planned command with a clear error when it fails.
  */
-import type { PlannedCommand } from "../atomic";
-import { CONNECTION_DEFAULTS } from "../atomic";
+import type { DiffTable, PlannedCommand } from "../atomic";
+import { CONNECTION_DEFAULTS, diffProperties } from "../atomic";
 import {
   RemoteError,
   configurePool,
@@ -164,6 +164,45 @@ export function displayLine(argv: readonly string[]): string {
       return m ? `<${m[1]} script>` : a;
     }),
   );
+}
+
+/** JSON with sorted keys, so two equal objects compare equal whatever their key order. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+/**
+ * `diff` for every resource: the resource's declarative table, plus an in-place update when only the connection's
+ * credentials or host-key settings changed. Such an update runs nothing on the host beyond a read, but it must
+ * happen: `delete` and `refresh` use the connection stored in state, so a rotated key or a re-pinned host key would
+ * otherwise stay stale there (and an old password would stay in the encrypted state).
+ */
+export function declarativeDiff(
+  table: DiffTable,
+  olds: { connection?: unknown },
+  news: { connection?: unknown },
+) {
+  const d = diffProperties(table, olds, news);
+  const strip = (c: unknown) => {
+    if (c === null || typeof c !== "object") return c;
+    const { host: _h, port: _p, ...rest } = c as Record<string, unknown>;
+    return rest;
+  };
+  const credentials = stableJson(strip(olds.connection)) !== stableJson(strip(news.connection));
+  return {
+    changes: d.changes || credentials,
+    replaces: d.replaces,
+    deleteBeforeReplace: d.deleteBeforeReplace,
+  };
 }
 
 /** Copies `o` without the keys whose value is undefined (protobuf Struct cannot carry undefined). */

@@ -34,7 +34,6 @@ import {
   containsUnknown,
   decideEtcdMigration,
   diffManifests,
-  diffProperties,
   etcdMigrationWarnings,
   manifestSha256,
   manifestTotals,
@@ -54,6 +53,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  declarativeDiff,
   connectionOf,
   defined,
   displayLine,
@@ -354,8 +354,7 @@ export const etcdDataMigrationProvider = {
   },
 
   async diff(_id: string, olds: Outputs, news: Inputs) {
-    const d = diffProperties(ETCD_DATA_MIGRATION_DIFF, olds, withDefaults(news));
-    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+    return declarativeDiff(ETCD_DATA_MIGRATION_DIFF, olds, withDefaults(news));
   },
 
   async create(inputs: Inputs) {

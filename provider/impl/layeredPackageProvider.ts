@@ -22,7 +22,6 @@ import {
   containsUnknown,
   decideReboot,
   defaultDeployment,
-  diffProperties,
   needsReboot,
   parseRpmOstreeStatus,
   parseRpmOstreeVersion,
@@ -47,6 +46,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  declarativeDiff,
   connectionOf,
   defined,
   displayLine,
@@ -295,8 +295,7 @@ export const layeredPackageProvider = {
   },
 
   async diff(_id: string, olds: Outputs, news: Inputs) {
-    const d = diffProperties(LAYERED_PACKAGE_DIFF, olds, withDefaults(news));
-    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+    return declarativeDiff(LAYERED_PACKAGE_DIFF, olds, withDefaults(news));
   },
 
   async create(inputs: Inputs) {

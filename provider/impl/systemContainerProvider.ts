@@ -22,7 +22,6 @@ import {
   classifyUninstallOutcome,
   classifyUpdateOutcome,
   containsUnknown,
-  diffProperties,
   formatPlanLines,
   parseSystemContainerReadOutput,
   planSystemContainerCreate,
@@ -38,6 +37,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  declarativeDiff,
   connectionOf,
   defined,
   hostId,
@@ -260,8 +260,7 @@ export const systemContainerProvider = {
   },
 
   async diff(_id: string, olds: Outputs, news: Inputs) {
-    const d = diffProperties(SYSTEM_CONTAINER_DIFF, olds, withDefaults(news));
-    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+    return declarativeDiff(SYSTEM_CONTAINER_DIFF, olds, withDefaults(news));
   },
 
   async create(inputs: Inputs) {

@@ -57,21 +57,33 @@ describe("check (preview)", () => {
     expect(r.failures.map((f: { property: string }) => f.property)).to.include("destination");
   });
 
-  it("diff ignores credentials and the provider code, and replaces on another host", async () => {
+  it("diff ignores the provider code, and replaces on another host", async () => {
     const h = handler("SystemContainer");
-    const olds = {
-      connection: { ...conn, privateKey: "old" },
-      name: "etcd",
-      image: "i/a/b",
-      __provider: "x",
-    };
-    const same = await h.diff("id", olds, {
-      ...olds,
-      connection: { ...conn, privateKey: "new" },
-      __provider: "y",
-    });
+    const olds = { connection: { ...conn, privateKey: "k" }, name: "etcd", image: "i/a/b", __provider: "x" };
+    const same = await h.diff("id", olds, { ...olds, __provider: "y" });
     expect(same.changes).to.equal(false);
-    const moved = await h.diff("id", olds, { ...olds, connection: { ...conn, host: "127.0.0.2" } });
+    const moved = await h.diff("id", olds, {
+      ...olds,
+      connection: { ...conn, privateKey: "k", host: "127.0.0.2" },
+    });
     expect(moved.replaces).to.deep.equal(["connection"]);
   });
+
+  for (const kind of ["SystemContainer", "LayeredPackage", "EtcdDataMigration"] as const) {
+    it(`${kind}: a rotated key or re-pinned host key is an in-place update (so state holds the new credentials)`, async () => {
+      const h = handler(kind);
+      const base = { name: "etcd", image: "i/a/b", packages: ["etcd"], __provider: "x" };
+      const olds = { ...base, connection: { ...conn, privateKey: "old" } };
+      const rotated = await h.diff("id", olds, { ...base, connection: { ...conn, privateKey: "new" } });
+      expect(rotated).to.include({ changes: true, deleteBeforeReplace: false });
+      expect(rotated.replaces).to.deep.equal([]);
+      const repinned = await h.diff("id", olds, {
+        ...base,
+        connection: { ...conn, privateKey: "old", hostKey: "SHA256:x" },
+      });
+      expect(repinned.changes).to.equal(true);
+      const reordered = await h.diff("id", olds, { ...base, connection: { privateKey: "old", ...conn } });
+      expect(reordered.changes).to.equal(false);
+    });
+  }
 });
