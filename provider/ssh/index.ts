@@ -47,7 +47,15 @@ export type { HostKeyCheck, HostKeyVerdict, KnownHostEntry, PublicKey } from "./
 export { DEFAULT_LOCK_NAME, withHostLock } from "./lock";
 export { setSshLogger } from "./log";
 export type { SshLogger } from "./log";
-export { closeAll, configurePool, evict, forgetUnreachable, poolStats, resetPoolOptions, reuseEnabled } from "./pool";
+export {
+  closeAll,
+  configurePool,
+  evict,
+  forgetUnreachable,
+  poolStats,
+  resetPoolOptions,
+  reuseEnabled,
+} from "./pool";
 export type { PoolOptions, PoolStats } from "./pool";
 export { quoteArg, quoteCommand } from "./quote";
 export {
