@@ -174,15 +174,22 @@ async function blockFree(base: number, count: number): Promise<boolean> {
   return true;
 }
 
-/** A base port whose next `count` ports are all free, starting from a pid-derived place so parallel runs differ. */
+/** Ports the simulator picks from: below the kernel's ephemeral range (32768+), which outgoing connections use. */
+const PORT_FLOOR = 10000;
+const PORT_SPAN = 22000;
+let searches = 0;
+
+/**
+ * A base port whose next `count` ports are all free, starting from a place derived from the pid and from how many
+ * clusters this process started, so parallel runs and successive clusters differ.
+ */
 export async function findFreeBasePort(count: number): Promise<number> {
-  const span = 30000;
-  const start = 20000 + ((process.pid * 97) % span);
+  const start = (process.pid * 97 + searches++ * 1013) % PORT_SPAN;
   for (let i = 0; i < 200; i++) {
-    const base = 20000 + ((start - 20000 + i * (count + 17)) % (span - count));
+    const base = PORT_FLOOR + ((start + i * (count + 17)) % (PORT_SPAN - count));
     if (await blockFree(base, count)) return base;
   }
-  throw new Error(`no block of ${count} free ports found between 20000 and 50000`);
+  throw new Error(`no block of ${count} free ports found between ${PORT_FLOOR} and ${PORT_FLOOR + PORT_SPAN}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

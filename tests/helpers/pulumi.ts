@@ -138,6 +138,7 @@ let packedInstall: string | undefined;
 export function installedPackageModules(): string {
   if (packedInstall) return packedInstall;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pah-installed-"));
+  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   const tgz = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], {
     cwd: REPO,
     encoding: "utf8",
