@@ -68,7 +68,8 @@ describe("atomic-host-sim: systemctl, systemd-tmpfiles and reboot stand-ins on a
 
   it("fails a start whose EnvironmentFile= is missing, and reports a unit whose process died as failed", async function () {
     const flannel = await run(
-      "systemctl start flanneld; echo $?; systemctl is-active flanneld; systemctl is-failed flanneld",
+      // A Fedora 26 host has flannel's /etc/sysconfig/flanneld; remove it to start the unit without it.
+      "rm -f /etc/sysconfig/flanneld; systemctl start flanneld; echo $?; systemctl is-active flanneld; systemctl is-failed flanneld",
     );
     expect(flannel.stdout).to.equal("1\nfailed\nfailed\n");
     expect(flannel.stderr).to.match(/^Job for flanneld\.service failed because of unavailable resources/);
