@@ -189,7 +189,9 @@ export async function findFreeBasePort(count: number): Promise<number> {
     const base = PORT_FLOOR + ((start + i * (count + 17)) % (PORT_SPAN - count));
     if (await blockFree(base, count)) return base;
   }
-  throw new Error(`no block of ${count} free ports found between ${PORT_FLOOR} and ${PORT_FLOOR + PORT_SPAN}`);
+  throw new Error(
+    `no block of ${count} free ports found between ${PORT_FLOOR} and ${PORT_FLOOR + PORT_SPAN}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
