@@ -204,4 +204,4 @@ server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p
   process.stdout.write(`${port}\n`);
 });
 process.on("SIGTERM", () => process.exit(0));
-process.on("SIGINT", () => {});
+process.on("SIGINT", () => process.exit(0));
