@@ -36,11 +36,17 @@ function heading(text: string): void {
   say(`\x1b[1m== ${text}\x1b[0m`);
 }
 
-/** Runs the Pulumi CLI in the repository (whose Pulumi.yaml is the system-container example), streaming its output. */
+/**
+ * The project the demo runs: the repository's Pulumi.yaml (the system-container example), or the package-layering
+ * example's folder for `npm run demo -- layering`.
+ */
+let project = { dir: REPO, name: "atomic-cluster" };
+
+/** Runs the Pulumi CLI in the demo's project, streaming its output. */
 function pulumi(args: string[], input?: string): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn("pulumi", [...args, "--non-interactive"], {
-      cwd: REPO,
+      cwd: project.dir,
       env,
       stdio: [input === undefined ? "ignore" : "pipe", "inherit", "inherit"],
     });
@@ -50,7 +56,12 @@ function pulumi(args: string[], input?: string): Promise<number> {
 }
 
 function pulumiQuiet(args: string[], input?: string): { code: number; out: string } {
-  const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: REPO, env, input, encoding: "utf8" });
+  const r = spawnSync("pulumi", [...args, "--non-interactive"], {
+    cwd: project.dir,
+    env,
+    input,
+    encoding: "utf8",
+  });
   return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -93,12 +104,12 @@ function writeStack(sim: SimCluster, method: string): void {
     })),
   };
   // The stack file holds the cluster description; the private key goes in as an encrypted secret.
-  const file = path.join(REPO, `Pulumi.${STACK}.yaml`);
+  const file = path.join(project.dir, `Pulumi.${STACK}.yaml`);
   const existing = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   const keep = existing.split("\n").filter((l) => /^encryptionsalt:/.test(l));
   fs.writeFileSync(
     file,
-    [...keep, "config:", `  atomic-cluster:cluster: ${JSON.stringify(cluster)}`, ""].join("\n"),
+    [...keep, "config:", `  ${project.name}:cluster: ${JSON.stringify(cluster)}`, ""].join("\n"),
   );
   const key = fs.readFileSync(sim.hosts[0]!.privateKeyPath, "utf8");
   const set = pulumiQuiet(["config", "set", "--secret", "atomic-host:privateKey", "--stack", STACK], key);
@@ -139,19 +150,30 @@ async function summary(sim: SimCluster, seeded: Map<string, string> | undefined)
 
 async function main(): Promise<void> {
   const arg = process.argv[2] ?? "";
+  const layeringProject = {
+    dir: path.join(REPO, "examples", "package-layering"),
+    name: "atomic-cluster-layering",
+  };
   if (arg === "down") {
     heading("pulumi destroy (etcd's data stays on the hosts)");
-    if (fs.existsSync(path.join(SIM, "cluster.json"))) {
-      await pulumi(["destroy", "--yes", "--stack", STACK]);
-      pulumiQuiet(["stack", "rm", "--yes", "--force", STACK]);
-      await SimCluster.attach(SIM).stop();
+    for (const p of [{ dir: REPO, name: "atomic-cluster" }, layeringProject]) {
+      project = p;
+      if (
+        fs.existsSync(path.join(SIM, "cluster.json")) &&
+        fs.existsSync(path.join(p.dir, `Pulumi.${STACK}.yaml`))
+      ) {
+        await pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]);
+        pulumiQuiet(["stack", "rm", "--yes", "--force", STACK]);
+      }
+      fs.rmSync(path.join(p.dir, `Pulumi.${STACK}.yaml`), { force: true });
     }
+    if (fs.existsSync(path.join(SIM, "cluster.json"))) await SimCluster.attach(SIM).stop();
     fs.rmSync(DIR, { recursive: true, force: true });
-    fs.rmSync(path.join(REPO, `Pulumi.${STACK}.yaml`), { force: true });
     say("Stopped the simulated hosts and removed the demo's state.");
     return;
   }
   const method = arg === "layering" ? "packageLayering" : "systemContainers";
+  if (arg === "layering") project = layeringProject;
   const sim = await ensureCluster();
   const seeded = await sim.etcdGetAll("etcd1").catch(() => undefined);
   fs.mkdirSync(STATE, { recursive: true });
