@@ -62,7 +62,11 @@ export function sshdUnavailableReason(): string | undefined {
 export const TEST_USER = "atomic-test";
 const TEST_UID = 5000;
 
-/** Skips the calling suite (with the reason) when sshd tests cannot run here. */
+/**
+ * Skips the calling suite (with the reason) when sshd tests cannot run here: not root, no /usr/sbin/sshd, or no
+ * unshare. scripts/setup installs openssh-server and CI runs as root, so CI never skips; a developer without
+ * root sees why instead of a wall of failures.
+ */
 export function skipUnlessSshd(ctx: Mocha.Context): void {
   const reason = sshdUnavailableReason();
   if (reason) {

@@ -18,7 +18,10 @@ export function simUnavailableReason(): string | null {
   return null;
 }
 
-/** Skips the suite, saying why, when the simulator cannot run on this machine. Use in `before`. */
+/**
+ * Skips the suite, saying why, when the simulator cannot run on this machine (not root, or sshd, etcd or unshare
+ * missing). scripts/setup installs them and CI runs as root, so CI never skips. Use in `before`.
+ */
 export function skipUnlessSimAvailable(ctx: Mocha.Context): void {
   const reason = simUnavailableReason();
   if (reason) {
