@@ -9,6 +9,7 @@ export {
   assertOperand,
   fail,
   ok,
+  stableJson,
   tail,
 } from "./result";
 export {

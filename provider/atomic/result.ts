@@ -59,3 +59,20 @@ export function assertOperand(value: string, role: string): string {
   }
   return value;
 }
+
+/**
+ * JSON with object keys sorted and undefined-valued keys left out, so two equal values compare equal whatever
+ * their key order (triggers, connections).
+ */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}

@@ -4,7 +4,7 @@
  * `create`/`update` and is shown as command lines at preview, so a preview shows exactly what will run.
  */
 import { SYSTEM_CONTAINER_DEFAULTS } from "./defaults";
-import type { PlannedCommand } from "./result";
+import { stableJson, type PlannedCommand } from "./result";
 import {
   buildAtomicInstallCommand,
   buildAtomicPullCommand,
@@ -45,18 +45,6 @@ export interface SystemContainerPlan {
    * provider must fail with this sentence.
    */
   blocked?: string;
-}
-
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
-  if (v !== null && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "undefined";
 }
 
 /** Declared keys whose installed value differs (or is missing). Installed-only keys are not differences. */

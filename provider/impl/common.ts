@@ -3,7 +3,7 @@
  * errors, progress logging, and running a planned command with a clear error when it fails.
  */
 import type { DiffTable, PlannedCommand } from "../atomic";
-import { CONNECTION_DEFAULTS, diffProperties } from "../atomic";
+import { CONNECTION_DEFAULTS, diffProperties, stableJson } from "../atomic";
 import {
   RemoteError,
   configurePool,
@@ -164,20 +164,6 @@ export function displayLine(argv: readonly string[]): string {
       return m ? `<${m[1]} script>` : a;
     }),
   );
-}
-
-/** JSON with sorted keys, so two equal objects compare equal whatever their key order. */
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
-  if (v !== null && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
 }
 
 /**
