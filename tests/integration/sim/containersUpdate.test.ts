@@ -1,7 +1,7 @@
 /**
  * `atomic containers update` whose restart fails, as atomic 1.20.1 handles it (projectatomic/atomic V1.12.1
  * Atomic/syscontainers.py lines 947-969 and `_checkout` 536-556; v1.19.1, Fedora 26's, has the same block at
- * lines 859-880): the NAME symlink and the installed files go, the
+ * lines 860-882): the NAME symlink and the installed files go, the
  * new checkout and /etc/systemd/system/NAME.service stay, and a later `atomic install --system` stops at the unit
  * file. Driven by a real cause: flanneld cannot start while etcd lacks flannel's network config.
  */
