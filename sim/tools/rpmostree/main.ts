@@ -54,7 +54,7 @@ import {
   writeRequest,
   writeResult,
 } from "./daemon";
-import { renderDeployProgress } from "./progress";
+import { F26_TO_F27_PULL, renderDeployProgress } from "./progress";
 import { pullError } from "./remotes";
 import { localeIsUtf8, renderStatusJson, renderStatusText } from "./status";
 import {
@@ -403,6 +403,11 @@ export class RpmOstreeTool {
       toDownload: r.resolution.layered.filter((p) => !cached.has(nevra(p))),
       layered: r.resolution.layered,
       countChange,
+      // A base commit no deployment has yet is pulled (rebase, upgrade, deploy; install/uninstall never pull).
+      pulled:
+        pullRefspec !== undefined && !s.deployments.some((d) => d.baseChecksum === r.deployment.baseChecksum)
+          ? { ...F26_TO_F27_PULL, seconds: 0 }
+          : undefined,
     });
     if (o["dry-run"]) {
       const cut = lines.findIndex((l) => l.startsWith("Resolving dependencies"));

@@ -27,6 +27,20 @@ const REPO_GENERATED: Record<Release, { fedora: number; updates: number }> = {
   27: { fedora: Date.UTC(2017, 10, 5, 8, 4, 1) / 1000, updates: Date.UTC(2017, 10, 19, 4, 41, 33) / 1000 },
 };
 
+/** What the pull of a new base commit fetched (printed as one line before anything else). */
+export interface PullStats {
+  metadata: number;
+  content: number;
+  kib: number;
+  seconds: number;
+}
+
+/**
+ * The pull of Fedora 27's 27.1 commit onto a Fedora 26 host, as real-outputs/rpm-ostree-rebase-01.txt shows it
+ * (F26 26.157 → F27 27.1): the simulator reports these figures for any pull of a new base commit.
+ */
+export const F26_TO_F27_PULL: Omit<PullStats, "seconds"> = { metadata: 2684, content: 15674, kib: 423335 };
+
 export interface DeployProgress {
   /** Base commit checked out (printed abbreviated to 7). */
   baseChecksum: string;
@@ -40,6 +54,8 @@ export interface DeployProgress {
   /** Every layered package (overlays applied). */
   layered: RpmPackage[];
   countChange: number;
+  /** Set when the transaction pulled a new base commit. */
+  pulled?: PullStats;
 }
 
 function mb(bytes: number): string {
@@ -47,8 +63,19 @@ function mb(bytes: number): string {
 }
 
 export function renderDeployProgress(p: DeployProgress): string[] {
-  const out = [`Checking out tree ${p.baseChecksum.slice(0, 7)}... done`];
+  const out: string[] = [];
+  // The pull's summary line (real-outputs rpm-ostree-rebase-01.txt, rpm-ostree-rebase-install-01.txt; on a tty
+  // the console progress bar leaves a blank line before it and pads it to the terminal width: SSH exec has no tty).
+  if (p.pulled) {
+    out.push(
+      `${p.pulled.metadata} metadata, ${p.pulled.content} content objects fetched; ` +
+        `${p.pulled.kib} KiB transferred in ${p.pulled.seconds} seconds`,
+    );
+  }
   if (p.needsRepos) {
+    // Only package layering checks the base tree out (a plain rebase goes from the pull straight to the /etc merge:
+    // rpm-ostree-rebase-01.txt; with --install, rpm-ostree-rebase-install-01.txt prints this line).
+    out.push(`Checking out tree ${p.baseChecksum.slice(0, 7)}... done`);
     const g = REPO_GENERATED[p.release];
     out.push(
       "Enabled rpm-md repositories: fedora updates",

@@ -159,7 +159,7 @@ describe("rpm-ostree stand-in (golden)", function () {
     });
 
     it("rebases to 27 layering kubernetes-master, flannel and etcd", () => {
-      golden(sb, "rebase-f27-master", `migration guide; ${REF3} "install" output sequence, "Deployment model"`, [
+      golden(sb, "rebase-f27-master", `migration guide; ${REF3} "install" output sequence, "Deployment model"; pull line then "Checking out tree": real-outputs/rpm-ostree-rebase-install-01.txt`, [
         "rebase", F27, "--install", "kubernetes-master", "--install", "flannel", "--install", "etcd",
       ]); // prettier-ignore
     });
@@ -186,7 +186,7 @@ describe("rpm-ostree stand-in (golden)", function () {
     it("runs systemctl reboot and prints no diff", () => {
       const sb = host(26);
       guideRemoteAdd(sb);
-      golden(sb, "rebase-f27-node-reboot", `migration guide (worker); ${REF3} "-r"`, [
+      golden(sb, "rebase-f27-node-reboot", `migration guide (worker); ${REF3} "-r"; pull line: real-outputs/rpm-ostree-rebase-install-01.txt`, [
         "rebase", F27, "--install", "kubernetes-node", "--install", "flannel", "-r",
       ]); // prettier-ignore
       expect(sb.calls()).to.deep.equal(["systemctl reboot"]);
