@@ -125,7 +125,13 @@ export function pruneFinished(hostDir: string): void {
   const finished = new Set(
     entries
       .filter((e) => e.endsWith(".result"))
-      .filter((e) => fs.statSync(path.join(daemonDir(hostDir), e)).mtimeMs < cutoff)
+      .filter((e) => {
+        try {
+          return fs.statSync(path.join(daemonDir(hostDir), e)).mtimeMs < cutoff;
+        } catch {
+          return false; // removed meanwhile
+        }
+      })
       .map((e) => e.slice(0, -".result".length)),
   );
   for (const e of entries) {
