@@ -2,11 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "../connection";
 import { EtcdDataMigration } from "../etcdDataMigration";
 import { LayeredPackage } from "../layeredPackage";
+import { OstreeRemote } from "../ostreeRemote";
 import { SystemContainer } from "../systemContainer";
 import {
   APISERVER_CONTAINER,
   DEFAULT_REBASE,
   DEFAULT_REGISTRY,
+  DEFAULT_REMOTE,
   ETCD_CONTAINER,
   ETCD_PACKAGES,
   FLANNEL_CONTAINER,
@@ -32,6 +34,25 @@ export interface NodeArgs {
   reboot?: "ifNeeded" | "always" | "never";
   /** Seconds to wait for a rebooting host. Default 600. */
   rebootTimeoutSeconds?: number;
+  /**
+   * The ostree remote the rebase pulls from, declared (as an OstreeRemote) before the LayeredPackage. Its name is
+   * the remote of `rebase` ("fedora-atomic-27" by default); `url` and `gpgKeyPath` default to Fedora's
+   * (https://kojipkgs.fedoraproject.org/atomic/27, /etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary) for
+   * "fedora-atomic-27", and must be given for any other remote name, else no remote is declared.
+   */
+  ostreeRemote?: NodeRemoteArgs;
+}
+
+/** The ostree remote of a node's rebase (see {@link NodeArgs.ostreeRemote}). */
+export interface NodeRemoteArgs {
+  /** Repository URL. Default "https://kojipkgs.fedoraproject.org/atomic/27" for "fedora-atomic-27". */
+  url?: string;
+  /** `gpgkeypath`. Default "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary" for "fedora-atomic-27". */
+  gpgKeyPath?: string;
+  /** Default true. */
+  gpgVerify?: boolean;
+  /** Replace a different remote of that name already on the host. Default false (refused). */
+  replace?: boolean;
 }
 
 export interface EtcdNodeArgs extends NodeArgs {
@@ -61,13 +82,51 @@ export function plainDependsOn(opts?: pulumi.ComponentResourceOptions): pulumi.R
   return list.filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
 }
 
+/**
+ * The OstreeRemote a node's rebase needs, or undefined when the refspec names no remote (the rebase keeps the
+ * current one) or names one with no known URL.
+ */
+function remoteFor(
+  parent: pulumi.ComponentResource,
+  name: string,
+  args: NodeArgs,
+  dependsOn: pulumi.Resource[],
+): OstreeRemote | undefined {
+  const refspec = args.rebase ?? DEFAULT_REBASE;
+  const colon = refspec.indexOf(":");
+  if (colon < 0) return undefined;
+  const remote = refspec.slice(0, colon);
+  const fedora = remote === DEFAULT_REMOTE.name;
+  const url = args.ostreeRemote?.url ?? (fedora ? DEFAULT_REMOTE.url : undefined);
+  if (url === undefined) return undefined;
+  const gpgVerify = args.ostreeRemote?.gpgVerify ?? true;
+  const gpgKeyPath = gpgVerify
+    ? (args.ostreeRemote?.gpgKeyPath ?? (fedora ? DEFAULT_REMOTE.gpgKeyPath : undefined))
+    : undefined;
+  return new OstreeRemote(
+    `${name}-remote`,
+    {
+      connection: args.connection,
+      name: remote,
+      url,
+      gpgVerify,
+      gpgKeyPath,
+      replace: args.ostreeRemote?.replace,
+    },
+    { parent, dependsOn },
+  );
+}
+
 function layering(
   parent: pulumi.ComponentResource,
   name: string,
   args: NodeArgs,
   packages: readonly string[],
-  dependsOn: pulumi.Resource[],
+  after: pulumi.Resource[],
 ): LayeredPackage {
+  // The guide adds the remote before the rebase: rpm-ostree cannot rebase to a remote the host lacks.
+  const remote = remoteFor(parent, name, args, after);
+  const dependsOn = remote ? [...after, remote] : after;
   return new LayeredPackage(
     `${name}-packages`,
     {
