@@ -207,6 +207,7 @@ export function checkPrerequisites(): void {
   requireTool("/usr/bin/unshare", "util-linux unshare");
   requireTool("/usr/bin/nsenter", "util-linux nsenter");
   requireTool("/usr/bin/etcd", "etcd (apt-get install etcd-server)");
+  requireTool("/usr/bin/ostree", "Debian's ostree for each host's /ostree/repo (apt-get install ostree)");
   if (process.getuid?.() !== 0) throw new Error("the simulator must run as root (mount namespaces, sshd)");
   assertCompiled();
 }

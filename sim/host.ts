@@ -12,7 +12,7 @@
  * | `run/`              | `/run`                                 | emptied at every boot, as a tmpfs /run would be  |
  * | `usr-lib-systemd/`  | `/usr/lib/systemd/system`              | the booted deployment's units                    |
  * | `usr-local/`        | `/usr/local`                           | Atomic's /usr/local is /var/usrlocal (per host)  |
- * | `ostree/`           | `/ostree`                              | the rpm-ostree stand-in's repo                    |
+ * | `ostree/`           | `/ostree`                              | a real bare OSTree repo (`/ostree/repo`)          |
  * | `root/`             | `/root`                                | a minimal `.bashrc` (the machine's runs pyenv)   |
  * | `boot_id`           | `/proc/sys/kernel/random/boot_id`      | a fresh UUID per simulated boot                   |
  */
@@ -22,6 +22,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { baseImage, packageEtcFiles } from "./catalog";
+import { seedOstreeSystem } from "./tools/rpmostree/remotes";
 
 /** Fedora release of the simulated host's booted deployment. */
 export type Release = 26 | 27;
@@ -599,6 +600,7 @@ export async function createHost(
   writeJson(p.faultsJson, {});
   if (spec.etcd) seedEtcdLayout(p, spec);
   seedPackageEtcFiles(p, spec.release);
+  seedOstreeSystem({ etc: p.etcUpper, ostree: p.ostree }, spec.release);
   await loadRpmOstreeState().initRpmOstree(p.dir, {
     release: spec.release,
     rpmOstreeVersion: spec.rpmOstreeVersion,

@@ -6,6 +6,12 @@
  *  - `install|uninstall PKG... [-r]` PkgChange transaction: new default deployment with the origin's packages edited
  *  - `rebase REFSPEC [--install P]... [--uninstall P]... [-r]`  Rebase transaction: new origin (+ package edits)
  *  - `upgrade [-r]`                  Upgrade transaction: "No upgrade available." (one commit per ref here)
+ *  - `deploy REVISION [-r]`          Deploy transaction: the origin ref's commit by checksum or version
+ *
+ * rebase, upgrade and deploy pull from the origin's remote first, and the remote is the host's real one
+ * (`/ostree/repo` and `/etc/ostree/remotes.d`, written by Debian's real `ostree remote add`): a remote the host
+ * lacks, a ref its URL does not serve, or a missing gpgkeypath fail the pull with libostree's own message and leave
+ * the host unchanged (remotes.ts).
  *  - `rollback [-r]`                 Rollback transaction: reorder deployments
  *  - `cancel` (2018.x only)          end the running transaction
  *
@@ -34,6 +40,7 @@ import {
 } from "./model";
 import { OptionValues, parseOptions } from "./options";
 import { renderDeployProgress } from "./progress";
+import { pullError } from "./remotes";
 import { localeIsUtf8, renderStatusJson, renderStatusText } from "./status";
 import {
   holdTransactionFault,
@@ -93,7 +100,9 @@ export class RpmOstreeTool {
     }
     if (
       !known.includes(command) ||
-      !["status", "install", "uninstall", "rebase", "upgrade", "rollback", "cancel"].includes(command)
+      !["status", "install", "uninstall", "rebase", "upgrade", "deploy", "rollback", "cancel"].includes(
+        command,
+      )
     ) {
       this.usage();
       throw new RpmOstreeError(`Unknown command '${command}'`);
@@ -125,6 +134,10 @@ export class RpmOstreeTool {
         return this.rebase(o, parsed.args[0]);
       case "upgrade":
         return this.upgrade(o);
+      case "deploy":
+        // rpmostree-builtin-deploy.c:80-83 (argc < 2).
+        if (parsed.args.length < 1) return this.usageError("deploy", "REVISION must be specified");
+        return this.deployRevision(o, parsed.args[0]);
       case "rollback":
         return this.rollback(o);
       case "cancel":
@@ -141,7 +154,8 @@ export class RpmOstreeTool {
   }
 
   private usageError(command: string, message: string): number {
-    const args = command === "rebase" ? "REFSPEC" : "PACKAGE [PACKAGE...]";
+    const args =
+      command === "rebase" ? "REFSPEC" : command === "deploy" ? "REVISION" : "PACKAGE [PACKAGE...]";
     this.io.errRaw(`Usage:\n  rpm-ostree ${command} [OPTION...] ${args}\n\n`);
     throw new RpmOstreeError(message);
   }
@@ -239,8 +253,13 @@ export class RpmOstreeTool {
     change: OriginChange,
     o: OptionValues,
     unchangedExit: number,
+    pullRefspec?: string,
   ): TxnOutcome {
     const r = applyOriginChange(s, change, this.env.now());
+    // deploy_transaction_execute (rpmostreed-transaction-types.c v2017.10): the origin's refspec and package
+    // edits (lines 604-677) come before the pull (line 822), so "already requested" wins over a missing remote.
+    if (!r.ok && r.phase === "origin") throw new RpmOstreeError(r.error);
+    if (pullRefspec !== undefined) this.pull(pullRefspec);
     if (!r.ok) {
       const target = baseImageForRef(parseRefspec(change.refspec ?? s.deployments[0].origin).ref);
       if (r.phase === "depsolve" && target) {
@@ -316,8 +335,9 @@ export class RpmOstreeTool {
         // "REF" keeps the current remote; "REMOTE:" keeps the current ref.
         const remote = wanted.remote ?? current.remote;
         const ref = wanted.ref === "" ? current.ref : wanted.ref;
-        if (!baseImageForRef(ref)) throw new RpmOstreeError(`No such branch '${ref}' in repository summary`);
         const full = remote ? `${remote}:${ref}` : ref;
+        // change_origin_refspec, rpmostreed-transaction-types.c:55-56 (v2017.10), before any pull.
+        if (full === s.deployments[0].origin) throw new RpmOstreeError(`Old and new refs are equal: ${full}`);
         const change: OriginChange = {
           refspec: full,
           install: (o.install as string[]) ?? [],
@@ -326,7 +346,7 @@ export class RpmOstreeTool {
           allowInactive: true,
           version: this.version,
         };
-        return this.deploy(s, change, o, 0);
+        return this.deploy(s, change, o, 0, full);
       },
       o.reboot === true,
     );
@@ -339,6 +359,7 @@ export class RpmOstreeTool {
       "upgrade",
       (s) => {
         const d = s.deployments[0];
+        this.pull(d.origin);
         const head = baseImageForRef(parseRefspec(d.origin).ref);
         const install = (o.install as string[]) ?? [];
         const uninstall = (o.uninstall as string[]) ?? [];
@@ -353,6 +374,63 @@ export class RpmOstreeTool {
           version: this.version,
         };
         return this.deploy(s, change, o, unchangedExit);
+      },
+      o.reboot === true,
+    );
+  }
+
+  /**
+   * The pull every rebase, upgrade and deploy starts with (rpmostree-sysroot-upgrader.c:414 v2017.10,
+   * `ostree_repo_pull_with_options (repo, origin_remote, ...)`): fails with libostree's message, before the
+   * transaction changes anything. A refspec without a remote is a local ref and pulls nothing.
+   */
+  private pull(refspec: string): void {
+    const { remote, ref } = parseRefspec(refspec);
+    const base = baseImageForRef(ref);
+    if (remote === undefined) {
+      // ostree_repo_resolve_rev on a local ref: ostree-repo-refs.c:215 (v2017.12).
+      if (!base) throw new RpmOstreeError(`Refspec '${ref}' not found`);
+      return;
+    }
+    const err = pullError(this.env, remote, ref, base?.checksum ?? "");
+    if (err) throw new RpmOstreeError(err);
+  }
+
+  /**
+   * `deploy REVISION`: the Deploy method (rpmostree-builtin-deploy.c v2017.10). The pull comes first
+   * (rpmostreed_repo_pull_ancestry, rpmostreed-utils.c:415), then REVISION is matched as `rpmostreed_parse_revision`
+   * reads it (`revision=`/`version=` prefixes, else a checksum if it looks like one, else a version;
+   * rpmostreed-utils.c:597-630) against the ref's commit: "Version V not found in R" / "Checksum C not found in R"
+   * (rpmostreed-utils.c:427-428, 497-498).
+   */
+  private deployRevision(o: OptionValues, revision: string): number {
+    return this.transaction(
+      "Deploy",
+      `deploy ${revision}`,
+      (s) => {
+        const d = s.deployments[0];
+        this.pull(d.origin);
+        const head = baseImageForRef(parseRefspec(d.origin).ref);
+        let checksum: string | undefined;
+        let version: string | undefined;
+        if (/^revision=/i.test(revision)) checksum = revision.slice(9);
+        else if (/^version=/i.test(revision)) version = revision.slice(8);
+        else if (/^[0-9a-f]{64}$/.test(revision)) checksum = revision;
+        else version = revision;
+        if (version !== undefined && head?.version !== version)
+          throw new RpmOstreeError(`Version ${version} not found in ${d.origin}`);
+        if (checksum !== undefined && head?.checksum !== checksum)
+          throw new RpmOstreeError(`Checksum ${checksum} not found in ${d.origin}`);
+        if (head && head.checksum === d.baseChecksum)
+          return { lines: ["No change."], exit: 0, printDiff: false };
+        const change: OriginChange = {
+          install: [],
+          uninstall: [],
+          idempotent: false,
+          allowInactive: true,
+          version: this.version,
+        };
+        return this.deploy(s, change, o, 0);
       },
       o.reboot === true,
     );
