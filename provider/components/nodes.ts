@@ -123,11 +123,11 @@ function layering(
   args: NodeArgs,
   packages: readonly string[],
   after: pulumi.Resource[],
-): LayeredPackage {
+): { packages: LayeredPackage; remote?: OstreeRemote } {
   // The guide adds the remote before the rebase: rpm-ostree cannot rebase to a remote the host lacks.
   const remote = remoteFor(parent, name, args, after);
   const dependsOn = remote ? [...after, remote] : after;
-  return new LayeredPackage(
+  const layered = new LayeredPackage(
     `${name}-packages`,
     {
       connection: args.connection,
@@ -138,6 +138,7 @@ function layering(
     },
     { parent, dependsOn },
   );
+  return { packages: layered, remote };
 }
 
 function container(
@@ -170,6 +171,8 @@ export class EtcdNode extends pulumi.ComponentResource {
   readonly migration?: EtcdDataMigration;
   readonly etcd?: SystemContainer;
   readonly packages?: LayeredPackage;
+  /** With package layering: the ostree remote the rebase pulls from. */
+  readonly remote?: OstreeRemote;
 
   constructor(name: string, args: EtcdNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:EtcdNode", name, {}, opts);
@@ -188,7 +191,7 @@ export class EtcdNode extends pulumi.ComponentResource {
       this.etcd = container(this, name, args, ETCD_CONTAINER, [this.migration]);
       this.ready = [this.etcd];
     } else {
-      this.packages = layering(this, name, args, ETCD_PACKAGES, after);
+      ({ packages: this.packages, remote: this.remote } = layering(this, name, args, ETCD_PACKAGES, after));
       this.ready = [this.packages];
     }
     this.registerOutputs({});
@@ -204,6 +207,8 @@ export class MasterNode extends pulumi.ComponentResource {
   readonly ready: pulumi.Resource[];
   readonly containers: SystemContainer[] = [];
   readonly packages?: LayeredPackage;
+  /** With package layering: the ostree remote the rebase pulls from. */
+  readonly remote?: OstreeRemote;
 
   constructor(name: string, args: MasterNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:MasterNode", name, {}, opts);
@@ -216,7 +221,7 @@ export class MasterNode extends pulumi.ComponentResource {
       this.ready = [flannel, ...control];
     } else {
       const packages = args.colocatedEtcd ? [...MASTER_PACKAGES, ...ETCD_PACKAGES] : MASTER_PACKAGES;
-      this.packages = layering(this, name, args, packages, after);
+      ({ packages: this.packages, remote: this.remote } = layering(this, name, args, packages, after));
       this.ready = [this.packages];
     }
     this.registerOutputs({});
@@ -228,6 +233,8 @@ export class WorkerNode extends pulumi.ComponentResource {
   readonly ready: pulumi.Resource[];
   readonly containers: SystemContainer[] = [];
   readonly packages?: LayeredPackage;
+  /** With package layering: the ostree remote the rebase pulls from. */
+  readonly remote?: OstreeRemote;
 
   constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:WorkerNode", name, {}, opts);
@@ -238,7 +245,7 @@ export class WorkerNode extends pulumi.ComponentResource {
       this.containers.push(flannel, ...rest);
       this.ready = rest;
     } else {
-      this.packages = layering(this, name, args, WORKER_PACKAGES, after);
+      ({ packages: this.packages, remote: this.remote } = layering(this, name, args, WORKER_PACKAGES, after));
       this.ready = [this.packages];
     }
     this.registerOutputs({});
