@@ -37,6 +37,8 @@
  *  - rpm-ostree/status-booted-f27: the host really reboots (`cluster.reboot`) into the pending deployment.
  *  - rpm-ostree/rebase-f27-node-reboot: `-r` really reboots the host; the command's output and exit status reach
  *    the client first (`shutdownDelayMs`).
+ *  - rpm-ostree/rebase-f27-*, status-f26-after-failed-rebase: the guide's `ostree remote add` (the host's real
+ *    ostree CLI) before the rebases that need it; the gpgkeypath case moves the 27 key away and back.
  *  - rpm-ostree/status-transaction-running, status-json-transaction-running, install-transaction-in-progress: the
  *    golden's "another transaction" is a real `rpm-ostree upgrade` started over SSH and held open by
  *    `holdTransaction` (the first transaction of a fresh host, so its D-Bus sender is `:1.52` as in the golden).
@@ -57,6 +59,12 @@ import { knownHostsFile, removeDir, skipUnlessSimAvailable, sleep, sshRun, tempD
 const GOLDEN_ENV = "env ATOMIC_SIM_CLOCK=2017-11-20T10:11:12Z TZ=UTC LANG=en_US.UTF-8";
 
 const ETCD = "registry.fedoraproject.org/f27/etcd";
+
+/** The upgrade guide's first step, with the host's real ostree CLI (real-outputs/ostree-remote-add-01.txt). */
+const GUIDE_REMOTE_ADD =
+  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
+  "https://kojipkgs.fedoraproject.org/atomic/27";
+const F27_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary";
 
 interface GoldenCase {
   name: string;
@@ -364,7 +372,22 @@ describe("golden outputs of atomic and rpm-ostree over real SSH", function () {
 
     describe("rpm-ostree: the guide's rebase with --install on a Fedora 26 master, then a real reboot", () => {
       goldenCases(live, "master", [
-        "rpm-ostree/rebase-f27-master",
+        "rpm-ostree/rebase-f27-remote-not-found",
+        "rpm-ostree/rebase-f27-ref-not-on-f26-remote",
+        "rpm-ostree/rebase-same-refspec",
+        "rpm-ostree/status-f26-after-failed-rebase",
+        [
+          "rpm-ostree/rebase-f27-gpgkeypath-missing",
+          async () => {
+            await inHost(live, "master", `${GUIDE_REMOTE_ADD} && mv ${F27_KEY} /root/f27-key`);
+          },
+        ],
+        [
+          "rpm-ostree/rebase-f27-master",
+          async () => {
+            await inHost(live, "master", `mv /root/f27-key ${F27_KEY}`);
+          },
+        ],
         "rpm-ostree/status-pending-f27",
         "rpm-ostree/status-json-pending-f27",
         [
@@ -386,6 +409,7 @@ describe("golden outputs of atomic and rpm-ostree over real SSH", function () {
           [
             "rpm-ostree/rebase-f27-node-reboot",
             async () => {
+              await inHost(live, "node", GUIDE_REMOTE_ADD);
               before = await live.cluster.hostStatus("node");
             },
           ],
