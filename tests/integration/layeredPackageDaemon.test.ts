@@ -40,7 +40,10 @@ describe("LayeredPackage when the connection drops during a transaction (rpm-ost
   before(function () {
     skipUnlessSimAvailable(this);
     logSpy = console.log;
-    console.log = (...args: unknown[]) => void progress.push(args.map(String).join(" "));
+    console.log = (...args: unknown[]) => {
+      progress.push(args.map(String).join(" "));
+      if (process.env.LAYERED_PACKAGE_TEST_VERBOSE) logSpy(...args);
+    };
   });
 
   after(async () => {
@@ -86,15 +89,16 @@ describe("LayeredPackage when the connection drops during a transaction (rpm-ost
     created.catch(() => undefined);
     await until("the provider's rebase transaction", () => transactionRunning(sim, h));
     await sim.killSshd(h, { restartAfterMs: downMs });
-    return created;
+    // Wrapped: an async function returning a promise would wait for it.
+    return { created };
   }
 
   it("converges without a second transaction when the transaction finished while the connection was down", async () => {
     const { sim, h } = await host("lp-drop-done");
     const bootBefore = sim.bootId(h);
-    const created = await createAndDrop(sim, h, 4000);
+    const { created } = await createAndDrop(sim, h, 4000);
     sim.holdTransaction(h, false); // it ends now, with nobody connected
-    await until("the transaction to end on the host", async () => !(await transactionRunning(sim, h)).valueOf());
+    await until("the transaction to end on the host", async () => !(await transactionRunning(sim, h)));
     const r = await created;
     expect(r.outs.booted.origin).to.equal(F27);
     expect(r.outs.layeredPackages).to.deep.equal(["flannel", "kubernetes-node"]);
@@ -107,7 +111,7 @@ describe("LayeredPackage when the connection drops during a transaction (rpm-ost
   it("waits for a transaction still running when the connection is back, then converges", async () => {
     const { sim, h } = await host("lp-drop-running");
     progress.length = 0;
-    const created = await createAndDrop(sim, h, 2000);
+    const { created } = await createAndDrop(sim, h, 2000);
     // Keep it running well after sshd is back, so the provider finds it in `status` and has to wait.
     await until("the provider to find the transaction running", () =>
       progress.some((l) => l.includes("waiting for a running rpm-ostree transaction")),
