@@ -450,6 +450,8 @@ export function packageEtcFiles(name: string): Record<string, string> {
 export type ExecStartKind =
   /** The etcd RPM unit: etcd with `--data-dir=$ETCD_DATA_DIR` from /etc/etcd/etcd.conf (RPM layout). */
   | { kind: "etcd-rpm" }
+  /** Fedora 26's RPM flanneld.service (`ExecStart=/usr/bin/flanneld-start $FLANNEL_OPTIONS`). */
+  | { kind: "flannel-rpm" }
   /**
    * A system container started by runc (`/bin/runc --systemd-cgroup run 'NAME'`): what it runs is in
    * /var/lib/containers/atomic/NAME/config.json `process.args` (see {@link systemContainerRunsEtcd}).
@@ -466,7 +468,18 @@ export function classifyExecStart(execStart: string): ExecStartKind {
     );
   if (runc) return { kind: "runc", container: runc[1] };
   if (/\/usr\/bin\/etcd(\s|$|")/.test(execStart)) return { kind: "etcd-rpm" };
+  if (/\/usr\/bin\/flanneld-start(\s|$)/.test(execStart)) return { kind: "flannel-rpm" };
   return { kind: "other" };
+}
+
+/** True when a system container's config.json (text) runs flannel (`/usr/bin/flanneld-run.sh`). */
+export function systemContainerRunsFlannel(configJsonText: string): boolean {
+  try {
+    const args: unknown = JSON.parse(configJsonText)?.process?.args;
+    return Array.isArray(args) && args.some((a) => a === "/usr/bin/flanneld-run.sh");
+  } catch {
+    return false;
+  }
 }
 
 /** True when a system container's config.json (text) runs etcd (`/usr/bin/etcd-env.sh /usr/bin/etcd`). */
@@ -1123,18 +1136,24 @@ exec "$@"
         RESOLV_BIND,
       ],
     }),
+    // atomic-system-containers flannel/service.template (Type=notify, NotifyAccess=all: flanneld-run.sh notifies).
     serviceTemplate: `[Unit]
 Description=Flanneld overlay address etcd agent
+After=network.target
+After=network-online.target
+Wants=network-online.target
 After=$AFTER
 Before=docker.service
 
 [Service]
 Type=notify
+NotifyAccess=all
 ExecStart=$EXEC_START
 ExecStop=$EXEC_STOP
 ExecStopPost=/bin/rm /etc/systemd/system/docker.service.d/$NAME.conf
 Restart=on-failure
 WorkingDirectory=$DESTDIR
+RuntimeDirectory=\${NAME}
 
 [Install]
 WantedBy=multi-user.target

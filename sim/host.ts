@@ -125,7 +125,12 @@ export interface HostJson {
   etcdClientPort: number;
   etcdPeerPort: number;
   reachable: boolean;
+  /** How long `systemctl start` waits for flanneld's lease before the start times out, ms. */
+  flannelStartTimeoutMs?: number;
 }
+
+/** Default of `HostJson.flannelStartTimeoutMs`: short, so a test of a failing start does not wait systemd's 90 s. */
+export const DEFAULT_FLANNEL_START_TIMEOUT_MS = 5000;
 
 /** `state/runtime.json`: what the supervisor needs to run the host (not part of the tools contract). */
 export interface HostRuntime {
@@ -164,6 +169,13 @@ export interface HostSpec {
   password?: string;
   /** The cluster's client public key line, written to the host's authorized_keys. */
   clientPublicKey: string;
+  /** host.json `flannelStartTimeoutMs`; default {@link DEFAULT_FLANNEL_START_TIMEOUT_MS}. */
+  flannelStartTimeoutMs?: number;
+  /**
+   * FLANNEL_ETCD_ENDPOINTS for the host's /etc/sysconfig/flanneld (where the base ships flannel), as a cluster's
+   * configuration points every node at the cluster's etcd; undefined keeps the package default.
+   */
+  flannelEtcdEndpoints?: string;
 }
 
 /** The repository root (holds package.json), found from this file whether it runs from `sim/` or `bin/sim/`. */
@@ -528,6 +540,17 @@ function seedPackageEtcFiles(p: HostPaths, release: Release): void {
   }
 }
 
+/** Sets FLANNEL_ETCD_ENDPOINTS in the host's /etc/sysconfig/flanneld, if the host has that file. */
+function pointFlannelAt(p: HostPaths, endpoints: string): void {
+  const file = path.join(p.etcUpper, "sysconfig", "flanneld");
+  if (!fs.existsSync(file)) return;
+  const text = fs.readFileSync(file, "utf8");
+  fs.writeFileSync(
+    file,
+    text.replace(/^FLANNEL_ETCD_ENDPOINTS=.*$/m, `FLANNEL_ETCD_ENDPOINTS="${endpoints}"`),
+  );
+}
+
 /** etcd as the layout leaves it: the conf, the data dir's parent, and the unit enabled (contrib's ansible does). */
 function seedEtcdLayout(p: HostPaths, spec: HostSpec): void {
   fs.mkdirSync(path.join(p.etcUpper, "etcd"), { recursive: true });
@@ -584,6 +607,7 @@ export async function createHost(
     etcdClientPort: spec.etcdClientPort,
     etcdPeerPort: spec.etcdPeerPort,
     reachable: true,
+    flannelStartTimeoutMs: spec.flannelStartTimeoutMs ?? DEFAULT_FLANNEL_START_TIMEOUT_MS,
   };
   writeJson(p.hostJson, hostJson);
   const runtime: HostRuntime = {
@@ -600,6 +624,7 @@ export async function createHost(
   writeJson(p.faultsJson, {});
   if (spec.etcd) seedEtcdLayout(p, spec);
   seedPackageEtcFiles(p, spec.release);
+  if (spec.flannelEtcdEndpoints !== undefined) pointFlannelAt(p, spec.flannelEtcdEndpoints);
   seedOstreeSystem({ etc: p.etcUpper, ostree: p.ostree }, spec.release);
   await loadRpmOstreeState().initRpmOstree(p.dir, {
     release: spec.release,

@@ -30,7 +30,8 @@
  *    and /etc/sysconfig/flanneld are written into the host (the simulated F26 /etc has neither folder).
  *  - atomic containers-list-none-running: the contrib host's RPM etcd is stopped first (`systemctl stop etcd`, as
  *    the migration guide does), since the sandbox's units all start inactive.
- *  - atomic/containers-list-running: `systemctl start etcd` (the system container's real etcd) and
+ *  - atomic/containers-list-running: `systemctl start etcd` (the system container's real etcd), flannel's network
+ *    config written into it (`etcdctl set /atomic.io/network/config`; flanneld is ready only with it) and
  *    `systemctl start flanneld`, then flanneld's process is killed so systemd reports it failed.
  *  - atomic/pull-etcd-ostree-new-digest: a new etcd digest is published in the cluster's registry (`publishImage`).
  *  - atomic/install-unit-file-exists: /etc/systemd/system/etcd.service written into the host first.
@@ -49,7 +50,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import type { ClusterHostEntry, ClusterOptions, HostStatus } from "../../../sim";
-import { SimCluster } from "../../../sim";
+import { CONTRIB_NETWORK_CONFIG, SimCluster } from "../../../sim";
 import { publishImage } from "../../../sim/catalog";
 import { GOLDEN_DIR, parseGolden } from "../../unit/sim/toolHarness";
 import type { RunResult } from "./support";
@@ -269,7 +270,14 @@ describe("golden outputs of atomic and rpm-ostree over real SSH", function () {
       });
 
       const startEtcdAndFailFlanneld = async () => {
-        await inHost(live, "contrib", "systemctl start etcd && systemctl start flanneld");
+        // flanneld starts only once its etcd holds the network config (sim/tools/flannel.ts): the etcd system
+        // container starts from an empty data dir here, so the config is written into it first, as on a cluster.
+        await inHost(
+          live,
+          "contrib",
+          "systemctl start etcd && etcdctl set /atomic.io/network/config " +
+            `'${CONTRIB_NETWORK_CONFIG}' >/dev/null && systemctl start flanneld`,
+        );
         const pid = (await inHost(live, "contrib", "systemctl show -p MainPID --value flanneld")).trim();
         expect(Number(pid), "flanneld's MainPID").to.be.greaterThan(0);
         await inHost(live, "contrib", `kill -KILL ${pid}`);

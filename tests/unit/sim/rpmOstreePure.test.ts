@@ -215,14 +215,15 @@ describe("catalogue", () => {
     expect(names(27)).to.not.include("etcd");
   });
 
-  it("tells what a unit runs: the RPM etcd, a runc system container, or something else", () => {
+  it("tells what a unit runs: the RPM etcd, the RPM flanneld, a runc system container, or something else", () => {
     const execStart = (unit: string) => /^ExecStart=(.*)$/m.exec(rpmUnitFileText(unit)!)![1];
     expect(classifyExecStart(execStart("etcd.service"))).to.deep.equal({ kind: "etcd-rpm" });
     expect(classifyExecStart("/bin/runc --systemd-cgroup run 'etcd'")).to.deep.equal({
       kind: "runc",
       container: "etcd",
     });
-    expect(classifyExecStart(execStart("flanneld.service"))).to.deep.equal({ kind: "other" });
+    expect(classifyExecStart(execStart("flanneld.service"))).to.deep.equal({ kind: "flannel-rpm" });
+    expect(classifyExecStart(execStart("kube-proxy.service"))).to.deep.equal({ kind: "other" });
     expect(
       systemContainerRunsEtcd(
         JSON.stringify({ process: { args: ["/usr/bin/etcd-env.sh", "/usr/bin/etcd"] } }),
