@@ -562,6 +562,14 @@ export function deterministicDigest(ref: string, generation: number): string {
   return `sha256:${sha256Hex(`image-config:${canonicalImageRef(ref)}:${generation}`)}`;
 }
 
+/**
+ * The image's manifest digest (`sha256:...`), which skopeo records as `docker.digest` in the ostree commit and atomic
+ * 1.20.1 takes as the image ID; derived from the config digest and layers, so it moves exactly when they do.
+ */
+export function manifestDigest(image: Pick<RegistryImage, "digest" | "layers">): string {
+  return `sha256:${sha256Hex(`image-manifest:${image.digest}:${image.layers.join(",")}`)}`;
+}
+
 const IMAGE_CREATED = Date.UTC(2017, 10, 14, 9, 0, 0) / 1000;
 
 function layersFor(ref: string, digest: string): string[] {

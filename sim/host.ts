@@ -287,6 +287,10 @@ export function renderNamespaceScript(
     // /ostree does not exist on the machine; an empty mount point there is the only trace left outside DIR.
     "mkdir -p /ostree",
     `mount --bind ${q(p.ostree)} /ostree`,
+    // On Fedora Atomic Host /var is the deployment's /ostree/deploy/fedora-atomic/var (ostree-prepare-root), so
+    // both paths name the same folders (atomic's _canonicalize_location relies on it).
+    "mkdir -p /ostree/deploy/fedora-atomic/var/lib",
+    `mount --bind ${q(p.varLib)} /ostree/deploy/fedora-atomic/var/lib`,
     `mount --bind ${q(p.root)} /root`,
     `mount --bind ${q(p.bootId)} /proc/sys/kernel/random/boot_id`,
     `hostname ${q(name)}`,

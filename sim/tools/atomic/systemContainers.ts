@@ -19,6 +19,7 @@ import { LocalImage, OstreeImageStore } from "./imageStore";
 import { pyJsonDumps, PyValue } from "./pyjson";
 import { TemplateKeyError, TemplatePlaceholderError, substituteTemplate } from "./pyTemplate";
 import { ToolIo } from "./toolIo";
+import { canonicalizeLocation, imageIdOf } from "./version";
 
 export const ATOMIC_VAR = "/var/lib/containers/atomic";
 export const SYSTEMD_UNIT_FILES_DEST = "/etc/systemd/system";
@@ -472,12 +473,14 @@ export class SystemContainers {
     // An update restarts the service only if it was running before.
     const wasServiceActive = this.isServiceActive(name);
     if (this.display) return;
+    // The checkout, DESTDIR and the NAME symlink use the deployment's path (version.ts, `_canonicalize_location`).
+    destination = canonicalizeLocation(this.env, destination, this.store.repoLocation());
 
     this.checkoutRootfs(destination, image);
 
     const manifest = image.manifest;
     const hasContainerService = !manifest?.noContainerService;
-    const imageId = image.digest.replace(/^sha256:/, "");
+    const imageId = imageIdOf(this.env, image);
     const values = amendValues(startValues, {
       manifestDefaults: manifest?.defaultValues,
       name,
@@ -607,7 +610,7 @@ export class SystemContainers {
     if (info.revision) {
       const local = this.store.resolveNameOrId(image);
       if (!local) throw new AtomicValueError(`Image ${image} not found`);
-      if (local.image.digest.replace(/^sha256:/, "") === info.revision) revisionChanged = false;
+      if (imageIdOf(this.env, local.image) === info.revision) revisionChanged = false;
     }
     let valuesChanged = false;
     for (const [k, v] of Object.entries(splitSetArgs(setValues ?? []))) {
