@@ -84,7 +84,8 @@ function deploymentFrom(raw: Record<string, unknown>, index: number): ParseResul
  */
 export function parseRpmOstreeStatus(stdout: string): ParseResult<RpmOstreeStatus> {
   const start = /^[ \t]*[[{]/m.exec(stdout);
-  if (start === null) return fail(`rpm-ostree status --json printed no JSON: ${tail(stdout, 200)}`);
+  if (start === null)
+    return fail(`rpm-ostree status --json printed no JSON object (or list): ${tail(stdout, 200)}`);
   let raw: unknown;
   try {
     raw = JSON.parse(stdout.slice(start.index));
