@@ -23,6 +23,8 @@ export function handler(kind: ResourceKind): ResourceHandler {
       return require("./impl/layeredPackageProvider").layeredPackageProvider;
     case "EtcdDataMigration":
       return require("./impl/etcdDataMigrationProvider").etcdDataMigrationProvider;
+    case "OstreeRemote":
+      return require("./impl/ostreeRemoteProvider").ostreeRemoteProvider;
     default:
       throw new Error(
         `pulumi-atomic-host: unknown resource kind ${String(kind)} (state written by a newer version?)`,

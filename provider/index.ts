@@ -18,5 +18,11 @@ export {
   type EtcdDataMigrationInputs,
   type EtcdDataMigrationOutputs,
 } from "./etcdDataMigration";
+export {
+  OstreeRemote,
+  type OstreeRemoteArgs,
+  type OstreeRemoteInputs,
+  type OstreeRemoteOutputs,
+} from "./ostreeRemote";
 export * from "./components";
 export { readClusterConfig } from "./clusterConfig";

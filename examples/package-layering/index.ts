@@ -12,3 +12,15 @@ export const layered = pulumi.all(
     n.packages ? [pulumi.interpolate`${n.packages.booted.version} ${n.packages.layeredPackages}`] : [],
   ),
 );
+
+// The ostree remote each host's rebase pulls from ("fedora-atomic-27", as Fedora's upgrade guide adds it): added
+// by this stack, or adopted when the host already had it exactly so (an adopted remote is left on destroy).
+export const remotes = pulumi.all(
+  nodes.flatMap((n) =>
+    n.remote
+      ? [
+          pulumi.interpolate`${n.remote.name} ${n.remote.url} ${n.remote.adopted.apply((a) => (a ? "adopted" : "added"))}`,
+        ]
+      : [],
+  ),
+);

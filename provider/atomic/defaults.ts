@@ -30,3 +30,10 @@ export const ETCD_DATA_MIGRATION_DEFAULTS = {
   service: "etcd",
   conflict: "fail",
 } as const;
+
+export const OSTREE_REMOTE_DEFAULTS = {
+  /** `ostree remote add` verifies GPG signatures unless `--no-gpg-verify` is given. */
+  gpgVerify: true,
+  /** A different remote of the same name is refused, never silently replaced. */
+  replace: false,
+} as const;

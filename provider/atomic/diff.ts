@@ -10,6 +10,7 @@ import {
   CONNECTION_DEFAULTS,
   ETCD_DATA_MIGRATION_DEFAULTS,
   LAYERED_PACKAGE_DEFAULTS,
+  OSTREE_REMOTE_DEFAULTS,
   SYSTEM_CONTAINER_DEFAULTS,
 } from "./defaults";
 import { containsUnknown, isUnknown } from "./validate";
@@ -217,5 +218,33 @@ export const ETCD_DATA_MIGRATION_DIFF: DiffTable = {
     },
   ],
   // Delete leaves the data in place, so the order does not matter; create the new one first.
+  deleteBeforeReplace: false,
+};
+
+export const OSTREE_REMOTE_DIFF: DiffTable = {
+  resource: "OstreeRemote",
+  rows: [
+    ...HOST_ROWS,
+    {
+      path: "name",
+      onChange: "replace",
+      why: "another name is another remote (another /etc/ostree/remotes.d file)",
+    },
+    { path: "url", onChange: "update", why: "ostree remote delete + add of the remote this resource added" },
+    {
+      path: "gpgVerify",
+      onChange: "update",
+      default: OSTREE_REMOTE_DEFAULTS.gpgVerify,
+      why: "ostree remote delete + add (--no-gpg-verify)",
+    },
+    { path: "gpgKeyPath", onChange: "update", why: "ostree remote delete + add (--set=gpgkeypath=)" },
+    {
+      path: "replace",
+      onChange: "update",
+      default: OSTREE_REMOTE_DEFAULTS.replace,
+      why: "only affects the next apply",
+    },
+  ],
+  // A new name is another file: add the new remote before deleting the old one, so a rebase never lacks one.
   deleteBeforeReplace: false,
 };

@@ -16,6 +16,7 @@ export {
   CONNECTION_DEFAULTS,
   ETCD_DATA_MIGRATION_DEFAULTS,
   LAYERED_PACKAGE_DEFAULTS,
+  OSTREE_REMOTE_DEFAULTS,
   SYSTEM_CONTAINER_DEFAULTS,
 } from "./defaults";
 export {
@@ -23,9 +24,14 @@ export {
   type UnitActiveState,
   UNIT_TYPE_SUFFIXES,
   buildSystemctlCommand,
+  type SystemctlStatus,
+  buildSystemctlStatusCommand,
   parseIsActiveOutput,
+  parseSystemctlStatus,
   serviceUnitName,
 } from "./systemd";
+export { type AtomicTable, type AtomicTableRow, parseAtomicTable } from "./atomicTable";
+export { type TextDeployment, type TextStatus, parseRpmOstreeStatusText } from "./rpmOstreeStatusText";
 export {
   ATOMIC_FORCED_VALUES,
   type CheckFailure,
@@ -61,6 +67,10 @@ export {
   validateTriggers,
   validateUnitName,
   validateValues,
+  validateOstreeRemoteInputs,
+  validateRemoteName,
+  validateRemoteUrl,
+  validateGpgKeyPath,
 } from "./validate";
 export {
   type ContainerInfo,
@@ -72,6 +82,12 @@ export {
 } from "./containerInfo";
 export {
   ATOMIC_CHECKOUT_ROOT,
+  ATOMIC_OSTREE_REPO,
+  CONTAINER_REPAIR_SCRIPT,
+  buildContainerRepairCommand,
+  buildImageCommitCommand,
+  ostreeImageBranch,
+  parseImageCommit,
   type AtomicFailure,
   type AtomicFailureKind,
   type AtomicInstallSpec,
@@ -191,6 +207,7 @@ export {
   type PropertyDiff,
   ETCD_DATA_MIGRATION_DIFF,
   LAYERED_PACKAGE_DIFF,
+  OSTREE_REMOTE_DIFF,
   SYSTEM_CONTAINER_DIFF,
   diffProperties,
 } from "./diff";
@@ -201,3 +218,26 @@ export {
   formatCommandForDisplay,
   formatPlanLines,
 } from "./plan";
+export {
+  OSTREE_REMOTES_DIR,
+  OSTREE_REMOTES_READ_SCRIPT,
+  OSTREE_SYSTEM_REPO,
+  type ObservedRemote,
+  type OstreeRemoteDeclaration,
+  type OstreeRemoteOutcome,
+  type OstreeRemotePlan,
+  type OstreeRemoteStep,
+  type OstreeRemoteStepKind,
+  type OstreeRemotesObservation,
+  type RemoteListEntry,
+  buildOstreeRemoteAddCommand,
+  buildOstreeRemoteDeleteCommand,
+  buildOstreeRemoteListCommand,
+  buildOstreeRemotesReadCommand,
+  classifyOstreeRemoteOutcome,
+  parseOstreeRemoteKeyFile,
+  parseOstreeRemoteList,
+  parseOstreeRemotesReadOutput,
+  planOstreeRemote,
+  remoteDifferences,
+} from "./ostreeRemote";

@@ -278,6 +278,10 @@ export type RpmOstreeOutcome =
   | { kind: "alreadyRequested"; packages: string[]; message: string }
   | { kind: "notRequested"; packages: string[]; message: string }
   | { kind: "packageNotFound"; packages: string[]; message: string }
+  /** libostree's `Remote "NAME" not found`: the refspec names a remote the host's repo lacks. */
+  | { kind: "remoteNotFound"; remote: string; message: string }
+  /** `Old and new refs are equal`: a rebase to the refspec already followed; read the status and re-plan. */
+  | { kind: "refsEqual"; message: string }
   /** An option this release does not know: the capabilities were wrong. */
   | { kind: "unknownOption"; message: string }
   /** No exit status: the connection dropped (a reboot?). Read the status before deciding anything. */
@@ -310,6 +314,9 @@ export function classifyRpmOstreeOutcome(out: CommandOutput): RpmOstreeOutcome {
     const pkgs = notFound ? notFound[1]!.split(/[\s,]+/).filter(Boolean) : noMatch;
     return { kind: "packageNotFound", packages: pkgs, message };
   }
+  const remote = /Remote "([^"]+)" not found/.exec(text);
+  if (remote) return { kind: "remoteNotFound", remote: remote[1]!, message };
+  if (/Old and new refs are equal/.test(text)) return { kind: "refsEqual", message };
   if (/Unknown option|unrecognized option/i.test(text)) return { kind: "unknownOption", message };
   return { kind: "failed", message };
 }

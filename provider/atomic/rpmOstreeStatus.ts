@@ -78,20 +78,23 @@ function deploymentFrom(raw: Record<string, unknown>, index: number): ParseResul
 }
 
 /**
- * Parses `rpm-ostree status --json`, compact (2017.10) or pretty-printed (2019+). Lines before the JSON object
- * (a warning printed on stdout) are skipped.
+ * Parses `rpm-ostree status --json`, compact (2017.10) or pretty-printed (2019+), and the first releases' form
+ * (2016, rpm-ostree PR #315): a bare list of deployments, without `booted` or `transaction`. Lines before the
+ * JSON (a warning printed on stdout) are skipped.
  */
 export function parseRpmOstreeStatus(stdout: string): ParseResult<RpmOstreeStatus> {
-  const start = stdout.indexOf("{");
-  if (start < 0) return fail(`rpm-ostree status --json printed no JSON object: ${tail(stdout, 200)}`);
+  const start = /^[ \t]*[[{]/m.exec(stdout);
+  if (start === null)
+    return fail(`rpm-ostree status --json printed no JSON object (or list): ${tail(stdout, 200)}`);
   let raw: unknown;
   try {
-    raw = JSON.parse(stdout.slice(start));
+    raw = JSON.parse(stdout.slice(start.index));
   } catch (e) {
     return fail(
       `rpm-ostree status --json printed invalid JSON (${(e as Error).message}): ${tail(stdout, 200)}`,
     );
   }
+  if (Array.isArray(raw)) raw = { deployments: raw, transaction: null };
   if (!isObject(raw) || !Array.isArray(raw.deployments)) {
     return fail('rpm-ostree status --json printed an object without a "deployments" list');
   }

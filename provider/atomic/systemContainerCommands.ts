@@ -158,6 +158,10 @@ printf '@@unit-active %s\\n' "$(systemctl is-active -- "$name.service" 2>/dev/nu
 printf '@@unit-enabled %s\\n' "$(systemctl is-enabled -- "$name.service" 2>/dev/null)"
 if [ -e "/etc/systemd/system/$name.service" ]; then printf '@@unit-file-etc\\n'; fi
 if [ -e "/usr/lib/systemd/system/$name.service" ]; then printf '@@unit-file-usr\\n'; fi
+if [ -e "/etc/tmpfiles.d/$name.conf" ]; then printf '@@tmpfiles-etc\\n'; fi
+for n in 0 1; do
+  if [ -d "$root/$name.$n" ]; then printf '@@checkout %s\\n' "$root/$name.$n"; fi
+done
 printf '@@end\\n'
 exit 0
 `;
@@ -207,6 +211,18 @@ export interface SystemContainerObservation {
     /** `/usr/lib/systemd/system/NAME.service` exists: an RPM unit of the same name, e.g. the etcd RPM's. */
     usrUnitFile: boolean;
   };
+  /** `/etc/tmpfiles.d/NAME.conf` exists (atomic writes it at install; `atomic install` refuses when it exists). */
+  tmpfilesFile?: boolean;
+  /** Deployment checkouts `ROOT/NAME.0`, `ROOT/NAME.1` that exist, with or without the NAME symlink. */
+  checkouts?: string[];
+  /**
+   * Set when the NAME symlink is gone but checkouts remain: what a failed restart inside `atomic containers
+   * update` leaves (atomic 1.20, syscontainers.py `_do_checkout`, the `except` at lines 963-969 of V1.12.1:
+   * installed files and the symlink are removed, the new checkout, the unit file and the tmpfiles conf stay).
+   * `atomic uninstall` cannot remove it (it finds no container without the symlink) and `atomic install`
+   * refuses it ("The file /etc/systemd/system/NAME.service already exists.").
+   */
+  halfRemoved?: { checkouts: string[]; unitFile: boolean; tmpfilesFile: boolean };
 }
 
 function slotOf(path: string): number | undefined {
@@ -280,6 +296,10 @@ export function parseSystemContainerReadOutput(stdout: string): ParseResult<Syst
       obs.unit.etcUnitFile = true;
     } else if (line === "@@unit-file-usr") {
       obs.unit.usrUnitFile = true;
+    } else if (line === "@@tmpfiles-etc") {
+      obs.tmpfilesFile = true;
+    } else if (line.startsWith("@@checkout ")) {
+      (obs.checkouts ??= []).push(line.slice("@@checkout ".length));
     }
   }
   if (block !== undefined) return fail("the system-container read script printed an unterminated info block");
@@ -292,12 +312,117 @@ export function parseSystemContainerReadOutput(stdout: string): ParseResult<Syst
   } else if (obs.present) {
     obs.warnings.push("the active deployment has no readable info file");
   }
+  if (!obs.present && obs.checkouts !== undefined && obs.checkouts.length > 0) {
+    obs.halfRemoved = {
+      checkouts: obs.checkouts,
+      unitFile: obs.unit.etcUnitFile,
+      tmpfilesFile: obs.tmpfilesFile === true,
+    };
+  }
   if (otherLines !== undefined && otherPath !== undefined) {
     const info = infoFrom(otherLines, "the other deployment's info file", obs.warnings);
     const slot = slotOf(otherPath);
     if (info && slot !== undefined) obs.previous = { slot, path: otherPath, info };
   }
   return ok(obs);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Repair of a half-removed container
+
+/** `$0` of the repair script. */
+const REPAIR_ARG0 = "atomic-host-repair";
+
+/**
+ * Removes what a failed restart inside `atomic containers update` left (see
+ * {@link SystemContainerObservation.halfRemoved}), the way `atomic uninstall` removes a container
+ * (syscontainers.py `uninstall`, V1.12.1): `systemctl disable --now` (failure ignored), the unit file, `daemon-reload`,
+ * the tmpfiles conf, then the checkouts NAME.0 and NAME.1. It does not run `systemd-tmpfiles --remove`: the conf's
+ * directories may hold the service's data (/var/lib/etcd), and only the conf file itself blocks the reinstall.
+ * It refuses to run when the NAME symlink exists again (then the container is whole, not half-removed).
+ */
+export const CONTAINER_REPAIR_SCRIPT = `# atomic-host:container-repair v1
+export LC_ALL=C
+root=$1
+name=$2
+if [ -e "$root/$name" ] || [ -L "$root/$name" ]; then
+  echo "atomic-host-repair: $root/$name exists: the container is installed, not half-removed" >&2
+  exit 3
+fi
+printf '@@step disable\\n'
+systemctl disable --now -- "$name.service" >/dev/null 2>&1 || :
+printf '@@step unit-file\\n'
+rm -f -- "/etc/systemd/system/$name.service" || exit 1
+systemctl daemon-reload || exit 1
+printf '@@step tmpfiles\\n'
+rm -f -- "/etc/tmpfiles.d/$name.conf" || exit 1
+printf '@@step checkouts\\n'
+rm -rf -- "$root/$name.0" "$root/$name.1" || exit 1
+printf '@@done\\n'
+`;
+
+/** `sh -c SCRIPT atomic-host-repair ROOT NAME`. */
+export function buildContainerRepairCommand(name: string, root: string = ATOMIC_CHECKOUT_ROOT): string[] {
+  return [
+    "sh",
+    "-c",
+    CONTAINER_REPAIR_SCRIPT,
+    REPAIR_ARG0,
+    assertOperand(root, "checkout root"),
+    assertOperand(name, "container name"),
+  ];
+}
+
+/** Where atomic keeps pulled images on a system install (`get_ostree_repo_location`'s default). */
+export const ATOMIC_OSTREE_REPO = "/ostree/repo";
+
+/**
+ * The ostree branch atomic stores an image under: `ociimage/` + the image's `registry/name:tag` (tag "latest"
+ * when none) with every character other than letters, digits, `.` and `-` written `_XX` (hex). Mirrors
+ * `_get_ostree_image_branch`, `_encode_to_ostree_ref` and `_parse_imagename` (syscontainers.py, v1.19.1 and
+ * V1.12.1 alike). Undefined for a digest reference (`@sha256:`), which atomic stores differently.
+ */
+export function ostreeImageBranch(image: string): string | undefined {
+  if (image.includes("@")) return undefined;
+  const name = image.startsWith("oci:") ? image.slice("oci:".length) : image;
+  const slash = name.indexOf("/");
+  let registry = slash < 0 ? "" : name.slice(0, slash);
+  let rest = slash < 0 ? name : name.slice(slash + 1);
+  if (!registry.includes(".")) {
+    registry = "";
+    rest = name;
+  }
+  const colon = rest.indexOf(":");
+  const [repo, tag] = colon > 0 ? [rest.slice(0, colon), rest.slice(colon + 1)] : [rest, "latest"];
+  const full = registry ? `${registry}/${repo}:${tag}` : `${repo}:${tag}`;
+  const encoded = [...full]
+    .map((c) =>
+      /^[A-Za-z0-9.-]$/.test(c) ? c : `_${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+    )
+    .join("");
+  return `ociimage/${encoded}`;
+}
+
+/**
+ * `ostree --repo=/ostree/repo rev-parse BRANCH`: the commit the image's branch points at after a pull. The info
+ * file records the commit a deployment was checked out from (`ostree-commit`, in 1.19.1 and 1.20.1), so comparing
+ * the two tells whether the image moved whatever digest kind the `revision` holds.
+ */
+export function buildImageCommitCommand(branch: string, repo: string = ATOMIC_OSTREE_REPO): string[] {
+  return [
+    "ostree",
+    `--repo=${assertOperand(repo, "ostree repo")}`,
+    "rev-parse",
+    assertOperand(branch, "image branch"),
+  ];
+}
+
+/** Parses `ostree rev-parse` output: one 64-hex commit. */
+export function parseImageCommit(stdout: string): ParseResult<string> {
+  const c = stdout.trim();
+  return /^[0-9a-f]{64}$/.test(c)
+    ? ok(c)
+    : fail(`ostree rev-parse did not print a commit: ${tail(stdout, 120)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

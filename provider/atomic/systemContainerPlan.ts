@@ -8,6 +8,7 @@ import { stableJson, type PlannedCommand } from "./result";
 import {
   buildAtomicInstallCommand,
   buildAtomicPullCommand,
+  buildContainerRepairCommand,
   buildContainersRollbackCommand,
   buildContainersUpdateCommand,
   type SystemContainerObservation,
@@ -31,9 +32,19 @@ export interface SystemContainerPrevious extends SystemContainerDeclaration {
   previousImage?: string;
 }
 
-export type SystemContainerStepKind = "pull" | "install" | "update" | "rollback" | "start" | "stop";
+export type SystemContainerStepKind =
+  "pull" | "install" | "update" | "rollback" | "start" | "stop" | "repair";
 
-export type SystemContainerStep = PlannedCommand<SystemContainerStepKind>;
+export type SystemContainerStep = PlannedCommand<SystemContainerStepKind> & {
+  /**
+   * Run this `containers update` only if the image's ostree branch no longer points at this commit (the
+   * deployment's `ostree-commit`). Set on a trigger-driven update: atomic 1.20.1 compares the MANIFEST digest
+   * with the recorded `revision`, which atomic 1.19.1 (Fedora 26) wrote as the CONFIG digest, so after a rebase
+   * to 27 it would redeploy and restart an unchanged image (syscontainers.py `update_container`: v1.19.1
+   * `_get_image_id_from_manifest` vs V1.12.1 `_get_image_id`, which prefers the `docker.digest` metadata).
+   */
+  unlessImageCommit?: string;
+};
 
 export interface SystemContainerPlan {
   /** Commands in the order they must run; empty when the host already matches. */
@@ -84,6 +95,31 @@ export function planSystemContainerCreate(
 ): SystemContainerPlan {
   const running = declared.running ?? SYSTEM_CONTAINER_DEFAULTS.running;
   const values = declared.values ?? {};
+  if (observed?.halfRemoved) {
+    const left = observed.halfRemoved;
+    const plan = planSystemContainerCreate(declared, {
+      ...observed,
+      halfRemoved: undefined,
+      checkouts: [],
+      tmpfilesFile: false,
+      unit: { ...observed.unit, active: "", etcUnitFile: false },
+    });
+    if (plan.blocked) return plan;
+    plan.steps.unshift({
+      kind: "repair",
+      argv: buildContainerRepairCommand(declared.name),
+      why: `${declared.name} is half-removed (symlink gone; left: ${[
+        ...left.checkouts,
+        ...(left.unitFile ? [`/etc/systemd/system/${declared.name}.service`] : []),
+        ...(left.tmpfilesFile ? [`/etc/tmpfiles.d/${declared.name}.conf`] : []),
+      ].join(", ")}): remove the leftovers as atomic uninstall would, then install again`,
+    });
+    plan.notes.unshift(
+      `the system container ${declared.name} was half-removed by a failed restart inside "atomic containers ` +
+        `update" (atomic 1.20): removing what is left and installing it again (its previous deployment is lost)`,
+    );
+    return plan;
+  }
   if (observed?.present) {
     const installed = observed.active?.info;
     if (installed === undefined) {
@@ -175,9 +211,11 @@ export function planSystemContainerUpdate(
 ): SystemContainerPlan {
   if (observed && !observed.present) {
     const plan = planSystemContainerCreate(news, observed);
-    plan.notes.unshift(
-      `the system container ${news.name} is not installed on the host any more: installing it again`,
-    );
+    if (!observed.halfRemoved) {
+      plan.notes.unshift(
+        `the system container ${news.name} is not installed on the host any more: installing it again`,
+      );
+    }
     return plan;
   }
   const notes: string[] = [];
@@ -241,10 +279,13 @@ export function planSystemContainerUpdate(
       argv: buildAtomicPullCommand(news.image),
       why: "triggers changed: fetch the newest image for the same reference",
     });
+    const valuesChanged = changedValueKeys(declaredValues, currentValues).length > 0;
+    const commit = observed?.active?.info.ostreeCommit;
     steps.push({
       kind: "update",
       argv: buildContainersUpdateCommand({ name: news.name, values: setValues }),
       why: 'deploy the pulled image if its digest changed (otherwise atomic prints "Latest version already installed.")',
+      ...(commit !== undefined && !valuesChanged ? { unlessImageCommit: commit } : {}),
     });
   } else {
     const changed = changedValueKeys(declaredValues, currentValues);

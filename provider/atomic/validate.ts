@@ -735,3 +735,58 @@ export function validateEtcdDataMigrationInputs(inputs: Inputs): CheckFailure[] 
     ...validateConflictPolicy(i.conflict),
   ];
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// OstreeRemote
+
+const REMOTE_NAME_FORM =
+  'an ostree remote name: letters, digits and _ . -, starting with a letter, digit or _, e.g. "fedora-atomic-27"';
+const REMOTE_URL =
+  /^(?:https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[A-Za-z0-9._~%+,=:@/-]*)?|file:\/\/\/[A-Za-z0-9._/-]*)$/;
+const REMOTE_URL_FORM =
+  'an http(s):// URL or a file:/// path, e.g. "https://kojipkgs.fedoraproject.org/atomic/27" (no spaces or quotes)';
+
+/** `name` of an OstreeRemote: `OSTREE_REMOTE_NAME_REGEXP` (ostree-core.c), at most 255 characters. */
+export function validateRemoteName(value: unknown, property = "name"): CheckFailure[] {
+  return requiredString(value, property, REMOTE_NAME_FORM, (name) =>
+    OSTREE_REMOTE.test(name) && name.length <= 255
+      ? undefined
+      : `${property} must be ${REMOTE_NAME_FORM}; got ${shown(name)}`,
+  );
+}
+
+/** `url` of an OstreeRemote: what `ostree remote add NAME URL` writes as `url=`. */
+export function validateRemoteUrl(value: unknown, property = "url"): CheckFailure[] {
+  return requiredString(value, property, REMOTE_URL_FORM, (url) =>
+    REMOTE_URL.test(url) && url.length <= 2048
+      ? undefined
+      : `${property} must be ${REMOTE_URL_FORM}; got ${shown(url)}`,
+  );
+}
+
+/** `gpgKeyPath`: a normalised absolute path (written as `gpgkeypath=`). */
+export function validateGpgKeyPath(value: unknown, property = "gpgKeyPath"): CheckFailure[] {
+  return optionalString(value, property, "an absolute path", (path) =>
+    pathProblem(path, property, "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary"),
+  );
+}
+
+/** Every check of an OstreeRemote's inputs, in property order. */
+export function validateOstreeRemoteInputs(inputs: Inputs): CheckFailure[] {
+  const i = inputs ?? {};
+  const failures = [
+    ...validateConnection(i.connection),
+    ...validateRemoteName(i.name),
+    ...validateRemoteUrl(i.url),
+    ...validateBoolean(i.gpgVerify, "gpgVerify"),
+    ...validateGpgKeyPath(i.gpgKeyPath),
+    ...validateBoolean(i.replace, "replace"),
+  ];
+  if (i.gpgVerify === false && typeof i.gpgKeyPath === "string") {
+    failures.push({
+      property: "gpgKeyPath",
+      reason: "gpgKeyPath is only used when gpgVerify is true: remove it, or set gpgVerify to true",
+    });
+  }
+  return failures;
+}

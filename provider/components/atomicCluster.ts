@@ -29,6 +29,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
       rebase: args.rebase,
       reboot: args.reboot,
       rebootTimeoutSeconds: args.rebootTimeoutSeconds,
+      ostreeRemote: args.ostreeRemote,
     };
     const connectionOf = (h: ClusterHostSpec): ConnectionArgs => ({
       ...args.connection,

@@ -1,3 +1,4 @@
+import { validateGpgKeyPath, validateRemoteUrl } from "../atomic";
 import type { MigrationMethod } from "./defaults";
 
 /** A node role in a Kubernetes-on-Atomic cluster. */
@@ -34,6 +35,12 @@ export interface ClusterSpec {
   /** How many workers may be changing (and rebooting) at once. Default 1. */
   maxUnavailable?: number;
   etcd?: { source?: string; destination?: string; conflict?: "fail" | "backup" };
+  /**
+   * The ostree remote package layering rebases from (named by `rebase`; "fedora-atomic-27" by default):
+   * `url` (default https://kojipkgs.fedoraproject.org/atomic/27), `gpgKeyPath` (default
+   * /etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary), `gpgVerify` (default true), `replace` (default false).
+   */
+  ostreeRemote?: { url?: string; gpgKeyPath?: string; gpgVerify?: boolean; replace?: boolean };
 }
 
 const ROLES: readonly Role[] = ["etcd", "master", "worker"];
@@ -81,6 +88,35 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
       optString(".etcd.destination", raw.etcd.destination);
       if (raw.etcd.conflict !== undefined && raw.etcd.conflict !== "fail" && raw.etcd.conflict !== "backup") {
         err(".etcd.conflict", `must be "fail" or "backup"`);
+      }
+    }
+  }
+  if (raw.ostreeRemote !== undefined) {
+    const r = raw.ostreeRemote;
+    if (!isObject(r))
+      err(".ostreeRemote", "must be an object with optional url, gpgKeyPath, gpgVerify, replace");
+    else {
+      for (const f of validateRemoteUrl(r.url, "url"))
+        if (r.url !== undefined) err(".ostreeRemote.url", f.reason);
+      for (const f of validateGpgKeyPath(r.gpgKeyPath, "gpgKeyPath"))
+        err(".ostreeRemote.gpgKeyPath", f.reason);
+      for (const k of ["gpgVerify", "replace"] as const) {
+        if (r[k] !== undefined && typeof r[k] !== "boolean")
+          err(`.ostreeRemote.${k}`, "must be true or false");
+      }
+      const known = ["url", "gpgKeyPath", "gpgVerify", "replace"];
+      for (const k of Object.keys(r)) if (!known.includes(k)) err(`.ostreeRemote.${k}`, "is not a known key");
+      const remote = typeof raw.rebase === "string" ? raw.rebase.split(":")[0] : "fedora-atomic-27";
+      if (typeof raw.rebase === "string" && !raw.rebase.includes(":")) {
+        err(
+          ".ostreeRemote",
+          'is set but rebase names no remote ("remote:ref"), so no remote would be declared',
+        );
+      } else if (remote !== "fedora-atomic-27" && r.url === undefined) {
+        err(
+          ".ostreeRemote.url",
+          `is required: rebase pulls from the remote "${remote}", whose URL has no default`,
+        );
       }
     }
   }

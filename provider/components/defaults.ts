@@ -3,6 +3,17 @@ export const DEFAULT_REGISTRY = "registry.fedoraproject.org/f27";
 /** The Fedora 27 Atomic Host refspec the guide rebases to. */
 export const DEFAULT_REBASE = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
 
+/**
+ * The remote the default rebase pulls from, as Fedora's 26→27 upgrade guide adds it: `ostree remote add
+ * --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27
+ * https://kojipkgs.fedoraproject.org/atomic/27` (a Fedora 26 host ships only `fedora-atomic`, pointing at 26).
+ */
+export const DEFAULT_REMOTE = {
+  name: "fedora-atomic-27",
+  url: "https://kojipkgs.fedoraproject.org/atomic/27",
+  gpgKeyPath: "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary",
+} as const;
+
 /** Migration method of a cluster: the two paths of the Fedora 27 migration guide. */
 export type MigrationMethod = "systemContainers" | "packageLayering";
 

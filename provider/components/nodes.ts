@@ -2,11 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "../connection";
 import { EtcdDataMigration } from "../etcdDataMigration";
 import { LayeredPackage } from "../layeredPackage";
+import { OstreeRemote } from "../ostreeRemote";
 import { SystemContainer } from "../systemContainer";
 import {
   APISERVER_CONTAINER,
   DEFAULT_REBASE,
   DEFAULT_REGISTRY,
+  DEFAULT_REMOTE,
   ETCD_CONTAINER,
   ETCD_PACKAGES,
   FLANNEL_CONTAINER,
@@ -32,6 +34,25 @@ export interface NodeArgs {
   reboot?: "ifNeeded" | "always" | "never";
   /** Seconds to wait for a rebooting host. Default 600. */
   rebootTimeoutSeconds?: number;
+  /**
+   * The ostree remote the rebase pulls from, declared (as an OstreeRemote) before the LayeredPackage. Its name is
+   * the remote of `rebase` ("fedora-atomic-27" by default); `url` and `gpgKeyPath` default to Fedora's
+   * (https://kojipkgs.fedoraproject.org/atomic/27, /etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary) for
+   * "fedora-atomic-27", and must be given for any other remote name, else no remote is declared.
+   */
+  ostreeRemote?: NodeRemoteArgs;
+}
+
+/** The ostree remote of a node's rebase (see {@link NodeArgs.ostreeRemote}). */
+export interface NodeRemoteArgs {
+  /** Repository URL. Default "https://kojipkgs.fedoraproject.org/atomic/27" for "fedora-atomic-27". */
+  url?: string;
+  /** `gpgkeypath`. Default "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary" for "fedora-atomic-27". */
+  gpgKeyPath?: string;
+  /** Default true. */
+  gpgVerify?: boolean;
+  /** Replace a different remote of that name already on the host. Default false (refused). */
+  replace?: boolean;
 }
 
 export interface EtcdNodeArgs extends NodeArgs {
@@ -61,14 +82,52 @@ export function plainDependsOn(opts?: pulumi.ComponentResourceOptions): pulumi.R
   return list.filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
 }
 
+/**
+ * The OstreeRemote a node's rebase needs, or undefined when the refspec names no remote (the rebase keeps the
+ * current one) or names one with no known URL.
+ */
+function remoteFor(
+  parent: pulumi.ComponentResource,
+  name: string,
+  args: NodeArgs,
+  dependsOn: pulumi.Resource[],
+): OstreeRemote | undefined {
+  const refspec = args.rebase ?? DEFAULT_REBASE;
+  const colon = refspec.indexOf(":");
+  if (colon < 0) return undefined;
+  const remote = refspec.slice(0, colon);
+  const fedora = remote === DEFAULT_REMOTE.name;
+  const url = args.ostreeRemote?.url ?? (fedora ? DEFAULT_REMOTE.url : undefined);
+  if (url === undefined) return undefined;
+  const gpgVerify = args.ostreeRemote?.gpgVerify ?? true;
+  const gpgKeyPath = gpgVerify
+    ? (args.ostreeRemote?.gpgKeyPath ?? (fedora ? DEFAULT_REMOTE.gpgKeyPath : undefined))
+    : undefined;
+  return new OstreeRemote(
+    `${name}-remote`,
+    {
+      connection: args.connection,
+      name: remote,
+      url,
+      gpgVerify,
+      gpgKeyPath,
+      replace: args.ostreeRemote?.replace,
+    },
+    { parent, dependsOn },
+  );
+}
+
 function layering(
   parent: pulumi.ComponentResource,
   name: string,
   args: NodeArgs,
   packages: readonly string[],
-  dependsOn: pulumi.Resource[],
-): LayeredPackage {
-  return new LayeredPackage(
+  after: pulumi.Resource[],
+): { packages: LayeredPackage; remote?: OstreeRemote } {
+  // The guide adds the remote before the rebase: rpm-ostree cannot rebase to a remote the host lacks.
+  const remote = remoteFor(parent, name, args, after);
+  const dependsOn = remote ? [...after, remote] : after;
+  const layered = new LayeredPackage(
     `${name}-packages`,
     {
       connection: args.connection,
@@ -79,6 +138,7 @@ function layering(
     },
     { parent, dependsOn },
   );
+  return { packages: layered, remote };
 }
 
 function container(
@@ -111,6 +171,8 @@ export class EtcdNode extends pulumi.ComponentResource {
   readonly migration?: EtcdDataMigration;
   readonly etcd?: SystemContainer;
   readonly packages?: LayeredPackage;
+  /** With package layering: the ostree remote the rebase pulls from. */
+  readonly remote?: OstreeRemote;
 
   constructor(name: string, args: EtcdNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:EtcdNode", name, {}, opts);
@@ -129,7 +191,7 @@ export class EtcdNode extends pulumi.ComponentResource {
       this.etcd = container(this, name, args, ETCD_CONTAINER, [this.migration]);
       this.ready = [this.etcd];
     } else {
-      this.packages = layering(this, name, args, ETCD_PACKAGES, after);
+      ({ packages: this.packages, remote: this.remote } = layering(this, name, args, ETCD_PACKAGES, after));
       this.ready = [this.packages];
     }
     this.registerOutputs({});
@@ -145,6 +207,8 @@ export class MasterNode extends pulumi.ComponentResource {
   readonly ready: pulumi.Resource[];
   readonly containers: SystemContainer[] = [];
   readonly packages?: LayeredPackage;
+  /** With package layering: the ostree remote the rebase pulls from. */
+  readonly remote?: OstreeRemote;
 
   constructor(name: string, args: MasterNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:MasterNode", name, {}, opts);
@@ -157,7 +221,7 @@ export class MasterNode extends pulumi.ComponentResource {
       this.ready = [flannel, ...control];
     } else {
       const packages = args.colocatedEtcd ? [...MASTER_PACKAGES, ...ETCD_PACKAGES] : MASTER_PACKAGES;
-      this.packages = layering(this, name, args, packages, after);
+      ({ packages: this.packages, remote: this.remote } = layering(this, name, args, packages, after));
       this.ready = [this.packages];
     }
     this.registerOutputs({});
@@ -169,6 +233,8 @@ export class WorkerNode extends pulumi.ComponentResource {
   readonly ready: pulumi.Resource[];
   readonly containers: SystemContainer[] = [];
   readonly packages?: LayeredPackage;
+  /** With package layering: the ostree remote the rebase pulls from. */
+  readonly remote?: OstreeRemote;
 
   constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:WorkerNode", name, {}, opts);
@@ -179,7 +245,7 @@ export class WorkerNode extends pulumi.ComponentResource {
       this.containers.push(flannel, ...rest);
       this.ready = rest;
     } else {
-      this.packages = layering(this, name, args, WORKER_PACKAGES, after);
+      ({ packages: this.packages, remote: this.remote } = layering(this, name, args, WORKER_PACKAGES, after));
       this.ready = [this.packages];
     }
     this.registerOutputs({});

@@ -15,6 +15,7 @@ import {
   LAYERED_PACKAGE_DEFAULTS,
   LAYERED_PACKAGE_DIFF,
   bootedDeployment,
+  buildOstreeRemoteListCommand,
   buildRebootCommand,
   buildRpmOstreeStatusCommand,
   buildRpmOstreeVersionCommand,
@@ -23,10 +24,12 @@ import {
   decideReboot,
   defaultDeployment,
   needsReboot,
+  parseOstreeRemoteList,
   parseRpmOstreeStatus,
   parseRpmOstreeVersion,
   planLayeringTransaction,
   rpmOstreeCapabilities,
+  splitRefspec,
   validateLayeredPackageInputs,
   verifyBooted,
   type RpmOstreeCapabilities,
@@ -151,6 +154,42 @@ async function rebootAndWait(conn: ConnectionArgs, timeoutSeconds: number, reaso
   return bootId;
 }
 
+/** The upgrade guide's `ostree remote add` for a remote, as the error for a missing one suggests it. */
+function remoteAddHint(remote: string): string {
+  return remote === "fedora-atomic-27"
+    ? `"ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 https://kojipkgs.fedoraproject.org/atomic/27"`
+    : `"ostree remote add --set=gpgkeypath=KEYFILE ${remote} URL"`;
+}
+
+/** The error for a rebase to a remote the host lacks: names the remote, what the host has, and the fix. */
+function missingRemoteError(conn: ConnectionArgs, refspec: string, remote: string, has?: string[]): Error {
+  const hasList = has === undefined ? "" : ` (it has: ${has.join(", ") || "none"})`;
+  return new Error(
+    `${hostId(conn)}: LayeredPackage refused before any rpm-ostree transaction: the rebase to ${refspec} pulls ` +
+      `from the ostree remote "${remote}", which this host does not have${hasList}. ` +
+      `Declare an OstreeRemote named "${remote}" that this LayeredPackage dependsOn (MasterNode, WorkerNode and ` +
+      `AtomicCluster with method "packageLayering" declare it), or run ${remoteAddHint(remote)} on the host.`,
+  );
+}
+
+/**
+ * Fails, before any transaction, when `refspec` names a remote the host's repo lacks: rpm-ostree would only
+ * fail inside the transaction, after downloading metadata (libostree: `Remote "NAME" not found`).
+ */
+async function requireRemote(conn: ConnectionArgs, refspec: string): Promise<void> {
+  const remote = splitRefspec(refspec).remote;
+  if (remote === undefined) return;
+  const argv = buildOstreeRemoteListCommand();
+  const out = requireSuccess(
+    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
+    "Is this an ostree (Fedora Atomic) host? Run `ostree remote list` on it.",
+  );
+  const listed = parseOstreeRemoteList(out.stdout);
+  if (!listed.ok) throw parseFailure(conn, argv, listed.error);
+  const names = listed.value.map((r) => r.name);
+  if (!names.includes(remote)) throw missingRemoteError(conn, refspec, remote, names);
+}
+
 /** Runs the planned transaction, re-planning when the host moved under us (busy, already requested). */
 async function converge(
   conn: ConnectionArgs,
@@ -168,6 +207,7 @@ async function converge(
     if (plan.kind === "none") return attempt > 0;
     if (plan.kind === "blocked") throw new Error(`${hostId(conn)}: ${plan.reason}`);
     if (plan.kind === "busy") continue;
+    if (plan.rebaseTo !== undefined) await requireRemote(conn, plan.rebaseTo);
     let out;
     try {
       out = await runStep(conn, plan, TIMEOUTS.longMs);
@@ -194,6 +234,11 @@ async function converge(
         // Someone else changed the host, or the connection dropped: read the status again and re-plan.
         progress(conn, `rpm-ostree: ${outcome.message.trim() || outcome.kind}; reading the status again`);
         continue;
+      case "refsEqual":
+        progress(conn, `rpm-ostree: ${outcome.message.trim()}; reading the status again`);
+        continue;
+      case "remoteNotFound":
+        throw missingRemoteError(conn, plan.rebaseTo ?? "", outcome.remote);
       case "packageNotFound":
         throw toolFailure(
           conn,

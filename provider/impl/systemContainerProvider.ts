@@ -14,7 +14,9 @@
 import {
   SYSTEM_CONTAINER_DEFAULTS,
   SYSTEM_CONTAINER_DIFF,
+  buildImageCommitCommand,
   buildSystemContainerReadCommand,
+  buildSystemctlStatusCommand,
   buildUninstallCommand,
   classifyInstallOutcome,
   classifyPullOutcome,
@@ -23,7 +25,11 @@ import {
   classifyUpdateOutcome,
   containsUnknown,
   formatPlanLines,
+  ostreeImageBranch,
+  parseImageCommit,
   parseSystemContainerReadOutput,
+  parseSystemctlStatus,
+  serviceUnitName,
   planSystemContainerCreate,
   planSystemContainerUpdate,
   validateSystemContainerInputs,
@@ -31,7 +37,15 @@ import {
   type SystemContainerPlan,
   type SystemContainerStep,
 } from "../atomic";
-import { exec, quoteCommand, registerSecret, withHostLock, type ConnectionArgs } from "../ssh";
+import {
+  RemoteError,
+  exec,
+  quoteCommand,
+  registerSecret,
+  withHostLock,
+  type ConnectionArgs,
+  type ExecResult,
+} from "../ssh";
 import type { SystemContainerInputs, SystemContainerOutputs } from "../systemContainer";
 import {
   PartialFailure,
@@ -115,7 +129,7 @@ function outputsFrom(inputs: Inputs, observed: SystemContainerObservation): Outp
     imageId: info?.revision ?? "",
     deployment: observed.active?.slot ?? 0,
     previousImage: observed.previous?.info.image,
-    unitState: observed.unit.active || "unknown",
+    unitState: observed.halfRemoved ? "half-removed" : observed.unit.active || "unknown",
     installedFiles: info?.installedFiles ?? [],
   }) as Outputs;
 }
@@ -136,8 +150,60 @@ async function runPlan(
   }
 }
 
+/** The commit the image's ostree branch points at now, or undefined when it cannot be read. */
+async function imageCommit(conn: ConnectionArgs, image: string): Promise<string | undefined> {
+  const branch = ostreeImageBranch(image);
+  if (branch === undefined) return undefined;
+  const out = await exec(conn, buildImageCommitCommand(branch), { timeoutMs: TIMEOUTS.readMs });
+  const parsed = out.exitCode === 0 ? parseImageCommit(out.stdout) : undefined;
+  return parsed?.ok ? parsed.value : undefined;
+}
+
+/**
+ * The error for a unit that did not start: names the unit, quotes systemd's state (`systemctl status`), and says
+ * what to run to see why. flanneld is the common case: it waits for a lease, which needs a reachable etcd holding
+ * the network config (`<FLANNEL_ETCD_PREFIX>/config`, default /atomic.io/network/config).
+ */
+async function unitStartFailure(
+  conn: ConnectionArgs,
+  unit: string,
+  out: ExecResult,
+  what: string,
+): Promise<RemoteError> {
+  const status = await exec(conn, buildSystemctlStatusCommand(unit), { timeoutMs: TIMEOUTS.readMs }).catch(
+    () => undefined,
+  );
+  const parsed = status ? parseSystemctlStatus(status.stdout) : undefined;
+  const state = parsed?.ok ? ` (systemd: ${parsed.value.active})` : "";
+  const flannel = /^flannel/.test(unit)
+    ? " flanneld starts only once it has a lease: check that etcd is reachable from the host and holds the network " +
+      "config (etcdctl get /atomic.io/network/config, or FLANNEL_ETCD_PREFIX/config from /etc/sysconfig/flanneld)."
+    : "";
+  return new RemoteError({
+    kind: "command",
+    host: out.host,
+    summary: `${unit} did not start${state}: ${what}`,
+    command: out.command,
+    exitCode: out.exitCode,
+    signal: out.signal,
+    stderrTail: (out.stderr.trim() || out.stdout.trim()).split("\n").slice(-20).join("\n"),
+    hint: `Run "journalctl -u ${unit}" on the host to see why it failed.${flannel} The next "pulumi up" reads the host and starts it again.`,
+  });
+}
+
 async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContainerStep): Promise<void> {
   const timeout = step.kind === "start" || step.kind === "stop" ? TIMEOUTS.serviceMs : TIMEOUTS.longMs;
+  if (step.unlessImageCommit !== undefined) {
+    const now = await imageCommit(conn, inputs.image);
+    if (now === step.unlessImageCommit) {
+      progress(
+        conn,
+        `${inputs.image} did not move (ostree commit ${now.slice(0, 12)} is the deployed one): not running ` +
+          `"atomic containers update", which would restart ${inputs.name} when only the digest kind differs`,
+      );
+      return;
+    }
+  }
   const out = await runStep(conn, step, timeout);
   const hint = `Run "${quoteCommand(step.argv)}" on the host to see the whole output.`;
   let outcome: { kind: string; message?: string; failure?: string; installedImage?: string };
@@ -163,7 +229,37 @@ async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContaine
     }
     case "update":
       outcome = classifyUpdateOutcome(out);
+      // atomic restarts an active unit after the new checkout; when that start fails, atomic 1.20 leaves the
+      // container half-removed (the next up repairs it). Say which unit would not start.
+      if (
+        outcome.kind === "failed" &&
+        /systemctl.*start|Job for \S+ failed/.test(`${out.stdout}\n${out.stderr}`)
+      ) {
+        throw await unitStartFailure(
+          conn,
+          serviceUnitName(inputs.name),
+          out,
+          "atomic containers update restarted it and the start failed",
+        );
+      }
       break;
+    case "repair":
+      requireSuccess(
+        out,
+        `Removing the leftovers of ${inputs.name} failed; remove /etc/systemd/system/${inputs.name}.service, ` +
+          `/etc/tmpfiles.d/${inputs.name}.conf and /var/lib/containers/atomic/${inputs.name}.0 and .1 by hand.`,
+      );
+      return;
+    case "start":
+      if (out.exitCode !== 0) {
+        throw await unitStartFailure(
+          conn,
+          serviceUnitName(inputs.name),
+          out,
+          `systemctl start exited ${out.exitCode ?? "without a status"}`,
+        );
+      }
+      return;
     case "rollback":
       outcome = classifyRollbackOutcome(out);
       break;
@@ -279,6 +375,14 @@ export const systemContainerProvider = {
   async read(id: string, props: Outputs) {
     const conn = connectionFor(props);
     const observed = await observe(conn, props.name);
+    if (observed.halfRemoved) {
+      progress(
+        conn,
+        `system container ${props.name} is half-removed (a failed restart inside atomic containers update left ` +
+          `${observed.halfRemoved.checkouts.join(", ")} without the symlink): the next up repairs it`,
+      );
+      return { id, props: outputsFrom(props, observed) };
+    }
     if (!observed.present) {
       progress(conn, `system container ${props.name} is not installed any more`);
       return { id: "", props: {} };

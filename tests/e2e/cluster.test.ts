@@ -85,6 +85,13 @@ for (const { method, example } of [
       expect(r.output).to.include(
         method === "systemContainers" ? "atomic install --system" : "rpm-ostree rebase",
       );
+      if (method === "packageLayering") {
+        // Fedora's upgrade guide adds the remote before the rebase; a Fedora 26 host ships only fedora-atomic.
+        expect(r.output).to.include(
+          "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
+            "https://kojipkgs.fedoraproject.org/atomic/27",
+        );
+      }
       expect(allCommands(sim)).to.deep.equal([]);
       expect(totalLogins(sim)).to.equal(before);
       expect(downloadAttempts(r.output)).to.deep.equal([]);
@@ -123,7 +130,13 @@ for (const { method, example } of [
             .readCommandsLog(host)
             .filter((e) => e.command.startsWith("rpm-ostree rebase"));
           expect(transactions, host).to.have.length(1);
+          const added = sim.readCommandsLog(host).filter((e) => e.command.startsWith("ostree remote add"));
+          expect(added, host).to.have.length(1);
         }
+        const outs = JSON.parse((await p.ok(["stack", "output", "--json"])).stdout);
+        expect(outs.remotes).to.deep.equal(
+          Object.keys(ROLES).map(() => "fedora-atomic-27 https://kojipkgs.fedoraproject.org/atomic/27 added"),
+        );
       }
     });
 
@@ -151,7 +164,15 @@ for (const { method, example } of [
     });
 
     it("destroys, leaving etcd's data in place", async () => {
-      await p.ok(["destroy", "--yes", "--skip-preview"]);
+      clearAll(sim);
+      const destroyed = await p.ok(["destroy", "--yes", "--skip-preview"]);
+      if (method === "packageLayering") {
+        // The stack added the remotes, but the hosts stay rebased to fedora-atomic-27 (a rebase is never undone),
+        // so each remote stays, and the output says why; nothing else ostree-related runs.
+        const kept = new Set(destroyed.output.match(/\S+: ostree remote fedora-atomic-27 is kept/g) ?? []);
+        expect(kept.size, destroyed.output).to.equal(4);
+        expect(allCommands(sim).filter((c) => c.includes("ostree remote delete"))).to.deep.equal([]);
+      }
       const check = await sim.exec(
         "etcd1",
         "ls -d /var/lib/etcd/member/wal; ls -d /var/lib/etcd/etcd.etcd/member/wal 2>/dev/null || true",

@@ -59,6 +59,14 @@ for (const h of hosts) {
 export const unitStates = units;
 `;
 
+/**
+ * Fedora's 26→27 upgrade guide adds the fedora-atomic-27 remote first (a Fedora 26 host ships only fedora-atomic);
+ * these hosts get it by hand so the program below is the bare LayeredPackage.
+ */
+const ADD_F27_REMOTE =
+  "cat >/dev/null; ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary " +
+  "fedora-atomic-27 https://kojipkgs.fedoraproject.org/atomic/27";
+
 /** The guide's worker command (kubernetes-node and flannel, rebased to Fedora 27) on one host. */
 const WORKER_LAYERING_PROGRAM = `
 import * as pulumi from "@pulumi/pulumi";
@@ -375,6 +383,7 @@ describe("faults through the Pulumi CLI against simulated hosts", function () {
         etcdHosts: [],
         rebootDownMs: 15_000,
       });
+      expect((await sim.exec("worker", ADD_F27_REMOTE)).exitCode).to.equal(0);
       p = await stackFor("faults-reboot", WORKER_LAYERING_PROGRAM, sim, {
         host: hostConfig(sim.host("worker")),
         rebootTimeoutSeconds: 120,
@@ -518,6 +527,7 @@ describe("faults through the Pulumi CLI against simulated hosts", function () {
 
     before(async () => {
       sim = await SimCluster.start({ dir: tmp("txn"), hosts: ["worker"], etcdHosts: [], rebootDownMs: 1500 });
+      expect((await sim.exec("worker", ADD_F27_REMOTE)).exitCode).to.equal(0);
       p = await stackFor("faults-txn", WORKER_LAYERING_PROGRAM, sim, {
         host: hostConfig(sim.host("worker")),
         rebootTimeoutSeconds: 120,

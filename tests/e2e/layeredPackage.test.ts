@@ -10,21 +10,35 @@ import { PulumiProject, downloadAttempts, writeProgram } from "../helpers/pulumi
 // secret.
 const PROGRAM = `
 import * as pulumi from "@pulumi/pulumi";
-import { LayeredPackage } from "pulumi-atomic-host";
+import { LayeredPackage, OstreeRemote } from "pulumi-atomic-host";
 
 const config = new pulumi.Config();
 const host = config.require("host");
 const rebase = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
-const master = new LayeredPackage("master", {
-  connection: { host, port: config.requireNumber("masterPort"), hostKey: config.require("masterHostKey") },
-  packages: ["kubernetes-master", "flannel", "etcd"],
-  rebase,
-});
-const worker = new LayeredPackage("worker", {
-  connection: { host, port: config.requireNumber("workerPort"), hostKey: config.require("workerHostKey") },
-  packages: ["kubernetes-node", "flannel"],
-  rebase,
-});
+// withRemote: declare the remote the rebase pulls from, as Fedora's upgrade guide adds it first.
+const remoteFor = (name: string, connection: any) =>
+  config.getBoolean("withRemote")
+    ? [
+        new OstreeRemote(name + "-remote", {
+          connection,
+          name: "fedora-atomic-27",
+          url: "https://kojipkgs.fedoraproject.org/atomic/27",
+          gpgKeyPath: "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary",
+        }),
+      ]
+    : [];
+const masterConnection = { host, port: config.requireNumber("masterPort"), hostKey: config.require("masterHostKey") };
+const workerConnection = { host, port: config.requireNumber("workerPort"), hostKey: config.require("workerHostKey") };
+const master = new LayeredPackage(
+  "master",
+  { connection: masterConnection, packages: ["kubernetes-master", "flannel", "etcd"], rebase },
+  { dependsOn: remoteFor("master", masterConnection) },
+);
+const worker = new LayeredPackage(
+  "worker",
+  { connection: workerConnection, packages: ["kubernetes-node", "flannel"], rebase },
+  { dependsOn: remoteFor("worker", workerConnection) },
+);
 export const masterBooted = master.booted;
 export const masterLayered = master.layeredPackages;
 export const masterPending = master.pendingReboot;
@@ -37,6 +51,9 @@ const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
 const MASTER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-master --install=flannel --install=etcd`;
 const WORKER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-node --install=flannel`;
 const TRANSACTION = /^rpm-ostree (install|uninstall|rebase|upgrade|deploy|rollback)\b/;
+const ADD_REMOTE =
+  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
+  "https://kojipkgs.fedoraproject.org/atomic/27";
 const HOSTS = ["master", "worker"] as const;
 
 describe("LayeredPackage through the Pulumi CLI", function () {
@@ -99,9 +116,47 @@ describe("LayeredPackage through the Pulumi CLI", function () {
     expect(downloadAttempts(r.output)).to.deep.equal([]);
   });
 
+  it("refuses the rebase on hosts without the fedora-atomic-27 remote, naming it; the hosts see reads only", async () => {
+    for (const h of HOSTS) sim.clearCommandsLog(h);
+    const before = await Promise.all(HOSTS.map(booted));
+    const r = await project.run(["up", "--yes", "--skip-preview"]);
+    expect(r.code, r.output).to.not.equal(0);
+    expect(r.output).to.include(
+      'pulls from the ostree remote "fedora-atomic-27", which this host does not have (it has: fedora-atomic)',
+    );
+    expect(r.output).to.include(ADD_REMOTE);
+    for (const h of HOSTS) {
+      expect(commands(h), h).to.deep.equal([
+        "rpm-ostree --version",
+        "rpm-ostree status --json",
+        "ostree remote list",
+      ]);
+      expect(reboots(h), h).to.equal(0);
+    }
+    expect(await Promise.all(HOSTS.map(booted))).to.deep.equal(before);
+  });
+
+  it("previews the guide's `ostree remote add` before the rebase once the remote is declared", async () => {
+    await project.ok(["config", "set", "withRemote", "true"]);
+    for (const h of HOSTS) sim.clearCommandsLog(h);
+    const before = logins();
+    const r = await project.ok(["preview", "--diff"]);
+    expect(r.output).to.include(ADD_REMOTE);
+    // The stack itself exists since the refused up: two remotes and two LayeredPackages remain to create.
+    expect(r.output).to.include("+ 4 to create");
+    for (const h of HOSTS) expect(commands(h), h).to.deep.equal([]);
+    expect(logins()).to.deep.equal(before);
+  });
+
   it("migrates each host with one transaction and one reboot on up", async () => {
     const bootIds = HOSTS.map((h) => sim.bootId(h));
+    for (const h of HOSTS) sim.clearCommandsLog(h);
     const r = await project.ok(["up", "--yes"]);
+    for (const h of HOSTS)
+      expect(
+        commands(h).filter((c) => c.startsWith("ostree remote add")),
+        h,
+      ).to.deep.equal([ADD_REMOTE]);
     console.log(`      reboot waits reported: ${rebootWaits(r.output).join("; ")}`);
     expect(downloadAttempts(r.output)).to.deep.equal([]);
     expect(transactions("master")).to.deep.equal([MASTER_REBASE]);
@@ -126,14 +181,27 @@ describe("LayeredPackage through the Pulumi CLI", function () {
     for (const h of HOSTS) sim.clearCommandsLog(h);
     const before = logins();
     const r = await project.ok(["up", "--yes"]);
-    expect(r.output).to.match(/3 unchanged/);
+    expect(r.output).to.match(/5 unchanged/);
     for (const h of HOSTS) expect(commands(h), h).to.deep.equal([]);
     expect(logins()).to.deep.equal(before);
   });
 
-  it("uninstalls the packages on destroy, leaving the hosts on Fedora 27", async () => {
+  it("uninstalls the packages on destroy, leaving the hosts on Fedora 27 and the remote they follow", async () => {
     for (const h of HOSTS) sim.clearCommandsLog(h);
     const r = await project.ok(["destroy", "--yes"]);
+    // The rebase is not undone, so the remote it pulls from stays (the stack added it; the log says why it stays).
+    expect(r.output).to.include(
+      "ostree remote fedora-atomic-27 is kept: a deployment's origin pulls from it",
+    );
+    for (const h of HOSTS) {
+      expect(
+        commands(h).filter((c) => c.startsWith("ostree remote")),
+        h,
+      ).to.deep.equal([]);
+      expect((await sim.exec(h, "cat >/dev/null; ostree remote list")).stdout, h).to.include(
+        "fedora-atomic-27",
+      );
+    }
     console.log(`      reboot waits reported: ${rebootWaits(r.output).join("; ")}`);
     expect(transactions("master")).to.deep.equal(["rpm-ostree uninstall kubernetes-master flannel etcd"]);
     expect(transactions("worker")).to.deep.equal(["rpm-ostree uninstall kubernetes-node flannel"]);

@@ -32,6 +32,7 @@ type Row = [
 const SC = "SystemContainer" as const;
 const LP = "LayeredPackage" as const;
 const EDM = "EtcdDataMigration" as const;
+const OR = "OstreeRemote" as const;
 const LONG = "a".repeat(300);
 const RLO = "\u202e";
 
@@ -360,6 +361,23 @@ const ROWS: Row[] = [
     "connection.dialErrorLimit",
     "whole number of attempts",
   ],
+  // OstreeRemote: name, url, gpgKeyPath (each becomes an argv element and a file name / key file line on the host)
+  [OR, "command substitution", { name: "$(reboot)" }, "name", "an ostree remote name"],
+  [OR, "path traversal", { name: "../../etc/passwd" }, "name", "an ostree remote name"],
+  [OR, "an option (--repo=/)", { name: "--repo=/" }, "name", "starting with a letter, digit or _"],
+  [OR, "a newline in the name", { name: "f27\n[core]" }, "name", 'got "f27\\n[core]"'],
+  [
+    OR,
+    "a URL with a newline (key file injection)",
+    { url: "https://x/\ngpg-verify=false" },
+    "url",
+    "an http(s):// URL",
+  ],
+  [OR, "a URL with backticks", { url: "https://x/`reboot`" }, "url", "no spaces or quotes"],
+  [OR, "an ftp URL", { url: "ftp://mirror/atomic" }, "url", "an http(s):// URL or a file:/// path"],
+  [OR, "a relative key path", { gpgKeyPath: "RPM-GPG-KEY" }, "gpgKeyPath", "must be an absolute path"],
+  [OR, "a key path with ..", { gpgKeyPath: "/etc/pki/../shadow" }, "gpgKeyPath", "normalised absolute path"],
+  [OR, "gpgVerify as a string", { gpgVerify: "false" }, "gpgVerify", "must be true or false"],
 ];
 
 /** Value contents that ARE accepted: each `--set=KEY=VALUE` is one argv element, so the shell never parses them. */
@@ -414,6 +432,12 @@ describe("hostile inputs are refused by check, before any host is reached", func
         };
       case "EtcdDataMigration":
         return { connection: connection() };
+      case "OstreeRemote":
+        return {
+          connection: connection(),
+          name: "fedora-atomic-27",
+          url: "https://kojipkgs.fedoraproject.org/atomic/27",
+        };
     }
   }
 
@@ -449,9 +473,9 @@ describe("hostile inputs are refused by check, before any host is reached", func
     if (ran.length > 0) console.log(["    resource / input / property / reason", ...ran].join("\n"));
   });
 
-  it(`has at least 30 rows, covering all three resources (${ROWS.length} rows)`, () => {
+  it(`has at least 30 rows, covering all four resources (${ROWS.length} rows)`, () => {
     expect(ROWS.length).to.be.at.least(30);
-    expect(new Set(ROWS.map((r) => r[0])).size).to.equal(3);
+    expect(new Set(ROWS.map((r) => r[0])).size).to.equal(4);
   });
 
   it("refuses every row, naming the property and why, and echoes no credential", async () => {
@@ -543,6 +567,7 @@ describe("hostile inputs are refused by check, before any host is reached", func
         SystemContainer: `{ name: "etcd", image: ${JSON.stringify(IMAGE)} }`,
         LayeredPackage: `{ packages: ["etcd"] }`,
         EtcdDataMigration: `{}`,
+        OstreeRemote: `{ name: "fedora-atomic-27", url: "https://kojipkgs.fedoraproject.org/atomic/27" }`,
       };
       // The engine stops at the first failing check, so the program declares the row chosen by config.
       const resources = PREVIEW_ROWS.map(

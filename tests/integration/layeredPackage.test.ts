@@ -18,6 +18,11 @@ const WORKER = ["kubernetes-node", "flannel"];
 const MASTER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-master --install=flannel --install=etcd`;
 const WORKER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-node --install=flannel`;
 
+/** Fedora's 26→27 upgrade guide, before the rebase. */
+const ADD_F27_REMOTE =
+  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
+  "https://kojipkgs.fedoraproject.org/atomic/27";
+
 /** A transaction: what changes the deployments (status, --version and boot-id reads are not). */
 const TRANSACTION = /^rpm-ostree (install|uninstall|rebase|upgrade|deploy|rollback)\b/;
 
@@ -76,9 +81,23 @@ describe("LayeredPackage provider against simulated Fedora Atomic hosts", functi
   const figures: string[] = [];
   let logSpy: typeof console.log;
 
-  async function startCluster(tag: string, opts: Partial<Parameters<typeof SimCluster.start>[0]>) {
+  /**
+   * Simulated Fedora 26 hosts. Like real ones they ship only the `fedora-atomic` remote; unless `withRemote` is
+   * false, each gets the guide's `ostree remote add` first, as OstreeRemote (or the nodes) would do.
+   */
+  async function startCluster(
+    tag: string,
+    opts: Partial<Parameters<typeof SimCluster.start>[0]>,
+    withRemote = true,
+  ) {
     const sim = await SimCluster.start({ dir: tempDir(tag), hosts: 1, release: 26, ...opts });
     clusters.push(sim);
+    if (withRemote) {
+      for (const host of sim.hosts) {
+        const r = await inHost(sim, host, ADD_F27_REMOTE);
+        expect(r.exitCode, r.stderr).to.equal(0);
+      }
+    }
     return sim;
   }
 
@@ -506,6 +525,47 @@ describe("LayeredPackage provider against simulated Fedora Atomic hosts", functi
   });
 
   // -------------------------------------------------------------------------------------------------------------
+  describe("a Fedora 26 host without the fedora-atomic-27 remote (as shipped)", () => {
+    let sim: SimCluster;
+    let host: ClusterHostEntry;
+    let h: ReturnType<typeof helpers>;
+
+    before(async () => {
+      sim = await startCluster("lp-noremote", { rebootDownMs: 1500 }, false);
+      host = sim.hosts[0]!;
+      h = helpers(sim);
+    });
+
+    it("refuses the guide's rebase before any transaction, naming the remote and the fix; the host is untouched", async () => {
+      const before = await h.deployments(host);
+      sim.clearCommandsLog(host);
+      const inputs = await checked({ connection: connection(host), packages: MASTER, rebase: F27 });
+      const err = await rejection(provider.create(inputs));
+      expect(err.message).to.include(
+        'the rebase to fedora-atomic-27:fedora/27/x86_64/atomic-host pulls from the ostree remote "fedora-atomic-27", which this host does not have (it has: fedora-atomic)',
+      );
+      expect(err.message).to.include('Declare an OstreeRemote named "fedora-atomic-27"');
+      expect(err.message).to.include(ADD_F27_REMOTE);
+      // Reads only: the rpm-ostree version and status, then the remote list. No transaction, no reboot.
+      expect(h.commands(host)).to.deep.equal([
+        "rpm-ostree --version",
+        "rpm-ostree status --json",
+        "ostree remote list",
+      ]);
+      expect(await h.deployments(host)).to.deep.equal(before);
+    });
+
+    it("goes ahead once the remote is there", async () => {
+      const r = await inHost(sim, host, ADD_F27_REMOTE);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      sim.clearCommandsLog(host);
+      const inputs = await checked({ connection: connection(host), packages: WORKER, rebase: F27 });
+      const out = await provider.create(inputs);
+      expect(out.outs.booted.origin).to.equal(F27);
+      expect(h.transactions(host).map((e) => e.command)).to.deep.equal([WORKER_REBASE]);
+    });
+  });
+
   describe("check", () => {
     let sim: SimCluster;
     let host: ClusterHostEntry;

@@ -3,6 +3,7 @@ import {
   type DiffTable,
   ETCD_DATA_MIGRATION_DIFF,
   LAYERED_PACKAGE_DIFF,
+  OSTREE_REMOTE_DIFF,
   type PropertyDiff,
   SYSTEM_CONTAINER_DIFF,
   UNKNOWN,
@@ -163,4 +164,25 @@ runTable(ETCD_DATA_MIGRATION_DIFF, emOlds, [
   ],
   ["another service updates", { service: "etcd-member" }, update("service")],
   ["conflict backup updates", { conflict: "backup" }, update("conflict")],
+]);
+
+const orOlds = {
+  ...provider,
+  connection: conn,
+  name: "fedora-atomic-27",
+  url: "https://kojipkgs.fedoraproject.org/atomic/27",
+  gpgKeyPath: "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary",
+  adopted: false,
+  file: "/etc/ostree/remotes.d/fedora-atomic-27.conf",
+};
+runTable(OSTREE_REMOTE_DIFF, orOlds, [
+  ...hostRows(false),
+  ["another name replaces (another remote)", { name: "fedora-atomic-28" }, replace(false, ["name"], "name")],
+  ["another URL updates", { url: "https://dl.fedoraproject.org/atomic/repo/" }, update("url")],
+  ["gpgVerify true spelled out is no change", { gpgVerify: true }, none],
+  ["gpgVerify false updates", { gpgVerify: false }, update("gpgVerify")],
+  ["another key path updates", { gpgKeyPath: "/etc/pki/rpm-gpg/other" }, update("gpgKeyPath")],
+  ["replace false spelled out is no change", { replace: false }, none],
+  ["replace true updates (runs nothing by itself)", { replace: true }, update("replace")],
+  ["a changed computed output is no change", { adopted: true, file: "" }, none],
 ]);

@@ -1,5 +1,15 @@
 import { expect } from "chai";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -20,6 +30,12 @@ import {
   serviceUnitName,
 } from "../../../provider/atomic";
 import { fixture, output, runLocally } from "./fixtures";
+import {
+  buildContainerRepairCommand,
+  buildImageCommitCommand,
+  ostreeImageBranch,
+  parseImageCommit,
+} from "../../../provider/atomic";
 
 const IMAGE = "registry.fedoraproject.org/f27/etcd";
 
@@ -210,6 +226,93 @@ describe("the system-container read script, run on this machine", () => {
   it("returns an error for output of a script that did not finish", () => {
     const r = parseSystemContainerReadOutput("@@read 1\n@@link /x/etcd.0\n");
     expect(r.ok).to.equal(false);
+  });
+
+  it("lists the checkouts, and calls checkouts without the symlink half-removed (atomic 1.20's failed restart)", () => {
+    install(0, "atomic-info-etcd-f26.json");
+    install(1, "atomic-info-etcd.json");
+    const r = parseSystemContainerReadOutput(
+      runLocally(buildSystemContainerReadCommand("etcd", root), env()).stdout,
+    );
+    expect(r.ok && r.value.present).to.equal(false);
+    expect(r.ok && r.value.halfRemoved).to.deep.equal({
+      checkouts: [join(root, "etcd.0"), join(root, "etcd.1")],
+      unitFile: false,
+      tmpfilesFile: false,
+    });
+  });
+
+  it("does not call a whole container half-removed", () => {
+    install(0, "atomic-info-etcd.json");
+    symlinkSync(join(root, "etcd.0"), join(root, "etcd"));
+    const r = parseSystemContainerReadOutput(
+      runLocally(buildSystemContainerReadCommand("etcd", root), env()).stdout,
+    );
+    expect(r.ok && r.value.checkouts).to.deep.equal([join(root, "etcd.0")]);
+    expect(r.ok && r.value.halfRemoved).to.equal(undefined);
+  });
+
+  it("repairs: disables the unit, reloads systemd, removes both checkouts; refuses a whole container", () => {
+    const name = `atomic-host-test-${process.pid}`;
+    writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "$*" >> ${join(root, "systemctl.log")}\n`);
+    for (const n of [0, 1]) mkdirSync(join(root, `${name}.${n}`, "rootfs"), { recursive: true });
+    const out = runLocally(buildContainerRepairCommand(name, root), env());
+    expect(out.exitCode, out.stderr).to.equal(0);
+    expect(out.stdout.split("\n").filter(Boolean)).to.deep.equal([
+      "@@step disable",
+      "@@step unit-file",
+      "@@step tmpfiles",
+      "@@step checkouts",
+      "@@done",
+    ]);
+    expect(readFileSync(join(root, "systemctl.log"), "utf8")).to.equal(
+      `disable --now -- ${name}.service\ndaemon-reload\n`,
+    );
+    expect(readdirSync(root).filter((f) => f.startsWith(name))).to.deep.equal([]);
+
+    mkdirSync(join(root, `${name}.0`));
+    symlinkSync(join(root, `${name}.0`), join(root, name));
+    const refused = runLocally(buildContainerRepairCommand(name, root), env());
+    expect(refused.exitCode).to.equal(3);
+    expect(refused.stderr).to.match(/the container is installed, not half-removed/);
+    expect(
+      readdirSync(root)
+        .filter((f) => f.startsWith(name))
+        .sort(),
+    ).to.deep.equal([name, `${name}.0`]);
+  });
+});
+
+describe("ostreeImageBranch", () => {
+  const rows: [string, string | undefined][] = [
+    // registry/name:tag with every non-alphanumeric other than . and - written _XX (syscontainers.py _encode_to_ostree_ref)
+    ["registry.fedoraproject.org/f27/etcd", "ociimage/registry.fedoraproject.org_2Ff27_2Fetcd_3Alatest"],
+    ["registry.fedoraproject.org/f27/etcd:3.2", "ociimage/registry.fedoraproject.org_2Ff27_2Fetcd_3A3.2"],
+    // a first component without a dot is not a registry (_parse_imagename)
+    ["gscrivano/etcd", "ociimage/gscrivano_2Fetcd_3Alatest"],
+    // no dot: not a registry, so the first ":" starts the tag ("5000/etcd"), as atomic's own parser has it
+    ["localhost:5000/etcd", "ociimage/localhost_3A5000_2Fetcd"],
+    ["registry.fedoraproject.org/f27/etcd@sha256:" + "a".repeat(64), undefined],
+  ];
+  for (const [image, branch] of rows) {
+    it(`${image} → ${branch ?? "(none: a digest reference)"}`, () =>
+      expect(ostreeImageBranch(image)).to.equal(branch));
+  }
+
+  it("reads ostree rev-parse's commit", () => {
+    expect(
+      parseImageCommit("9a0c3b1f2e4d5c6b7a8998877665544332211000ffeeddccbbaa998877665544\n"),
+    ).to.deep.equal({
+      ok: true,
+      value: "9a0c3b1f2e4d5c6b7a8998877665544332211000ffeeddccbbaa998877665544",
+    });
+    expect(parseImageCommit("error: Refspec 'x' not found\n").ok).to.equal(false);
+    expect(buildImageCommitCommand("ociimage/x")).to.deep.equal([
+      "ostree",
+      "--repo=/ostree/repo",
+      "rev-parse",
+      "ociimage/x",
+    ]);
   });
 });
 

@@ -220,3 +220,58 @@ describe("planSystemContainerUpdate", () => {
     );
   });
 });
+
+describe("a half-removed container (atomic 1.20's failed restart inside containers update)", () => {
+  const halfRemoved: SystemContainerObservation = {
+    present: false,
+    warnings: [],
+    unit: { active: "failed", enabled: "enabled", etcUnitFile: true, usrUnitFile: false },
+    tmpfilesFile: true,
+    checkouts: ["/var/lib/containers/atomic/etcd.1"],
+    halfRemoved: { checkouts: ["/var/lib/containers/atomic/etcd.1"], unitFile: true, tmpfilesFile: true },
+  };
+
+  it("is repaired first, then installed and started as on a fresh host", () => {
+    const plan = planSystemContainerUpdate(
+      { name: "etcd", image: F27 },
+      { name: "etcd", image: F27 },
+      halfRemoved,
+    );
+    expect(plan.blocked).to.equal(undefined);
+    expect(plan.steps.map((s) => s.kind)).to.deep.equal(["repair", "pull", "install", "start"]);
+    expect(plan.steps[0]!.argv.slice(-2)).to.deep.equal(["/var/lib/containers/atomic", "etcd"]);
+    expect(plan.steps[0]!.why).to.include(
+      "left: /var/lib/containers/atomic/etcd.1, /etc/systemd/system/etcd.service, /etc/tmpfiles.d/etcd.conf",
+    );
+    expect(plan.notes[0]).to.match(/half-removed by a failed restart inside "atomic containers update"/);
+  });
+
+  it("is not mistaken for a hand-made unit file (which stays refused)", () => {
+    const handMade = { ...halfRemoved, checkouts: [], halfRemoved: undefined };
+    expect(planSystemContainerCreate({ name: "etcd", image: F27 }, handMade).blocked).to.match(
+      /exists but no system container etcd is installed/,
+    );
+  });
+});
+
+describe("a trigger-driven update after the host moved from atomic 1.19 to 1.20", () => {
+  it("runs containers update only if the image's ostree commit moved (set from the deployed ostree-commit)", () => {
+    const o = observed();
+    const plan = planSystemContainerUpdate(
+      { name: "etcd", image: F27, values: { ETCD_NAME: "node1" }, triggers: [1] },
+      { name: "etcd", image: F27, values: { ETCD_NAME: "node1" }, triggers: [2] },
+      o,
+    );
+    expect(plan.steps.map((s) => s.kind)).to.deep.equal(["pull", "update"]);
+    expect(plan.steps[1]!.unlessImageCommit).to.equal(o.active!.info.ostreeCommit);
+  });
+
+  it("always runs it when values change too (then a restart is the point)", () => {
+    const plan = planSystemContainerUpdate(
+      { name: "etcd", image: F27, values: { ETCD_NAME: "node1" }, triggers: [1] },
+      { name: "etcd", image: F27, values: { ETCD_NAME: "node9" }, triggers: [2] },
+      observed(),
+    );
+    expect(plan.steps[1]!.unlessImageCommit).to.equal(undefined);
+  });
+});

@@ -94,8 +94,9 @@ describe("AtomicCluster", () => {
       ]);
     });
 
-    it("creates no layered packages", () => {
+    it("creates no layered packages and no ostree remote", () => {
       expect([...r.values()].filter((x) => x.type.endsWith(":LayeredPackage"))).to.have.length(0);
+      expect([...r.values()].filter((x) => x.type.endsWith(":OstreeRemote"))).to.have.length(0);
     });
   });
 
@@ -126,12 +127,69 @@ describe("AtomicCluster", () => {
         "kubernetes-node",
         "flannel",
       ]);
-      expect(r.get("c-worker1-worker-packages")!.dependsOn).to.deep.equal(["c-m1-master-packages"]);
-      expect(r.get("c-worker2-worker-packages")!.dependsOn).to.deep.equal(["c-m1-master-packages"]);
+      expect(r.get("c-worker1-worker-packages")!.dependsOn).to.deep.equal([
+        "c-m1-master-packages",
+        "c-worker1-worker-remote",
+      ]);
+      expect(r.get("c-worker2-worker-packages")!.dependsOn).to.deep.equal([
+        "c-m1-master-packages",
+        "c-worker2-worker-remote",
+      ]);
       expect(r.get("c-worker3-worker-packages")!.dependsOn).to.deep.equal([
         "c-worker1-worker-packages",
         "c-worker2-worker-packages",
+        "c-worker3-worker-remote",
       ]);
+    });
+
+    it("declares the Fedora 27 remote as the upgrade guide adds it, before each host's rebase", () => {
+      for (const n of ["m1-master", "worker1-worker", "worker2-worker", "worker3-worker"]) {
+        const remote = r.get(`c-${n}-remote`)!;
+        expect(remote.type).to.equal("pulumi-nodejs:dynamic/atomic-host:OstreeRemote");
+        expect(remote.props).to.deep.include({
+          name: "fedora-atomic-27",
+          url: "https://kojipkgs.fedoraproject.org/atomic/27",
+          gpgVerify: true,
+          gpgKeyPath: "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary",
+        });
+        expect(r.get(`c-${n}-packages`)!.dependsOn).to.include(`c-${n}-remote`);
+      }
+      // The remote waits for what the host's packages wait for, so a host is not touched before its turn.
+      expect(r.get("c-worker3-worker-remote")!.dependsOn).to.deep.equal([
+        "c-worker1-worker-packages",
+        "c-worker2-worker-packages",
+      ]);
+    });
+
+    it("takes the remote's URL and key path from the stack's ostreeRemote", async () => {
+      const o = await register({
+        method: "packageLayering",
+        hosts: fourHosts,
+        ostreeRemote: {
+          url: "https://mirror.example.com/atomic/27",
+          gpgKeyPath: "/etc/pki/rpm-gpg/mirror-key",
+        },
+      });
+      expect(o.get("c-etcd1-etcd-remote")!.props).to.deep.include({
+        name: "fedora-atomic-27",
+        url: "https://mirror.example.com/atomic/27",
+        gpgKeyPath: "/etc/pki/rpm-gpg/mirror-key",
+      });
+    });
+
+    it("declares no remote for a rebase without a remote, or to another remote with no URL given", async () => {
+      const bare = await register({
+        method: "packageLayering",
+        hosts: fourHosts,
+        rebase: "fedora/27/x86_64/atomic-host",
+      });
+      expect([...bare.values()].filter((x) => x.type.endsWith(":OstreeRemote"))).to.deep.equal([]);
+      const other = await register({
+        method: "packageLayering",
+        hosts: fourHosts,
+        rebase: "mine:fedora/27/x86_64/atomic-host",
+      });
+      expect([...other.values()].filter((x) => x.type.endsWith(":OstreeRemote"))).to.deep.equal([]);
     });
 
     it("installs no system container and migrates no etcd data", () => {

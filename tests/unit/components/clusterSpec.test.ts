@@ -76,7 +76,44 @@ describe("parseClusterSpec", () => {
       { ...good, etcd: { conflict: "merge" } },
       `cluster.etcd.conflict: must be "fail" or "backup"`,
     ],
+    [
+      "an ostreeRemote URL with a quote",
+      { ...good, method: "packageLayering", ostreeRemote: { url: "https://x/'y" } },
+      "cluster.ostreeRemote.url: url must be an http(s):// URL or a file:/// path",
+    ],
+    [
+      "a relative ostreeRemote key path",
+      { ...good, method: "packageLayering", ostreeRemote: { gpgKeyPath: "key" } },
+      "cluster.ostreeRemote.gpgKeyPath: gpgKeyPath must be an absolute path",
+    ],
+    [
+      "an unknown ostreeRemote key",
+      { ...good, method: "packageLayering", ostreeRemote: { uri: "https://x/" } },
+      "cluster.ostreeRemote.uri: is not a known key",
+    ],
+    [
+      "ostreeRemote.gpgVerify as a string",
+      { ...good, method: "packageLayering", ostreeRemote: { gpgVerify: "no" } },
+      "cluster.ostreeRemote.gpgVerify: must be true or false",
+    ],
+    [
+      "another remote without its URL",
+      { ...good, method: "packageLayering", rebase: "mine:fedora/27/x86_64/atomic-host", ostreeRemote: {} },
+      'cluster.ostreeRemote.url: is required: rebase pulls from the remote "mine"',
+    ],
   ];
+  it("accepts an ostreeRemote overriding the URL and key path", () => {
+    const { spec, errors } = parseClusterSpec({
+      ...good,
+      method: "packageLayering",
+      ostreeRemote: { url: "https://mirror.example.com/atomic/27", gpgKeyPath: "/etc/pki/rpm-gpg/k" },
+    });
+    expect(errors).to.deep.equal([]);
+    expect(spec!.ostreeRemote).to.deep.equal({
+      url: "https://mirror.example.com/atomic/27",
+      gpgKeyPath: "/etc/pki/rpm-gpg/k",
+    });
+  });
   for (const [what, raw, message] of cases) {
     it(`rejects ${what}`, () => {
       const { spec, errors } = parseClusterSpec(raw);
