@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 /** The resource kinds this package's dynamic provider implements; each names a handler in `handlers.ts`. */
-export type ResourceKind = "SystemContainer" | "LayeredPackage" | "EtcdDataMigration";
+export type ResourceKind = "SystemContainer" | "LayeredPackage" | "EtcdDataMigration" | "HealthGate";
 
 /**
  * The provider object Pulumi serializes into every resource's state (`__provider`).

@@ -23,6 +23,8 @@ export function handler(kind: ResourceKind): ResourceHandler {
       return require("./impl/layeredPackageProvider").layeredPackageProvider;
     case "EtcdDataMigration":
       return require("./impl/etcdDataMigrationProvider").etcdDataMigrationProvider;
+    case "HealthGate":
+      return require("./impl/healthGateProvider").healthGateProvider;
     default:
       throw new Error(
         `pulumi-atomic-host: unknown resource kind ${String(kind)} (state written by a newer version?)`,

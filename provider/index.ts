@@ -18,5 +18,13 @@ export {
   type EtcdDataMigrationInputs,
   type EtcdDataMigrationOutputs,
 } from "./etcdDataMigration";
+export {
+  HealthGate,
+  type HealthCheck,
+  type HealthCheckResult,
+  type HealthGateArgs,
+  type HealthGateInputs,
+  type HealthGateOutputs,
+} from "./healthGate";
 export * from "./components";
 export { readClusterConfig } from "./clusterConfig";

@@ -31,6 +31,7 @@ import {
 import { killHostProcesses, processesOfHost } from "./supervisor";
 import { processStartTicks } from "./tools/systemctl";
 import { renderExecWrapper } from "./tools/exec-wrapper";
+import { etcdClusterWarnings, renderEtcdClusterConf } from "./etcdCluster";
 
 /** Options of `startCluster` (and of `atomic-host-sim up`). */
 export interface ClusterOptions {
@@ -54,6 +55,12 @@ export interface ClusterOptions {
   shutdownDelayMs?: number;
   /** Hosts that run etcd: `all`, a count (the first N hosts), or names. Default: all on release 26, none on 27. */
   etcdHosts?: "all" | number | string[];
+  /**
+   * Make the etcd hosts one multi-member etcd cluster (etcdCluster.ts): each host's etcd.conf names it and lists
+   * every member, as kubernetes/contrib writes it for an etcd group of several hosts. Default false: every etcd
+   * host runs a one-member etcd of its own.
+   */
+  etcdCluster?: boolean;
   /** root's password on every host (a string) or per host (by name); unset = password logins fail. */
   password?: string | Record<string, string>;
   /** How long `startCluster` waits for every host to boot, ms. Default 120000. */
@@ -88,6 +95,8 @@ export interface SimFile {
   latencyMs: number;
   rebootDownMs: number;
   basePort: number;
+  /** Whether the etcd hosts form one cluster (`ClusterOptions.etcdCluster`). */
+  etcdCluster?: boolean;
   hosts: {
     name: string;
     sshPort: number;
@@ -379,8 +388,14 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     latencyMs,
     rebootDownMs: opts.rebootDownMs ?? 2000,
     basePort,
+    etcdCluster: opts.etcdCluster === true,
     hosts: names.map((name, i) => ({ name, ...hostPorts(basePort, i, latencyMs), etcd: etcd.has(name) })),
   };
+  const members = sim.hosts
+    .filter((h) => h.etcd)
+    .map((h) => ({ name: h.name, clientPort: h.etcdClientPort, peerPort: h.etcdPeerPort }));
+  if (sim.etcdCluster)
+    for (const w of etcdClusterWarnings(members.length)) process.stderr.write(`warning: ${w}\n`);
   generateKey(path.join(dir, "id_ed25519"), `atomic-host-sim@${path.basename(dir)}`);
   const clientKey = fs.readFileSync(path.join(dir, "id_ed25519.pub"), "utf8");
   for (const h of sim.hosts) {
@@ -396,6 +411,14 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
         shutdownDelayMs: opts.shutdownDelayMs ?? 100,
         password: resolvePassword(opts.password, h.name),
         clientPublicKey: clientKey,
+        etcdConf:
+          sim.etcdCluster && h.etcd
+            ? renderEtcdClusterConf(
+                sim.layout,
+                { name: h.name, clientPort: h.etcdClientPort, peerPort: h.etcdPeerPort },
+                members,
+              )
+            : undefined,
       },
       renderExecWrapper,
     );

@@ -163,6 +163,8 @@ export interface HostSpec {
   password?: string;
   /** The cluster's client public key line, written to the host's authorized_keys. */
   clientPublicKey: string;
+  /** `/etc/etcd/etcd.conf` when the host is a member of a multi-member cluster (etcdCluster.ts); else the layout's. */
+  etcdConf?: string;
 }
 
 /** The repository root (holds package.json), found from this file whether it runs from `sim/` or `bin/sim/`. */
@@ -532,7 +534,7 @@ function seedEtcdLayout(p: HostPaths, spec: HostSpec): void {
   fs.mkdirSync(path.join(p.etcUpper, "etcd"), { recursive: true });
   fs.writeFileSync(
     path.join(p.etcUpper, "etcd", "etcd.conf"),
-    renderEtcdConf(spec.layout, spec.etcdClientPort, spec.etcdPeerPort),
+    spec.etcdConf ?? renderEtcdConf(spec.layout, spec.etcdClientPort, spec.etcdPeerPort),
   );
   fs.mkdirSync(path.join(p.varLib, "etcd"), { recursive: true, mode: 0o700 });
   const wants = path.join(p.etcUpper, "systemd", "system", "multi-user.target.wants");

@@ -12,3 +12,5 @@ export const layered = pulumi.all(
     n.packages ? [pulumi.interpolate`${n.packages.booted.version} ${n.packages.layeredPackages}`] : [],
   ),
 );
+// Every health gate of the rollout: which batch it closes, the host it ran on, what it checked, when it passed.
+export const healthGates = cluster.gateSummaries;
