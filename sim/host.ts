@@ -309,7 +309,9 @@ export function renderEtcdctlStub(p: HostPaths, clientPort: number): string {
     "#!/bin/sh",
     `# atomic-host-sim: etcdctl on ${path.basename(p.dir)}; 127.0.0.1:2379 is this host's 127.0.0.1:${clientPort}`,
     'export ETCDCTL_API="${ETCDCTL_API:-2}"',
-    `if [ -z "\${ETCDCTL_ENDPOINTS:-}" ] && [ -z "\${ETCDCTL_ENDPOINT:-}" ]; then`,
+    // Only when the command line names no endpoint: etcdctl refuses a flag and its variable together.
+    'case " $* " in *" --endpoints"* | *" --endpoint"* | *" -C "* | *" --peers"*) named=1 ;; *) named= ;; esac',
+    `if [ -z "$named" ] && [ -z "\${ETCDCTL_ENDPOINTS:-}" ] && [ -z "\${ETCDCTL_ENDPOINT:-}" ]; then`,
     `  export ETCDCTL_ENDPOINTS=http://127.0.0.1:${clientPort}`,
     "fi",
     "n=$#",
