@@ -108,7 +108,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,99}$/;
 /** Check-time validation of a gate's `checks`. */
 export function validateHealthChecks(checks: unknown, property = "checks"): CheckFailure[] {
   const failures: CheckFailure[] = [];
-  const bad = (p: string, reason: string) => failures.push({ property: p, reason });
+  const bad = (p: string, reason: string) => failures.push({ property: p, reason: `${p} ${reason}` });
   if (!Array.isArray(checks) || checks.length === 0) {
     bad(property, "must be a non-empty list of checks {kind, name, ...}");
     return failures;

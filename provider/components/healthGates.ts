@@ -25,7 +25,8 @@ export type UserHealthChecks = Partial<Record<Role, UserHealthCheck[]>>;
 /**
  * Where flanneld writes its lease. The RPM's flanneld writes `/run/flannel/subnet.env` (flannel's default
  * `-subnet-file`); the flannel system container's `/run/flannel` is the host's `${RUN_DIRECTORY}/${NAME}`
- * (atomic-system-containers flannel `config.json.template`), i.e. `/run/flanneld` for the guide's `--name flanneld`.
+ * (projectatomic/atomic-system-containers `flannel/config.json.template` line 160), i.e. `/run/flanneld` for the
+ * guide's `--name flanneld`. Its `flanneld-run.sh` tells systemd it is ready only once that file exists.
  */
 export function flannelSubnetFile(method: MigrationMethod): string {
   return method === "systemContainers"

@@ -32,6 +32,7 @@ type Row = [
 const SC = "SystemContainer" as const;
 const LP = "LayeredPackage" as const;
 const EDM = "EtcdDataMigration" as const;
+const HG = "HealthGate" as const;
 const LONG = "a".repeat(300);
 const RLO = "\u202e";
 
@@ -360,6 +361,50 @@ const ROWS: Row[] = [
     "connection.dialErrorLimit",
     "whole number of attempts",
   ],
+  // HealthGate: its checks run commands on the host, so only a user `command` may carry shell
+  [
+    HG,
+    "a unit with command substitution",
+    { checks: [{ kind: "unitActive", name: "u", unit: "etcd$(reboot)" }] },
+    "checks[0].unit",
+    "must be a unit name",
+  ],
+  [
+    HG,
+    "a lease path that is relative",
+    { checks: [{ kind: "flannelLease", name: "l", path: "../../etc/shadow" }] },
+    "checks[0].path",
+    "must be an absolute path",
+  ],
+  [
+    HG,
+    "a member ID with a ; separator",
+    { checks: [{ kind: "etcdMember", name: "m", memberId: "1;reboot" }] },
+    "checks[0].memberId",
+    "in decimal",
+  ],
+  [
+    HG,
+    "a check name with a newline",
+    { checks: [{ kind: "etcdCluster", name: "e\nreboot" }] },
+    "checks[0].name",
+    "1-100 letters",
+  ],
+  [
+    HG,
+    "an unknown kind",
+    { checks: [{ kind: "shell", name: "s", command: "reboot" }] },
+    "checks[0].kind",
+    "must be one of",
+  ],
+  [HG, "no checks", { checks: [] }, "checks", "non-empty list"],
+  [
+    HG,
+    "connection password as a number",
+    { connection: { password: 31337 } },
+    "connection.password",
+    "must be a string; got a number",
+  ],
 ];
 
 /** Value contents that ARE accepted: each `--set=KEY=VALUE` is one argv element, so the shell never parses them. */
@@ -414,6 +459,8 @@ describe("hostile inputs are refused by check, before any host is reached", func
         };
       case "EtcdDataMigration":
         return { connection: connection() };
+      case "HealthGate":
+        return { connection: connection(), checks: [{ kind: "etcdCluster", name: "etcd" }] };
     }
   }
 
@@ -449,9 +496,9 @@ describe("hostile inputs are refused by check, before any host is reached", func
     if (ran.length > 0) console.log(["    resource / input / property / reason", ...ran].join("\n"));
   });
 
-  it(`has at least 30 rows, covering all three resources (${ROWS.length} rows)`, () => {
+  it(`has at least 30 rows, covering all four resources (${ROWS.length} rows)`, () => {
     expect(ROWS.length).to.be.at.least(30);
-    expect(new Set(ROWS.map((r) => r[0])).size).to.equal(3);
+    expect(new Set(ROWS.map((r) => r[0])).size).to.equal(4);
   });
 
   it("refuses every row, naming the property and why, and echoes no credential", async () => {
@@ -543,6 +590,7 @@ describe("hostile inputs are refused by check, before any host is reached", func
         SystemContainer: `{ name: "etcd", image: ${JSON.stringify(IMAGE)} }`,
         LayeredPackage: `{ packages: ["etcd"] }`,
         EtcdDataMigration: `{}`,
+        HealthGate: `{ checks: [{ kind: "etcdCluster", name: "etcd" }] }`,
       };
       // The engine stops at the first failing check, so the program declares the row chosen by config.
       const resources = PREVIEW_ROWS.map(
