@@ -26,7 +26,6 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { SimCluster } from "../sim";
-import { FlannelLeases, writeFlannelNetwork } from "../tests/helpers/flannelLeases";
 import {
   PulumiProject,
   REPO,
@@ -760,15 +759,6 @@ async function benchCluster(
       roles: benchRoles(i, n),
     })),
   });
-
-  // The health gates wait for flanneld's lease on masters and workers (tests/helpers/flannelLeases.ts).
-  await writeFlannelNetwork(cluster.hosts[0]!.etcdClientPort);
-  const leases = new FlannelLeases(
-    cluster,
-    cluster.hosts.filter((_, i) => !benchRoles(i, n).every((r) => r === "etcd")).map((h) => h.name),
-    [cluster.hosts[0]!.etcdClientPort],
-  );
-  cleanups.set(`${tag} flannel leases`, () => leases.stop());
 
   const runs: RunResult[] = [];
   for (const { op, args } of OPERATIONS) {

@@ -6,7 +6,6 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { SimCluster } from "../sim";
-import { FlannelLeases, writeFlannelNetwork } from "../tests/helpers/flannelLeases";
 
 const REPO = path.resolve(__dirname, "..");
 const DIR = process.env.PULUMI_ATOMIC_HOST_DEMO_DIR ?? "/tmp/pulumi-atomic-host-demo";
@@ -186,19 +185,7 @@ async function main(): Promise<void> {
   heading(`pulumi preview (${method}): what up will do; the hosts are not touched`);
   if ((await pulumi(["preview", "--diff", "--stack", STACK])) !== 0) process.exit(1);
   heading("pulumi up");
-  // The health gates wait for flanneld's lease on masters and workers: the operator's flannel network in etcd,
-  // and the lease written for the simulator's placeholder flanneld (tests/helpers/flannelLeases.ts).
-  await writeFlannelNetwork(sim.host("etcd1").etcdClientPort);
-  const leases = new FlannelLeases(
-    sim,
-    ["master1", "worker1", "worker2"],
-    [sim.host("etcd1").etcdClientPort],
-    method === "systemContainers" ? "/run/flanneld" : "/run/flannel",
-  );
-  const upCode = await pulumi(["up", "--yes", "--skip-preview", "--stack", STACK]).finally(() =>
-    leases.stop(),
-  );
-  if (upCode !== 0) process.exit(1);
+  if ((await pulumi(["up", "--yes", "--skip-preview", "--stack", STACK])) !== 0) process.exit(1);
   await summary(sim, seeded);
   say();
   say(

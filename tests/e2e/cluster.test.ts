@@ -3,7 +3,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SimCluster } from "../../sim";
-import { FlannelLeases, writeFlannelNetwork } from "../helpers/flannelLeases";
 import { PulumiProject, REPO, downloadAttempts, writeProgram } from "../helpers/pulumi";
 
 // The examples/ programs, run as users run them (installed package, stack configuration with the key as a
@@ -60,7 +59,6 @@ for (const { method, example } of [
     let sim: SimCluster;
     let p: PulumiProject;
     let seeded: Map<string, string>;
-    let leases: FlannelLeases;
 
     before(async () => {
       sim = await SimCluster.start({
@@ -72,19 +70,10 @@ for (const { method, example } of [
         rebootDownMs: 1500,
       });
       seeded = await sim.seedEtcd("etcd1", 500);
-      // The health gates wait for flanneld's lease on masters and workers.
-      await writeFlannelNetwork(sim.host("etcd1").etcdClientPort);
-      leases = new FlannelLeases(
-        sim,
-        ["master1", "worker1", "worker2"],
-        [sim.host("etcd1").etcdClientPort],
-        method === "systemContainers" ? "/run/flanneld" : "/run/flannel",
-      );
       p = await clusterProject(example, method, sim, `cluster-${example}`);
     });
 
     after(async () => {
-      leases?.stop();
       await sim?.stop();
       p?.cleanup();
     });

@@ -570,10 +570,23 @@ export class SystemContainers {
       return;
     }
 
-    this.systemctl(["daemon-reload"]);
-    if (tmpfilesTemplate) this.tmpfiles("--create", tmpOut);
-    if (!upgrade) this.systemctl(["enable", name]);
-    else if (wasServiceActive) this.systemctl(["start", name]);
+    // syscontainers.py V1.12.1 (1.20.1) lines 947-969, the same at v1.19.1: when daemon-reload, tmpfiles, enable
+    // or the restart after an update fails, the files just installed on the host and the NAME symlink are
+    // deleted and the error goes on. The new checkout and /etc/systemd/system/NAME.service stay (`_checkout`
+    // removes the checkout only for an install, line 540), so a later `atomic install --system` stops with
+    // "The file /etc/systemd/system/NAME.service already exists." (line 536).
+    try {
+      this.systemctl(["daemon-reload"]);
+      if (tmpfilesTemplate) this.tmpfiles("--create", tmpOut);
+      if (!upgrade) this.systemctl(["enable", name]);
+      else if (wasServiceActive) this.systemctl(["start", name]);
+    } catch (e) {
+      if (e instanceof CalledProcessError) {
+        for (const f of newInstalled) fs.rmSync(this.env.path(f), { force: true });
+        fs.rmSync(sym, { force: true });
+      }
+      throw e;
+    }
   }
 
   // ----- update / rollback ------------------------------------------------------------------------------------
