@@ -56,6 +56,13 @@ export interface EtcdDataMigrationOutputs extends EtcdDataMigrationInputs {
    * moves once etcd runs on the data (that drift is expected and shown by refresh, never "fixed").
    */
   destinationManifestSha256?: string;
+  /**
+   * The etcd member ID (decimal, as `etcdctl -w json` prints it) of the member stopped for the copy, when etcd ran
+   * on the host: a HealthGate's `etcdMember` check proves the container rejoined as this same member.
+   */
+  memberId?: string;
+  /** That member's name (`ETCD_NAME`). */
+  memberName?: string;
 }
 
 const provider = makeDynamicProvider("EtcdDataMigration");
@@ -73,6 +80,8 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
   declare readonly migratedAt: pulumi.Output<string>;
   declare readonly backupPath: pulumi.Output<string | undefined>;
   declare readonly destinationManifestSha256: pulumi.Output<string>;
+  declare readonly memberId: pulumi.Output<string | undefined>;
+  declare readonly memberName: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: EtcdDataMigrationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -88,6 +97,8 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
         migratedAt: undefined,
         backupPath: undefined,
         destinationManifestSha256: undefined,
+        memberId: undefined,
+        memberName: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
       "atomic-host",

@@ -25,6 +25,8 @@ export function handler(kind: ResourceKind): ResourceHandler {
       return require("./impl/etcdDataMigrationProvider").etcdDataMigrationProvider;
     case "OstreeRemote":
       return require("./impl/ostreeRemoteProvider").ostreeRemoteProvider;
+    case "HealthGate":
+      return require("./impl/healthGateProvider").healthGateProvider;
     default:
       throw new Error(
         `pulumi-atomic-host: unknown resource kind ${String(kind)} (state written by a newer version?)`,

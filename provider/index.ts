@@ -24,5 +24,13 @@ export {
   type OstreeRemoteInputs,
   type OstreeRemoteOutputs,
 } from "./ostreeRemote";
+export {
+  HealthGate,
+  type HealthCheck,
+  type HealthCheckResult,
+  type HealthGateArgs,
+  type HealthGateInputs,
+  type HealthGateOutputs,
+} from "./healthGate";
 export * from "./components";
 export { readClusterConfig } from "./clusterConfig";

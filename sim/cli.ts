@@ -6,6 +6,7 @@
  *                      [--rpm-ostree 2017.10|2018.7] [--latency-ms MS] [--reboot-down-ms MS]
  *                      [--flannel-start-timeout-ms MS]
  *                      [--etcd-hosts all|none|N|h1,h2] [--password PW] [--names h1,h2,...] [--seed-keys N]
+ *                      [--etcd-cluster]
  *   atomic-host-sim down --dir DIR
  *   atomic-host-sim status --dir DIR [--json]
  *   atomic-host-sim reboot|kill|start --dir DIR --host NAME
@@ -22,6 +23,7 @@ const USAGE = `usage:
                      [--rpm-ostree 2017.10|2018.7] [--latency-ms MS] [--reboot-down-ms MS]
                      [--flannel-start-timeout-ms MS]
                      [--etcd-hosts all|none|N|h1,h2] [--password PW] [--names h1,h2,...] [--seed-keys N]
+                     [--etcd-cluster]
   atomic-host-sim down --dir DIR
   atomic-host-sim status --dir DIR [--json]
   atomic-host-sim reboot|kill|start --dir DIR --host NAME
@@ -41,6 +43,7 @@ const OPTIONS = {
   "etcd-hosts": { type: "string" },
   password: { type: "string" },
   "seed-keys": { type: "string" },
+  "etcd-cluster": { type: "boolean" },
   host: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -103,6 +106,7 @@ export function upOptions(values: Values): ClusterOptions {
     flannelStartTimeoutMs: int(values, "flannel-start-timeout-ms"),
     etcdHosts,
     password: values.password,
+    etcdCluster: values["etcd-cluster"] === true,
   };
 }
 
@@ -140,8 +144,10 @@ async function up(values: Values): Promise<void> {
   if (seed) {
     const cluster = SimCluster.attach(opts.dir);
     const sim = cluster.simFile();
-    for (const h of file.hosts)
-      if (sim.hosts.find((x) => x.name === h.name)?.etcd) await seedEtcdKeys(h.etcdClientPort, seed);
+    const etcdHosts = file.hosts.filter((h) => sim.hosts.find((x) => x.name === h.name)?.etcd);
+    // One cluster holds one keyspace: seeding through one member writes it to all of them.
+    for (const h of sim.etcdCluster ? etcdHosts.slice(0, 1) : etcdHosts)
+      await seedEtcdKeys(h.etcdClientPort, seed);
   }
   process.stdout.write(
     `${file.hosts.length} host(s) up in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +

@@ -31,6 +31,7 @@ import {
 import { killHostProcesses, processesOfHost } from "./supervisor";
 import { processStartTicks } from "./tools/systemctl";
 import { renderExecWrapper } from "./tools/exec-wrapper";
+import { etcdClusterWarnings, renderEtcdClusterConf } from "./etcdCluster";
 import { CONTRIB_NETWORK_CONFIG, DEFAULT_FLANNEL_PREFIX, etcdV2 } from "./tools/flannel";
 
 /** Options of `startCluster` (and of `atomic-host-sim up`). */
@@ -55,6 +56,12 @@ export interface ClusterOptions {
   shutdownDelayMs?: number;
   /** Hosts that run etcd: `all`, a count (the first N hosts), or names. Default: all on release 26, none on 27. */
   etcdHosts?: "all" | number | string[];
+  /**
+   * Make the etcd hosts one multi-member etcd cluster (etcdCluster.ts): each host's etcd.conf names it and lists
+   * every member, as kubernetes/contrib writes it for an etcd group of several hosts. Default false: every etcd
+   * host runs a one-member etcd of its own.
+   */
+  etcdCluster?: boolean;
   /** root's password on every host (a string) or per host (by name); unset = password logins fail. */
   password?: string | Record<string, string>;
   /** How long `startCluster` waits for every host to boot, ms. Default 120000. */
@@ -91,6 +98,8 @@ export interface SimFile {
   latencyMs: number;
   rebootDownMs: number;
   basePort: number;
+  /** Whether the etcd hosts form one cluster (`ClusterOptions.etcdCluster`). */
+  etcdCluster?: boolean;
   hosts: {
     name: string;
     sshPort: number;
@@ -383,14 +392,25 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     latencyMs,
     rebootDownMs: opts.rebootDownMs ?? 2000,
     basePort,
+    etcdCluster: opts.etcdCluster === true,
     hosts: names.map((name, i) => ({ name, ...hostPorts(basePort, i, latencyMs), etcd: etcd.has(name) })),
   };
+  const members = sim.hosts
+    .filter((h) => h.etcd)
+    .map((h) => ({ name: h.name, clientPort: h.etcdClientPort, peerPort: h.etcdPeerPort }));
+  if (sim.etcdCluster)
+    for (const w of etcdClusterWarnings(members.length)) process.stderr.write(`warning: ${w}\n`);
   // The cluster's etcd, which every host's flanneld is configured to use in the contrib layout (kubernetes/contrib's
   // ansible writes the etcd host's client URL into /etc/sysconfig/flanneld); the rpm layout keeps the package's
   // default (127.0.0.1:2379, the host's own etcd).
   const etcdHost = clusterEtcdHost(sim);
+  // A multi-member cluster: every member's client URL, so flanneld keeps its etcd while one member restarts.
   const flannelEtcdEndpoints =
-    sim.layout === "contrib" && etcdHost ? `http://127.0.0.1:${etcdHost.etcdClientPort}` : undefined;
+    sim.layout !== "contrib" || !etcdHost
+      ? undefined
+      : sim.etcdCluster
+        ? members.map((m) => `http://127.0.0.1:${m.clientPort}`).join(",")
+        : `http://127.0.0.1:${etcdHost.etcdClientPort}`;
   generateKey(path.join(dir, "id_ed25519"), `atomic-host-sim@${path.basename(dir)}`);
   const clientKey = fs.readFileSync(path.join(dir, "id_ed25519.pub"), "utf8");
   for (const h of sim.hosts) {
@@ -406,6 +426,14 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
         shutdownDelayMs: opts.shutdownDelayMs ?? 100,
         password: resolvePassword(opts.password, h.name),
         clientPublicKey: clientKey,
+        etcdConf:
+          sim.etcdCluster && h.etcd
+            ? renderEtcdClusterConf(
+                sim.layout,
+                { name: h.name, clientPort: h.etcdClientPort, peerPort: h.etcdPeerPort },
+                members,
+              )
+            : undefined,
         flannelStartTimeoutMs: opts.flannelStartTimeoutMs,
         flannelEtcdEndpoints,
       },

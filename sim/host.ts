@@ -169,6 +169,8 @@ export interface HostSpec {
   password?: string;
   /** The cluster's client public key line, written to the host's authorized_keys. */
   clientPublicKey: string;
+  /** `/etc/etcd/etcd.conf` when the host is a member of a multi-member cluster (etcdCluster.ts); else the layout's. */
+  etcdConf?: string;
   /** host.json `flannelStartTimeoutMs`; default {@link DEFAULT_FLANNEL_START_TIMEOUT_MS}. */
   flannelStartTimeoutMs?: number;
   /**
@@ -324,7 +326,9 @@ export function renderEtcdctlStub(p: HostPaths, clientPort: number): string {
     "#!/bin/sh",
     `# atomic-host-sim: etcdctl on ${path.basename(p.dir)}; 127.0.0.1:2379 is this host's 127.0.0.1:${clientPort}`,
     'export ETCDCTL_API="${ETCDCTL_API:-2}"',
-    `if [ -z "\${ETCDCTL_ENDPOINTS:-}" ] && [ -z "\${ETCDCTL_ENDPOINT:-}" ]; then`,
+    // Only when the command line names no endpoint: etcdctl refuses a flag and its variable together.
+    'case " $* " in *" --endpoints"* | *" --endpoint"* | *" -C "* | *" --peers"*) named=1 ;; *) named= ;; esac',
+    `if [ -z "$named" ] && [ -z "\${ETCDCTL_ENDPOINTS:-}" ] && [ -z "\${ETCDCTL_ENDPOINT:-}" ]; then`,
     `  export ETCDCTL_ENDPOINTS=http://127.0.0.1:${clientPort}`,
     "fi",
     "n=$#",
@@ -560,7 +564,7 @@ function seedEtcdLayout(p: HostPaths, spec: HostSpec): void {
   fs.mkdirSync(path.join(p.etcUpper, "etcd"), { recursive: true });
   fs.writeFileSync(
     path.join(p.etcUpper, "etcd", "etcd.conf"),
-    renderEtcdConf(spec.layout, spec.etcdClientPort, spec.etcdPeerPort),
+    spec.etcdConf ?? renderEtcdConf(spec.layout, spec.etcdClientPort, spec.etcdPeerPort),
   );
   fs.mkdirSync(path.join(p.varLib, "etcd"), { recursive: true, mode: 0o700 });
   const wants = path.join(p.etcUpper, "systemd", "system", "multi-user.target.wants");

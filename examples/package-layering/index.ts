@@ -24,3 +24,6 @@ export const remotes = pulumi.all(
       : [],
   ),
 );
+
+// Every health gate of the rollout: which batch it closes, the host it ran on, what it checked, when it passed.
+export const healthGates = cluster.gateSummaries;

@@ -13,3 +13,5 @@ export const containers = pulumi.all(
     n.containers.map((c) => pulumi.interpolate`${c.name} ${c.unitState} ${c.imageId}`),
   ),
 );
+// Every health gate of the rollout: which batch it closes, the host it ran on, what it checked, when it passed.
+export const healthGates = cluster.gateSummaries;

@@ -1,5 +1,6 @@
 import { validateGpgKeyPath, validateRemoteUrl } from "../atomic";
 import type { MigrationMethod } from "./defaults";
+import type { UserHealthChecks } from "./healthGates";
 
 /** A node role in a Kubernetes-on-Atomic cluster. */
 export type Role = "etcd" | "master" | "worker";
@@ -32,7 +33,10 @@ export interface ClusterSpec {
   rebase?: string;
   reboot?: "ifNeeded" | "always" | "never";
   rebootTimeoutSeconds?: number;
-  /** How many workers may be changing (and rebooting) at once. Default 1. */
+  /**
+   * How many workers may be changing (and rebooting) at once: the size of a worker batch, each closed by a health
+   * gate. Default 1. More than the worker count is taken as the worker count (and said).
+   */
   maxUnavailable?: number;
   etcd?: { source?: string; destination?: string; conflict?: "fail" | "backup" };
   /**
@@ -41,6 +45,43 @@ export interface ClusterSpec {
    * /etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary), `gpgVerify` (default true), `replace` (default false).
    */
   ostreeRemote?: { url?: string; gpgKeyPath?: string; gpgVerify?: boolean; replace?: boolean };
+  /**
+   * Checks of your own per role, run by the health gate after each host of that role changed, over the same SSH
+   * connection: `{ worker: [{ name, command, timeoutSeconds? }] }`. A command passes on exit 0 and is retried
+   * until it does or `timeoutSeconds` (default 120) runs out.
+   */
+  healthChecks?: UserHealthChecks;
+}
+
+/** Worker batch size: `maxUnavailable` (default 1), at most the worker count. */
+export function effectiveMaxUnavailable(maxUnavailable: number | undefined, workers: number): number {
+  return Math.max(1, Math.min(maxUnavailable ?? 1, Math.max(workers, 1)));
+}
+
+/**
+ * Settings that are allowed but deserve a word: an even etcd member count (it tolerates no more failures than one
+ * member fewer), a `maxUnavailable` above the worker count (clamped).
+ */
+export function clusterSpecWarnings(
+  spec: Pick<ClusterSpec, "hosts" | "maxUnavailable">,
+  key = "cluster",
+): string[] {
+  const warnings: string[] = [];
+  const members = spec.hosts.filter((h) => h.roles.includes("etcd")).length;
+  if (members > 1 && members % 2 === 0) {
+    warnings.push(
+      `${key}.hosts: ${members} etcd members tolerate ${members / 2 - 1} member(s) down, no more than ` +
+        `${members - 1} would; an odd count (3, 5) is usual`,
+    );
+  }
+  const workers = spec.hosts.filter((h) => h.roles.includes("worker")).length;
+  if (spec.maxUnavailable !== undefined && workers > 0 && spec.maxUnavailable > workers) {
+    warnings.push(
+      `${key}.maxUnavailable: ${spec.maxUnavailable} is more than the ${workers} worker(s): using ${workers} ` +
+        "(every worker in one batch)",
+    );
+  }
+  return warnings;
 }
 
 const ROLES: readonly Role[] = ["etcd", "master", "worker"];
@@ -117,6 +158,41 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
           ".ostreeRemote.url",
           `is required: rebase pulls from the remote "${remote}", whose URL has no default`,
         );
+      }
+    }
+  }
+  if (raw.healthChecks !== undefined) {
+    if (!isObject(raw.healthChecks)) {
+      err(
+        ".healthChecks",
+        "must be an object by role: { etcd?, master?, worker? }, each a list of {name, command, timeoutSeconds?}",
+      );
+    } else {
+      for (const [role, list] of Object.entries(raw.healthChecks)) {
+        const at = `.healthChecks.${role}`;
+        if (!ROLES.includes(role as Role)) {
+          err(at, `is not a role: use "etcd", "master" or "worker"`);
+          continue;
+        }
+        if (!Array.isArray(list)) {
+          err(at, "must be a list of {name, command, timeoutSeconds?}");
+          continue;
+        }
+        const seen = new Set<string>();
+        list.forEach((c: unknown, i: number) => {
+          const ci = `${at}[${i}]`;
+          if (!isObject(c)) return err(ci, "must be an object {name, command, timeoutSeconds?}");
+          if (typeof c.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,99}$/.test(c.name))
+            err(
+              `${ci}.name`,
+              "must be 1-100 letters, digits, spaces or . _ : / -, starting with a letter or digit",
+            );
+          else if (seen.has(c.name)) err(`${ci}.name`, `duplicates another check's name "${c.name}"`);
+          else seen.add(c.name);
+          if (typeof c.command !== "string" || c.command.trim() === "" || c.command.length > 4096)
+            err(`${ci}.command`, "must be a non-empty shell command of at most 4096 characters");
+          positiveInt(`${ci}.timeoutSeconds`, c.timeoutSeconds, 3600);
+        });
       }
     }
   }

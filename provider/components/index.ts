@@ -1,5 +1,13 @@
-export { AtomicCluster, type AtomicClusterArgs } from "./atomicCluster";
-export { parseClusterSpec, type ClusterSpec, type ClusterHostSpec, type Role } from "./clusterSpec";
+export { AtomicCluster, type AtomicClusterArgs, type GateSummary } from "./atomicCluster";
+export {
+  clusterSpecWarnings,
+  effectiveMaxUnavailable,
+  parseClusterSpec,
+  type ClusterSpec,
+  type ClusterHostSpec,
+  type Role,
+} from "./clusterSpec";
+export { type UserHealthCheck, type UserHealthChecks } from "./healthGates";
 export { DEFAULT_REBASE, DEFAULT_REGISTRY, imageRef, type MigrationMethod } from "./defaults";
 export {
   EtcdNode,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "../connection";
 import { EtcdDataMigration } from "../etcdDataMigration";
+import { HealthGate, type HealthCheck } from "../healthGate";
 import { LayeredPackage } from "../layeredPackage";
 import { OstreeRemote } from "../ostreeRemote";
 import { SystemContainer } from "../systemContainer";
@@ -19,6 +20,7 @@ import {
   imageRef,
   type MigrationMethod,
 } from "./defaults";
+import { etcdMemberGateChecks, type UserHealthChecks } from "./healthGates";
 
 /** What every node component takes. */
 export interface NodeArgs {
@@ -62,6 +64,8 @@ export interface EtcdNodeArgs extends NodeArgs {
   etcdDestination?: string;
   /** What to do with a different member directory at the destination. Default "fail". */
   etcdConflict?: "fail" | "backup";
+  /** Extra checks the member's health gate runs (`etcd` entries; other roles are ignored here). */
+  healthChecks?: UserHealthChecks;
 }
 
 export interface MasterNodeArgs extends NodeArgs {
@@ -162,8 +166,10 @@ function container(
 }
 
 /**
- * An etcd node. System containers: the etcd data migration, then the etcd container (ostree storage) started on
- * the migrated data. Package layering: etcd layered in the rebase to Fedora 27.
+ * An etcd node. System containers: the etcd data migration (which refuses to stop a member of a cluster that is
+ * not healthy or would lose quorum without it), then the etcd container (ostree storage) started on the migrated
+ * data. Package layering: etcd layered in the rebase to Fedora 27. Then a health gate: the member is back, with
+ * the member ID it had before, and caught up with the leader; what waits for this node waits for the gate.
  */
 export class EtcdNode extends pulumi.ComponentResource {
   /** The resources that finish this node: what others wait for. */
@@ -173,6 +179,7 @@ export class EtcdNode extends pulumi.ComponentResource {
   readonly packages?: LayeredPackage;
   /** With package layering: the ostree remote the rebase pulls from. */
   readonly remote?: OstreeRemote;
+  readonly gate: HealthGate;
 
   constructor(name: string, args: EtcdNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:EtcdNode", name, {}, opts);
@@ -189,11 +196,26 @@ export class EtcdNode extends pulumi.ComponentResource {
         { parent: this, dependsOn: after },
       );
       this.etcd = container(this, name, args, ETCD_CONTAINER, [this.migration]);
-      this.ready = [this.etcd];
     } else {
       ({ packages: this.packages, remote: this.remote } = layering(this, name, args, ETCD_PACKAGES, after));
-      this.ready = [this.packages];
     }
+    // The member ID stays a nested Output, so preview still lists every check (with the ID still unknown).
+    const memberId = this.migration?.memberId;
+    const checks = etcdMemberGateChecks(undefined, args.healthChecks).map((c) =>
+      c.kind === "etcdMember" && memberId ? ({ ...c, memberId } as unknown as HealthCheck) : c,
+    );
+    this.gate = new HealthGate(
+      `${name}-health`,
+      {
+        connection: args.connection,
+        checks,
+        triggers: this.etcd
+          ? [this.migration!.migratedAt, this.etcd.imageId, this.etcd.deployment]
+          : [this.packages!.bootId],
+      },
+      { parent: this, dependsOn: [this.etcd ?? this.packages!] },
+    );
+    this.ready = [this.gate];
     this.registerOutputs({});
   }
 }

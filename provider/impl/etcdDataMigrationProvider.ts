@@ -64,6 +64,7 @@ import {
   runStep,
   toolFailure,
 } from "./common";
+import { guardMemberStop } from "./etcdClusterView";
 
 type Inputs = EtcdDataMigrationInputs & { __provider?: string };
 type Outputs = EtcdDataMigrationOutputs & { __provider?: string };
@@ -298,6 +299,8 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
     }
     if (decision.action === "fail")
       throw new Error(`${hostId(conn)}: EtcdDataMigration refused: ${decision.reason}`);
+    // A member of a multi-member cluster stops only when the others are healthy and keep a quorum without it.
+    const member = await guardMemberStop(conn, spec.unit, insp.serviceState);
     await stopService(conn, spec.unit);
     let backupPath: string | undefined;
     if (decision.action === "backupThenCopy") {
@@ -311,7 +314,10 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
     }
     try {
       const entries = await copyVerifyCommit(conn, spec);
-      const outs = outputsFrom(inputs, entries, new Date().toISOString(), backupPath);
+      const outs = {
+        ...outputsFrom(inputs, entries, new Date().toISOString(), backupPath),
+        ...(member ? { memberId: member.memberId, memberName: member.memberName } : {}),
+      };
       progress(
         conn,
         `migrated ${outs.files} files (${outs.bytes} bytes) to ${spec.destination}/member, verified`,
@@ -345,6 +351,7 @@ export const etcdDataMigrationProvider = {
     const tmp = `${spec.destination}/.member.tmp-<id>`;
     inputs.commands = [
       `${displayLine(buildEtcdInspectCommand(spec))}  # source has wal/ and snap/? destination state?`,
+      `<etcd quorum check>  # etcdctl member list, endpoint status, endpoint health: while ${spec.unit} runs, every other member must be healthy and keep a quorum without it`,
       displayLine(buildSystemctlCommand("stop", spec.unit)),
       `cp -a -- ${spec.source} ${tmp}`,
       `<etcd-verify script>  # size and sha256 of every file, source vs copy`,

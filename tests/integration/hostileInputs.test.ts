@@ -33,6 +33,7 @@ const SC = "SystemContainer" as const;
 const LP = "LayeredPackage" as const;
 const EDM = "EtcdDataMigration" as const;
 const OR = "OstreeRemote" as const;
+const HG = "HealthGate" as const;
 const LONG = "a".repeat(300);
 const RLO = "\u202e";
 
@@ -378,6 +379,50 @@ const ROWS: Row[] = [
   [OR, "a relative key path", { gpgKeyPath: "RPM-GPG-KEY" }, "gpgKeyPath", "must be an absolute path"],
   [OR, "a key path with ..", { gpgKeyPath: "/etc/pki/../shadow" }, "gpgKeyPath", "normalised absolute path"],
   [OR, "gpgVerify as a string", { gpgVerify: "false" }, "gpgVerify", "must be true or false"],
+  // HealthGate: its checks run commands on the host, so only a user `command` may carry shell
+  [
+    HG,
+    "a unit with command substitution",
+    { checks: [{ kind: "unitActive", name: "u", unit: "etcd$(reboot)" }] },
+    "checks[0].unit",
+    "must be a unit name",
+  ],
+  [
+    HG,
+    "a lease path that is relative",
+    { checks: [{ kind: "flannelLease", name: "l", path: "../../etc/shadow" }] },
+    "checks[0].path",
+    "must be an absolute path",
+  ],
+  [
+    HG,
+    "a member ID with a ; separator",
+    { checks: [{ kind: "etcdMember", name: "m", memberId: "1;reboot" }] },
+    "checks[0].memberId",
+    "in decimal",
+  ],
+  [
+    HG,
+    "a check name with a newline",
+    { checks: [{ kind: "etcdCluster", name: "e\nreboot" }] },
+    "checks[0].name",
+    "1-100 letters",
+  ],
+  [
+    HG,
+    "an unknown kind",
+    { checks: [{ kind: "shell", name: "s", command: "reboot" }] },
+    "checks[0].kind",
+    "must be one of",
+  ],
+  [HG, "no checks", { checks: [] }, "checks", "non-empty list"],
+  [
+    HG,
+    "connection password as a number",
+    { connection: { password: 31337 } },
+    "connection.password",
+    "must be a string; got a number",
+  ],
 ];
 
 /** Value contents that ARE accepted: each `--set=KEY=VALUE` is one argv element, so the shell never parses them. */
@@ -438,6 +483,8 @@ describe("hostile inputs are refused by check, before any host is reached", func
           name: "fedora-atomic-27",
           url: "https://kojipkgs.fedoraproject.org/atomic/27",
         };
+      case "HealthGate":
+        return { connection: connection(), checks: [{ kind: "etcdCluster", name: "etcd" }] };
     }
   }
 
@@ -568,6 +615,7 @@ describe("hostile inputs are refused by check, before any host is reached", func
         LayeredPackage: `{ packages: ["etcd"] }`,
         EtcdDataMigration: `{}`,
         OstreeRemote: `{ name: "fedora-atomic-27", url: "https://kojipkgs.fedoraproject.org/atomic/27" }`,
+        HealthGate: `{ checks: [{ kind: "etcdCluster", name: "etcd" }] }`,
       };
       // The engine stops at the first failing check, so the program declares the row chosen by config.
       const resources = PREVIEW_ROWS.map(

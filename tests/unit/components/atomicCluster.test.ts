@@ -67,9 +67,19 @@ describe("AtomicCluster", () => {
       expect(etcd.dependsOn).to.deep.equal(["c-etcd1-etcd-etcd-data"]);
     });
 
-    it("installs the master's containers after etcd, and the controllers after kube-apiserver", () => {
-      expect(r.get("c-master1-master-flanneld")!.dependsOn).to.deep.equal(["c-etcd1-etcd-etcd"]);
-      expect(r.get("c-master1-master-kube-apiserver")!.dependsOn).to.deep.equal(["c-etcd1-etcd-etcd"]);
+    it("gates the etcd member after its container: unit active, same member ID as before the migration", () => {
+      const gate = r.get("c-etcd1-etcd-health")!;
+      expect(gate.type).to.equal("pulumi-nodejs:dynamic/atomic-host:HealthGate");
+      expect(gate.dependsOn).to.deep.equal(["c-etcd1-etcd-etcd"]);
+      expect(gate.props.checks.map((c: any) => [c.kind, c.name])).to.deep.equal([
+        ["unitActive", "etcd active"],
+        ["etcdMember", "etcd member rejoined"],
+      ]);
+    });
+
+    it("installs the master's containers after the etcd gate, and the controllers after kube-apiserver", () => {
+      expect(r.get("c-master1-master-flanneld")!.dependsOn).to.deep.equal(["c-etcd1-etcd-health"]);
+      expect(r.get("c-master1-master-kube-apiserver")!.dependsOn).to.deep.equal(["c-etcd1-etcd-health"]);
       expect(r.get("c-master1-master-kube-apiserver")!.props.image).to.equal(
         "registry.fedoraproject.org/f27/kubernetes-apiserver",
       );
@@ -78,20 +88,43 @@ describe("AtomicCluster", () => {
       }
     });
 
-    it("installs kubelet and kube-proxy on workers, one worker at a time by default", () => {
-      expect(r.get("c-worker1-worker-flanneld")!.dependsOn).to.deep.equal([
+    it("closes the masters' batch with a gate on each master and one on an etcd host", () => {
+      const m = r.get("c-master1-health")!;
+      expect(m.dependsOn).to.deep.equal([
         "c-master1-master-flanneld",
         "c-master1-master-kube-controller-manager",
         "c-master1-master-kube-scheduler",
+      ]);
+      expect(m.props.checks).to.deep.equal([
+        { kind: "unitActive", name: "flanneld active", unit: "flanneld" },
+        { kind: "unitActive", name: "kube-apiserver active", unit: "kube-apiserver" },
+        { kind: "unitActive", name: "kube-controller-manager active", unit: "kube-controller-manager" },
+        { kind: "unitActive", name: "kube-scheduler active", unit: "kube-scheduler" },
+        { kind: "flannelLease", name: "flanneld lease", path: "/run/flanneld/subnet.env" },
+      ]);
+      const e = r.get("c-masters-etcd-health")!;
+      expect(e.dependsOn).to.deep.equal(m.dependsOn);
+      expect(e.props.checks).to.deep.equal([{ kind: "etcdCluster", name: "etcd cluster healthy" }]);
+    });
+
+    it("installs kubelet and kube-proxy on workers, one worker at a time by default, each batch after the last gate", () => {
+      expect(r.get("c-worker1-worker-flanneld")!.dependsOn).to.deep.equal([
+        "c-master1-health",
+        "c-masters-etcd-health",
       ]);
       expect(r.get("c-worker1-worker-kubelet")!.dependsOn).to.deep.equal(["c-worker1-worker-flanneld"]);
       expect(r.get("c-worker1-worker-kube-proxy")!.props.image).to.equal(
         "registry.fedoraproject.org/f27/kubernetes-proxy",
       );
-      expect(r.get("c-worker2-worker-flanneld")!.dependsOn).to.deep.equal([
+      expect(r.get("c-worker1-health")!.dependsOn).to.deep.equal([
         "c-worker1-worker-kube-proxy",
         "c-worker1-worker-kubelet",
       ]);
+      expect(r.get("c-worker2-worker-flanneld")!.dependsOn).to.deep.equal([
+        "c-worker1-health",
+        "c-workers-1-etcd-health",
+      ]);
+      expect(r.has("c-workers-2-etcd-health")).to.equal(true);
     });
 
     it("creates no layered packages and no ostree remote", () => {
@@ -128,17 +161,29 @@ describe("AtomicCluster", () => {
         "flannel",
       ]);
       expect(r.get("c-worker1-worker-packages")!.dependsOn).to.deep.equal([
-        "c-m1-master-packages",
+        "c-m1-health",
+        "c-masters-etcd-health",
         "c-worker1-worker-remote",
       ]);
       expect(r.get("c-worker2-worker-packages")!.dependsOn).to.deep.equal([
-        "c-m1-master-packages",
+        "c-m1-health",
+        "c-masters-etcd-health",
         "c-worker2-worker-remote",
       ]);
       expect(r.get("c-worker3-worker-packages")!.dependsOn).to.deep.equal([
-        "c-worker1-worker-packages",
-        "c-worker2-worker-packages",
+        "c-worker1-health",
+        "c-worker2-health",
         "c-worker3-worker-remote",
+        "c-workers-1-etcd-health",
+      ]);
+      // The RPM's flanneld writes its lease where flannel puts it by default; the colocated etcd unit is gated too.
+      expect(r.get("c-m1-health")!.props.checks.map((c: any) => c.unit ?? c.path)).to.deep.equal([
+        "etcd",
+        "flanneld",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "/run/flannel/subnet.env",
       ]);
     });
 
@@ -156,8 +201,9 @@ describe("AtomicCluster", () => {
       }
       // The remote waits for what the host's packages wait for, so a host is not touched before its turn.
       expect(r.get("c-worker3-worker-remote")!.dependsOn).to.deep.equal([
-        "c-worker1-worker-packages",
-        "c-worker2-worker-packages",
+        "c-worker1-health",
+        "c-worker2-health",
+        "c-workers-1-etcd-health",
       ]);
     });
 
@@ -197,6 +243,56 @@ describe("AtomicCluster", () => {
       expect(
         types.filter((t) => t.endsWith(":SystemContainer") || t.endsWith(":EtcdDataMigration")),
       ).to.deep.equal([]);
+    });
+  });
+
+  describe("with a 3-member etcd cluster, maxUnavailable above the worker count and user checks", () => {
+    let r: Map<string, Registered>;
+    before(async () => {
+      r = await register({
+        method: "systemContainers",
+        hosts: [
+          { name: "etcd1", host: "10.0.0.1", roles: ["etcd"] },
+          { name: "etcd2", host: "10.0.0.6", roles: ["etcd"] },
+          { name: "etcd3", host: "10.0.0.7", roles: ["etcd"] },
+          ...fourHosts.slice(1),
+        ],
+        maxUnavailable: 5,
+        healthChecks: {
+          worker: [
+            {
+              name: "kubelet healthz",
+              command: "curl -sf http://127.0.0.1:10248/healthz",
+              timeoutSeconds: 30,
+            },
+          ],
+        },
+      });
+    });
+
+    it("migrates the members one at a time: each waits for the previous member's gate", () => {
+      expect(r.get("c-etcd1-etcd-etcd-data")!.dependsOn).to.deep.equal([]);
+      expect(r.get("c-etcd2-etcd-etcd-data")!.dependsOn).to.deep.equal(["c-etcd1-etcd-health"]);
+      expect(r.get("c-etcd3-etcd-etcd-data")!.dependsOn).to.deep.equal(["c-etcd2-etcd-health"]);
+      expect(r.get("c-master1-master-flanneld")!.dependsOn).to.deep.equal(["c-etcd3-etcd-health"]);
+    });
+
+    it("takes every worker in one batch when maxUnavailable exceeds the worker count", () => {
+      expect(r.get("c-worker1-worker-flanneld")!.dependsOn).to.deep.equal(
+        r.get("c-worker2-worker-flanneld")!.dependsOn,
+      );
+      expect(r.has("c-workers-1-etcd-health")).to.equal(true);
+      expect(r.has("c-workers-2-etcd-health")).to.equal(false);
+    });
+
+    it("adds the role's user checks to its gates, after the built-in ones", () => {
+      expect(r.get("c-worker2-health")!.props.checks.at(-1)).to.deep.equal({
+        kind: "command",
+        name: "kubelet healthz",
+        command: "curl -sf http://127.0.0.1:10248/healthz",
+        timeoutSeconds: 30,
+      });
+      expect(r.get("c-master1-health")!.props.checks.some((c: any) => c.kind === "command")).to.equal(false);
     });
   });
 });

@@ -1,5 +1,10 @@
 import { expect } from "chai";
-import { parseClusterSpec } from "../../../provider/components/clusterSpec";
+import {
+  clusterSpecWarnings,
+  effectiveMaxUnavailable,
+  parseClusterSpec,
+  type ClusterHostSpec,
+} from "../../../provider/components/clusterSpec";
 
 const good = {
   method: "systemContainers",
@@ -72,6 +77,39 @@ describe("parseClusterSpec", () => {
       "cluster.maxUnavailable: must be a whole number from 1 to 1000",
     ],
     [
+      "healthChecks that are not by role",
+      { ...good, healthChecks: [{ name: "x", command: "true" }] },
+      "cluster.healthChecks: must be an object by role: { etcd?, master?, worker? }",
+    ],
+    [
+      "healthChecks for an unknown role",
+      { ...good, healthChecks: { db: [] } },
+      `cluster.healthChecks.db: is not a role: use "etcd", "master" or "worker"`,
+    ],
+    [
+      "a health check without a command",
+      { ...good, healthChecks: { worker: [{ name: "kubelet" }] } },
+      "cluster.healthChecks.worker[0].command: must be a non-empty shell command of at most 4096 characters",
+    ],
+    [
+      "two health checks of one name",
+      {
+        ...good,
+        healthChecks: {
+          master: [
+            { name: "api", command: "true" },
+            { name: "api", command: "false" },
+          ],
+        },
+      },
+      `cluster.healthChecks.master[1].name: duplicates another check's name "api"`,
+    ],
+    [
+      "a health check timeout of zero",
+      { ...good, healthChecks: { etcd: [{ name: "x", command: "true", timeoutSeconds: 0 }] } },
+      "cluster.healthChecks.etcd[0].timeoutSeconds: must be a whole number from 1 to 3600",
+    ],
+    [
       "a bad etcd conflict",
       { ...good, etcd: { conflict: "merge" } },
       `cluster.etcd.conflict: must be "fail" or "backup"`,
@@ -121,4 +159,68 @@ describe("parseClusterSpec", () => {
       expect(errors.join("\n")).to.include(message);
     });
   }
+
+  it("accepts health checks by role", () => {
+    const { spec, errors } = parseClusterSpec({
+      ...good,
+      healthChecks: {
+        worker: [
+          { name: "kubelet healthz", command: "curl -sf localhost:10248/healthz", timeoutSeconds: 30 },
+        ],
+      },
+    });
+    expect(errors).to.deep.equal([]);
+    expect(spec!.healthChecks!.worker![0].name).to.equal("kubelet healthz");
+  });
+});
+
+describe("cluster settings that are allowed but said", () => {
+  const hosts = (etcd: number, workers: number): ClusterHostSpec[] => [
+    ...Array.from({ length: etcd }, (_, i) => ({
+      name: `e${i}`,
+      host: `10.0.0.${i + 1}`,
+      roles: ["etcd" as const],
+    })),
+    { name: "m", host: "10.0.1.1", roles: ["master"] },
+    ...Array.from({ length: workers }, (_, i) => ({
+      name: `w${i}`,
+      host: `10.0.2.${i + 1}`,
+      roles: ["worker" as const],
+    })),
+  ];
+  const table: [string, number, number, number | undefined, string[]][] = [
+    ["3 members, maxUnavailable 1", 3, 2, 1, []],
+    ["1 member", 1, 2, undefined, []],
+    [
+      "4 members",
+      4,
+      2,
+      undefined,
+      [
+        "cluster.hosts: 4 etcd members tolerate 1 member(s) down, no more than 3 would; an odd count (3, 5) is usual",
+      ],
+    ],
+    [
+      "maxUnavailable 5 for 2 workers",
+      3,
+      2,
+      5,
+      ["cluster.maxUnavailable: 5 is more than the 2 worker(s): using 2 (every worker in one batch)"],
+    ],
+  ];
+  for (const [what, etcd, workers, max, warnings] of table) {
+    it(`${what}: ${warnings.length ? "warns" : "says nothing"}`, () => {
+      expect(clusterSpecWarnings({ hosts: hosts(etcd, workers), maxUnavailable: max })).to.deep.equal(
+        warnings,
+      );
+    });
+  }
+
+  it("clamps the worker batch to the worker count, and to at least 1", () => {
+    expect([
+      effectiveMaxUnavailable(undefined, 4),
+      effectiveMaxUnavailable(5, 2),
+      effectiveMaxUnavailable(3, 0),
+    ]).to.deep.equal([1, 2, 1]);
+  });
 });

@@ -12,7 +12,7 @@ async function roundTrip(kind: Parameters<typeof makeDynamicProvider>[0]) {
 }
 
 describe("the serialized provider", () => {
-  for (const kind of ["SystemContainer", "LayeredPackage", "EtcdDataMigration"] as const) {
+  for (const kind of ["SystemContainer", "LayeredPackage", "EtcdDataMigration", "HealthGate"] as const) {
     it(`${kind}: captures no client, config or secret, and runs check after a round trip`, async () => {
       const { text, loaded } = await roundTrip(kind);
       expect(text.length).to.be.lessThan(4000);

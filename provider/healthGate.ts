@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { HealthCheck } from "./atomic/healthGate";
+import type { Connection, ConnectionArgs } from "./connection";
+import { makeDynamicProvider } from "./dynamicProvider";
+
+export type { HealthCheck } from "./atomic/healthGate";
+
+/**
+ * Checks that a host is healthy after a change, and fails the `up` (so nothing that depends on the gate is
+ * touched) when it is not: the health gate between AtomicCluster's batches.
+ *
+ * - check:  validates the checks; `commands` lists each check and where it runs. No SSH.
+ * - create / update: runs every check in order over the host's SSH connection, each retried until it passes or
+ *   its `timeoutSeconds` runs out; fails with the check, the host and what the check printed.
+ * - read:   nothing (a gate's result is a moment, not host state).
+ * - delete: nothing.
+ *
+ * It re-runs when `checks` or `triggers` change: put in `triggers` the outputs of what the gate guards, so the gate
+ * runs whenever they changed and a no-op `up` does not connect.
+ */
+export interface HealthGateArgs {
+  /** The host the checks run on. Stored as a secret. */
+  connection: pulumi.Input<ConnectionArgs>;
+  /** The checks, in order (see `HealthCheck`). */
+  checks: pulumi.Input<pulumi.Input<HealthCheck>[]>;
+  /** Anything whose change re-runs the gate (the gated resources' outputs). Default []. */
+  triggers?: pulumi.Input<unknown[]>;
+}
+
+export interface HealthGateInputs {
+  connection: Connection;
+  checks: HealthCheck[];
+  triggers?: unknown[];
+  /** Computed by check: each check, what it runs and where. */
+  commands?: string[];
+}
+
+/** One check's outcome. */
+export interface HealthCheckResult {
+  name: string;
+  /** What the check saw when it passed (a unit state, a subnet, a member table). */
+  output: string;
+  /** Seconds from the first try to the pass. */
+  seconds: number;
+  attempts: number;
+}
+
+export interface HealthGateOutputs extends HealthGateInputs {
+  /** When every check last passed (ISO 8601, UTC). */
+  passedAt: string;
+  results: HealthCheckResult[];
+}
+
+const provider = makeDynamicProvider("HealthGate");
+
+export class HealthGate extends pulumi.dynamic.Resource {
+  declare readonly connection: pulumi.Output<Connection>;
+  declare readonly checks: pulumi.Output<HealthCheck[]>;
+  declare readonly triggers: pulumi.Output<unknown[] | undefined>;
+  declare readonly commands: pulumi.Output<string[]>;
+  declare readonly passedAt: pulumi.Output<string>;
+  declare readonly results: pulumi.Output<HealthCheckResult[]>;
+
+  constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        connection: pulumi.secret(args.connection),
+        commands: undefined,
+        passedAt: undefined,
+        results: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      "atomic-host",
+      "HealthGate",
+    );
+  }
+}
