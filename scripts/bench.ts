@@ -50,6 +50,7 @@ import {
   markdownTable,
   timeSlices,
   wallPoints,
+  withReadmeGoals,
 } from "./bench/report";
 import { microFigures } from "./bench/standinCpu";
 import {
@@ -80,6 +81,8 @@ export interface BenchOptions {
   wan: { hosts: number; latencyMs: number } | null;
   /** Calls per stand-in CPU figure (and pooled execs). Default 200. */
   standinCalls: number;
+  /** Rewrite the README's goal table (only a full run into bench/results does). */
+  readme: boolean;
 }
 
 const USAGE = `usage: npm run bench -- [--hosts 1,4,12,24] [--modes on,off] [--latency-ms 25]
@@ -97,6 +100,7 @@ export function parseBenchArgs(argv: string[]): { options?: BenchOptions; errors
     timeoutMinutes: 30,
     wan: { hosts: 12, latencyMs: 50 },
     standinCalls: 200,
+    readme: true,
   };
   const wholes = (flag: string, v: string, min: number, max: number): number[] => {
     const list = v.split(",").map((s) => Number(s.trim()));
@@ -116,7 +120,7 @@ export function parseBenchArgs(argv: string[]): { options?: BenchOptions; errors
     }
     if (flag === "--quick") {
       // The smallest run that exercises every figure: for development, never for the README.
-      Object.assign(o, { hosts: [1], modes: ["on"], wan: null, standinCalls: 20 });
+      Object.assign(o, { hosts: [1], modes: ["on"], wan: null, standinCalls: 20, readme: false });
       continue;
     }
     const value = inline ?? argv[++i];
@@ -143,6 +147,7 @@ export function parseBenchArgs(argv: string[]): { options?: BenchOptions; errors
         break;
       case "--out":
         o.out = path.resolve(value);
+        o.readme = false;
         break;
       case "--wan": {
         const m = /^(\d+)@(\d+)$/.exec(value);
@@ -547,6 +552,14 @@ async function main(): Promise<number> {
   console.log("\n" + markdownTable(runs));
   console.log(acceptanceLines(runs).join("\n"));
   console.log("\n" + goalTable(goalFigures(report), previous));
+  if (opts.readme && runs.every((r) => r.ok)) {
+    const readme = path.join(REPO, "README.md");
+    fs.writeFileSync(
+      readme,
+      withReadmeGoals(fs.readFileSync(readme, "utf8"), goalTable(goalFigures(report), previous)),
+    );
+    log("updated the goal table in README.md");
+  }
   log(
     `wrote ${path.relative(process.cwd(), opts.out) || opts.out}/latest.{json,md,png}, latest-breakdown.png`,
   );

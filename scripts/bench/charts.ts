@@ -24,7 +24,7 @@ export interface TimeSlice {
 
 /** Parts of a bar, bottom to top, in a fixed order (and colour) whatever the data. */
 export const TIME_PARTS = [
-  "network floor (critical-path round trips × RTT)",
+  "network floor (critical-path commands × 2 RTT)",
   "CPU: Pulumi CLI, language host, program",
   "CPU: dynamic provider",
   "CPU: simulator (sshd, tools, etcd)",

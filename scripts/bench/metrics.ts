@@ -107,11 +107,17 @@ export function longestCommandChain(commands: readonly TimedCommand[]): Critical
 }
 
 /**
- * The wall time a chain of `roundTrips` remote commands cannot go below at `latencyMsEachWay`: each command is
- * at least one round trip (the request out, its exit status back), whatever runs around it.
+ * SSH round trips one remote command costs on an open connection: the channel open and the exec request each wait
+ * for the server's answer (RFC 4254 §5.1, §6.5); the output and exit status then come back with the second.
  */
-export function floorSeconds(roundTrips: number, latencyMsEachWay: number): number {
-  return (roundTrips * 2 * latencyMsEachWay) / 1000;
+export const SSH_ROUND_TRIPS_PER_EXEC = 2;
+
+/**
+ * The wall time a chain of `commands` dependent remote commands cannot go below at `latencyMsEachWay` on pooled
+ * connections: {@link SSH_ROUND_TRIPS_PER_EXEC} round trips each, whatever runs around them.
+ */
+export function floorSeconds(commands: number, latencyMsEachWay: number): number {
+  return (commands * SSH_ROUND_TRIPS_PER_EXEC * 2 * latencyMsEachWay) / 1000;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

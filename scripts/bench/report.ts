@@ -48,7 +48,7 @@ export interface RunResult {
   cpu?: { cliSeconds: number; providerSeconds: number; simulatorSeconds: number };
   /** Commands on the longest chain of commands each starting after the previous ended (metrics.ts). */
   criticalPathCommands?: number;
-  /** The wall time that chain cannot go below: one round trip per command at the run's latency, s. */
+  /** The wall time that chain cannot go below: two round trips per command at the run's latency, s. */
   floorSeconds?: number;
   /** Dynamic resources in the stack (SystemContainer, EtcdDataMigration, ...), for per-resource figures. */
   resources?: number;
@@ -231,7 +231,7 @@ export function markdownReport(report: BenchReport, previous?: GoalFigures): str
     "![where the time goes](latest-breakdown.png)",
     "",
     "Where the time of each `pulumi up` from scratch (reuse on) goes: the network floor (critical-path commands × " +
-      "RTT), CPU-seconds of the CLI, the dynamic provider and the simulator (on a shared 2-CPU machine these " +
+      "2 RTT), CPU-seconds of the CLI, the dynamic provider and the simulator (on a shared 2-CPU machine these " +
       "overlap each other and the wait), and the rest of the wall time.",
     "",
     `Cluster boot times (not in any figure): ${boots}.`,
@@ -399,4 +399,18 @@ export function timeSlices(
       ];
       return values.map((seconds, i) => ({ bar, order, part: parts[i], seconds }));
     });
+}
+
+// ================================================================================================================
+// The README
+
+export const README_GOALS_START = "<!-- bench:goals (written by npm run bench) -->";
+export const README_GOALS_END = "<!-- /bench:goals -->";
+
+/** `readme` with the text between the goal-table markers replaced by `table` (unchanged without markers). */
+export function withReadmeGoals(readme: string, table: string): string {
+  const a = readme.indexOf(README_GOALS_START);
+  const b = readme.indexOf(README_GOALS_END);
+  if (a < 0 || b < a) return readme;
+  return `${readme.slice(0, a + README_GOALS_START.length)}\n${table}\n${readme.slice(b)}`;
 }
