@@ -192,6 +192,74 @@ export function baseImageForChecksum(checksum: string): BaseImage | undefined {
   return undefined;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// OSTree remotes and the Fedora GPG keys
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * `/etc/ostree/remotes.d/fedora-atomic.conf` as a release's installation leaves it. Fedora 26: byte for byte the
+ * capture `real-outputs/ostree-remotes-d-fedora-atomic-conf-01.txt` (F26 AH 26.120). Fedora 27: the same file for
+ * the 27 repository and key (no capture of an F27 file was found; the per-release form is the one F26 shows, and
+ * the F29 capture `-02` shows the same four keys).
+ */
+export function fedoraOstreeRemoteConf(release: Release): string {
+  return [
+    '[remote "fedora-atomic"]',
+    `url=https://kojipkgs.fedoraproject.org/atomic/${release}/`,
+    "gpg-verify=true",
+    `gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-${release}-primary`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Refs an OSTree repository URL serves. In 2017 Fedora published one repository per release
+ * (`https://kojipkgs.fedoraproject.org/atomic/26/` holds Fedora 26's refs only: hence the upgrade guide's
+ * `ostree remote add ... fedora-atomic-27 https://kojipkgs.fedoraproject.org/atomic/27`,
+ * real-outputs/ostree-remote-add-01.txt); the later unified repository (`https://dl.fedoraproject.org/atomic/repo/`,
+ * capture -02) holds every release. A URL the simulator does not know serves nothing.
+ */
+export function ostreeServerRefs(url: string): string[] {
+  const u = url.replace(/\/+$/, "");
+  const perRelease = /^https?:\/\/kojipkgs\.fedoraproject\.org\/atomic\/(\d+)$/.exec(u);
+  if (perRelease) {
+    const base = baseImageForRef(`fedora/${perRelease[1]}/x86_64/atomic-host`);
+    return base ? [base.ref] : [];
+  }
+  if (u === "https://dl.fedoraproject.org/atomic/repo") return [BASES[26].ref, BASES[27].ref];
+  return [];
+}
+
+/** One file of `/etc/pki/rpm-gpg`: a key (placeholder text) or a symlink to one. */
+export interface GpgKeyFile {
+  name: string;
+  text?: string;
+  symlinkTo?: string;
+}
+
+/**
+ * `/etc/pki/rpm-gpg` as the release's fedora-repos package installs it: `RPM-GPG-KEY-fedora-N-primary` for every
+ * release from 7 up to the next one (the key of release N+1 is added on N's branch before N+1 branches from
+ * rawhide: fedora-repos 27-0.1 "Setup for rawhide being f27" on 2017-02-25 carries the 27 key already, and 27-0.3
+ * "Add Fedora 28 key"; a real F26 host used `RPM-GPG-KEY-fedora-27-primary` in the upgrade post,
+ * real-outputs/ostree-remote-add-01.txt, and its rebase succeeded, -rebase-01), the `-x86_64` links the spec makes
+ * from its archmap, and the `RPM-GPG-KEY-N-fedora` compatibility link. Secondary-architecture keys are left out.
+ * The keys are placeholders at the real paths: the simulator checks a key file exists, never a signature.
+ */
+export function fedoraGpgKeyFiles(release: Release): GpgKeyFile[] {
+  const out: GpgKeyFile[] = [];
+  for (let n = 7; n <= release + 1; n++) {
+    const key = `RPM-GPG-KEY-fedora-${n}-primary`;
+    out.push({
+      name: key,
+      text: `-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n(atomic-host-sim placeholder for ${key})\n-----END PGP PUBLIC KEY BLOCK-----\n`,
+    });
+    out.push({ name: `RPM-GPG-KEY-fedora-${n}-x86_64`, symlinkTo: key });
+  }
+  out.push({ name: `RPM-GPG-KEY-${release}-fedora`, symlinkTo: `RPM-GPG-KEY-fedora-${release}-primary` });
+  return out;
+}
+
 /**
  * Unit files as the Fedora RPMs ship them (kubernetes, flannel and etcd from the Fedora dist-git specs of the
  * F26/F27 era). The etcd ExecStart is the one the host runtime recognises as "runs etcd with the RPM layout".
@@ -382,6 +450,8 @@ export function packageEtcFiles(name: string): Record<string, string> {
 export type ExecStartKind =
   /** The etcd RPM unit: etcd with `--data-dir=$ETCD_DATA_DIR` from /etc/etcd/etcd.conf (RPM layout). */
   | { kind: "etcd-rpm" }
+  /** Fedora 26's RPM flanneld.service (`ExecStart=/usr/bin/flanneld-start $FLANNEL_OPTIONS`). */
+  | { kind: "flannel-rpm" }
   /**
    * A system container started by runc (`/bin/runc --systemd-cgroup run 'NAME'`): what it runs is in
    * /var/lib/containers/atomic/NAME/config.json `process.args` (see {@link systemContainerRunsEtcd}).
@@ -398,7 +468,18 @@ export function classifyExecStart(execStart: string): ExecStartKind {
     );
   if (runc) return { kind: "runc", container: runc[1] };
   if (/\/usr\/bin\/etcd(\s|$|")/.test(execStart)) return { kind: "etcd-rpm" };
+  if (/\/usr\/bin\/flanneld-start(\s|$)/.test(execStart)) return { kind: "flannel-rpm" };
   return { kind: "other" };
+}
+
+/** True when a system container's config.json (text) runs flannel (`/usr/bin/flanneld-run.sh`). */
+export function systemContainerRunsFlannel(configJsonText: string): boolean {
+  try {
+    const args: unknown = JSON.parse(configJsonText)?.process?.args;
+    return Array.isArray(args) && args.some((a) => a === "/usr/bin/flanneld-run.sh");
+  } catch {
+    return false;
+  }
 }
 
 /** True when a system container's config.json (text) runs etcd (`/usr/bin/etcd-env.sh /usr/bin/etcd`). */
@@ -479,6 +560,14 @@ export function canonicalImageRef(ref: string): string {
 /** Deterministic digest for a reference and a generation number (0 for the default catalogue). */
 export function deterministicDigest(ref: string, generation: number): string {
   return `sha256:${sha256Hex(`image-config:${canonicalImageRef(ref)}:${generation}`)}`;
+}
+
+/**
+ * The image's manifest digest (`sha256:...`), which skopeo records as `docker.digest` in the ostree commit and atomic
+ * 1.20.1 takes as the image ID; derived from the config digest and layers, so it moves exactly when they do.
+ */
+export function manifestDigest(image: Pick<RegistryImage, "digest" | "layers">): string {
+  return `sha256:${sha256Hex(`image-manifest:${image.digest}:${image.layers.join(",")}`)}`;
 }
 
 const IMAGE_CREATED = Date.UTC(2017, 10, 14, 9, 0, 0) / 1000;
@@ -1055,18 +1144,24 @@ exec "$@"
         RESOLV_BIND,
       ],
     }),
+    // atomic-system-containers flannel/service.template (Type=notify, NotifyAccess=all: flanneld-run.sh notifies).
     serviceTemplate: `[Unit]
 Description=Flanneld overlay address etcd agent
+After=network.target
+After=network-online.target
+Wants=network-online.target
 After=$AFTER
 Before=docker.service
 
 [Service]
 Type=notify
+NotifyAccess=all
 ExecStart=$EXEC_START
 ExecStop=$EXEC_STOP
 ExecStopPost=/bin/rm /etc/systemd/system/docker.service.d/$NAME.conf
 Restart=on-failure
 WorkingDirectory=$DESTDIR
+RuntimeDirectory=\${NAME}
 
 [Install]
 WantedBy=multi-user.target

@@ -4,6 +4,7 @@
  *
  *   atomic-host-sim up --dir DIR --hosts N [--release 26|27] [--layout contrib|rpm] [--base-port P]
  *                      [--rpm-ostree 2017.10|2018.7] [--latency-ms MS] [--reboot-down-ms MS]
+ *                      [--flannel-start-timeout-ms MS]
  *                      [--etcd-hosts all|none|N|h1,h2] [--password PW] [--names h1,h2,...] [--seed-keys N]
  *   atomic-host-sim down --dir DIR
  *   atomic-host-sim status --dir DIR [--json]
@@ -19,6 +20,7 @@ import { SimCluster, seedEtcdKeys } from "./index";
 const USAGE = `usage:
   atomic-host-sim up --dir DIR --hosts N [--release 26|27] [--layout contrib|rpm] [--base-port P]
                      [--rpm-ostree 2017.10|2018.7] [--latency-ms MS] [--reboot-down-ms MS]
+                     [--flannel-start-timeout-ms MS]
                      [--etcd-hosts all|none|N|h1,h2] [--password PW] [--names h1,h2,...] [--seed-keys N]
   atomic-host-sim down --dir DIR
   atomic-host-sim status --dir DIR [--json]
@@ -35,6 +37,7 @@ const OPTIONS = {
   "rpm-ostree": { type: "string" },
   "latency-ms": { type: "string" },
   "reboot-down-ms": { type: "string" },
+  "flannel-start-timeout-ms": { type: "string" },
   "etcd-hosts": { type: "string" },
   password: { type: "string" },
   "seed-keys": { type: "string" },
@@ -97,6 +100,7 @@ export function upOptions(values: Values): ClusterOptions {
     rpmOstreeVersion: oneOf<RpmOstreeVersion>(values, "rpm-ostree", ["2017.10", "2018.7"]),
     latencyMs: int(values, "latency-ms"),
     rebootDownMs: int(values, "reboot-down-ms"),
+    flannelStartTimeoutMs: int(values, "flannel-start-timeout-ms"),
     etcdHosts,
     password: values.password,
   };

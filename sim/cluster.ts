@@ -31,6 +31,7 @@ import {
 import { killHostProcesses, processesOfHost } from "./supervisor";
 import { processStartTicks } from "./tools/systemctl";
 import { renderExecWrapper } from "./tools/exec-wrapper";
+import { CONTRIB_NETWORK_CONFIG, DEFAULT_FLANNEL_PREFIX, etcdV2 } from "./tools/flannel";
 
 /** Options of `startCluster` (and of `atomic-host-sim up`). */
 export interface ClusterOptions {
@@ -58,6 +59,8 @@ export interface ClusterOptions {
   password?: string | Record<string, string>;
   /** How long `startCluster` waits for every host to boot, ms. Default 120000. */
   readyTimeoutMs?: number;
+  /** How long `systemctl start flanneld` waits for a lease before it fails, ms. Default 5000 (systemd: 90 s). */
+  flannelStartTimeoutMs?: number;
 }
 
 /** One host in `cluster.json`. */
@@ -207,6 +210,7 @@ export function checkPrerequisites(): void {
   requireTool("/usr/bin/unshare", "util-linux unshare");
   requireTool("/usr/bin/nsenter", "util-linux nsenter");
   requireTool("/usr/bin/etcd", "etcd (apt-get install etcd-server)");
+  requireTool("/usr/bin/ostree", "Debian's ostree for each host's /ostree/repo (apt-get install ostree)");
   if (process.getuid?.() !== 0) throw new Error("the simulator must run as root (mount namespaces, sshd)");
   assertCompiled();
 }
@@ -381,6 +385,12 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     basePort,
     hosts: names.map((name, i) => ({ name, ...hostPorts(basePort, i, latencyMs), etcd: etcd.has(name) })),
   };
+  // The cluster's etcd, which every host's flanneld is configured to use in the contrib layout (kubernetes/contrib's
+  // ansible writes the etcd host's client URL into /etc/sysconfig/flanneld); the rpm layout keeps the package's
+  // default (127.0.0.1:2379, the host's own etcd).
+  const etcdHost = clusterEtcdHost(sim);
+  const flannelEtcdEndpoints =
+    sim.layout === "contrib" && etcdHost ? `http://127.0.0.1:${etcdHost.etcdClientPort}` : undefined;
   generateKey(path.join(dir, "id_ed25519"), `atomic-host-sim@${path.basename(dir)}`);
   const clientKey = fs.readFileSync(path.join(dir, "id_ed25519.pub"), "utf8");
   for (const h of sim.hosts) {
@@ -396,6 +406,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
         shutdownDelayMs: opts.shutdownDelayMs ?? 100,
         password: resolvePassword(opts.password, h.name),
         clientPublicKey: clientKey,
+        flannelStartTimeoutMs: opts.flannelStartTimeoutMs,
+        flannelEtcdEndpoints,
       },
       renderExecWrapper,
     );
@@ -407,10 +419,40 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
       sim.hosts.map((h, i) => waitHostUp(dir, h.name, pids[i], opts.readyTimeoutMs ?? 120_000)),
     );
     sim.hosts.forEach((h, i) => h.etcd && checkEtcdBooted(dir, h.name, statuses[i]));
+    if (sim.layout === "contrib" && etcdHost) await setFlannelNetworkConfig(dir, CONTRIB_NETWORK_CONFIG);
     return writeClusterFile(dir);
   } catch (err) {
     await stopCluster(dir).catch(() => undefined);
     throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// flannel's network config
+
+/** The host whose etcd the cluster's flanneld uses: the first host that runs etcd, if any. */
+export function clusterEtcdHost(sim: Pick<SimFile, "hosts">): SimFile["hosts"][number] | undefined {
+  return sim.hosts.find((h) => h.etcd);
+}
+
+/**
+ * Write (a JSON string) or delete (null) flannel's network config `/atomic.io/network/config` in the cluster's etcd
+ * through its v2 API, as `etcdctl set /atomic.io/network/config '...'` does on a real cluster.
+ */
+export async function setFlannelNetworkConfig(dir: string, config: string | null): Promise<void> {
+  const sim = readSimFile(path.resolve(dir));
+  const host = clusterEtcdHost(sim);
+  if (!host) throw new Error(`${dir}: no host runs etcd, so there is no network config to change`);
+  const key = `${DEFAULT_FLANNEL_PREFIX}/config`;
+  const r =
+    config === null
+      ? await etcdV2(host.etcdClientPort, "DELETE", key, undefined, 5000)
+      : await etcdV2(host.etcdClientPort, "PUT", key, { value: config }, 5000);
+  const ok = r && (r.status === 200 || r.status === 201 || (config === null && r.status === 404));
+  if (!ok) {
+    throw new Error(
+      `${host.name}: etcd at 127.0.0.1:${host.etcdClientPort} did not take ${key}: ${r ? `${r.status} ${r.body}` : "no answer"}`,
+    );
   }
 }
 

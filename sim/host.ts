@@ -12,7 +12,7 @@
  * | `run/`              | `/run`                                 | emptied at every boot, as a tmpfs /run would be  |
  * | `usr-lib-systemd/`  | `/usr/lib/systemd/system`              | the booted deployment's units                    |
  * | `usr-local/`        | `/usr/local`                           | Atomic's /usr/local is /var/usrlocal (per host)  |
- * | `ostree/`           | `/ostree`                              | the rpm-ostree stand-in's repo                    |
+ * | `ostree/`           | `/ostree`                              | a real bare OSTree repo (`/ostree/repo`)          |
  * | `root/`             | `/root`                                | a minimal `.bashrc` (the machine's runs pyenv)   |
  * | `boot_id`           | `/proc/sys/kernel/random/boot_id`      | a fresh UUID per simulated boot                   |
  */
@@ -23,6 +23,7 @@ import * as net from "net";
 import * as path from "path";
 import { baseImage, packageEtcFiles } from "./catalog";
 import { writeToolEntryPoints } from "./toolClient";
+import { seedOstreeSystem } from "./tools/rpmostree/remotes";
 
 /** Fedora release of the simulated host's booted deployment. */
 export type Release = 26 | 27;
@@ -125,7 +126,12 @@ export interface HostJson {
   etcdClientPort: number;
   etcdPeerPort: number;
   reachable: boolean;
+  /** How long `systemctl start` waits for flanneld's lease before the start times out, ms. */
+  flannelStartTimeoutMs?: number;
 }
+
+/** Default of `HostJson.flannelStartTimeoutMs`: short, so a test of a failing start does not wait systemd's 90 s. */
+export const DEFAULT_FLANNEL_START_TIMEOUT_MS = 5000;
 
 /** `state/runtime.json`: what the supervisor needs to run the host (not part of the tools contract). */
 export interface HostRuntime {
@@ -164,6 +170,13 @@ export interface HostSpec {
   password?: string;
   /** The cluster's client public key line, written to the host's authorized_keys. */
   clientPublicKey: string;
+  /** host.json `flannelStartTimeoutMs`; default {@link DEFAULT_FLANNEL_START_TIMEOUT_MS}. */
+  flannelStartTimeoutMs?: number;
+  /**
+   * FLANNEL_ETCD_ENDPOINTS for the host's /etc/sysconfig/flanneld (where the base ships flannel), as a cluster's
+   * configuration points every node at the cluster's etcd; undefined keeps the package default.
+   */
+  flannelEtcdEndpoints?: string;
 }
 
 /** The repository root (holds package.json), found from this file whether it runs from `sim/` or `bin/sim/`. */
@@ -275,6 +288,10 @@ export function renderNamespaceScript(
     // /ostree does not exist on the machine; an empty mount point there is the only trace left outside DIR.
     "mkdir -p /ostree",
     `mount --bind ${q(p.ostree)} /ostree`,
+    // On Fedora Atomic Host /var is the deployment's /ostree/deploy/fedora-atomic/var (ostree-prepare-root), so
+    // both paths name the same folders (atomic's _canonicalize_location relies on it).
+    "mkdir -p /ostree/deploy/fedora-atomic/var/lib",
+    `mount --bind ${q(p.varLib)} /ostree/deploy/fedora-atomic/var/lib`,
     `mount --bind ${q(p.root)} /root`,
     `mount --bind ${q(p.bootId)} /proc/sys/kernel/random/boot_id`,
     `hostname ${q(name)}`,
@@ -528,6 +545,17 @@ function seedPackageEtcFiles(p: HostPaths, release: Release): void {
   }
 }
 
+/** Sets FLANNEL_ETCD_ENDPOINTS in the host's /etc/sysconfig/flanneld, if the host has that file. */
+function pointFlannelAt(p: HostPaths, endpoints: string): void {
+  const file = path.join(p.etcUpper, "sysconfig", "flanneld");
+  if (!fs.existsSync(file)) return;
+  const text = fs.readFileSync(file, "utf8");
+  fs.writeFileSync(
+    file,
+    text.replace(/^FLANNEL_ETCD_ENDPOINTS=.*$/m, `FLANNEL_ETCD_ENDPOINTS="${endpoints}"`),
+  );
+}
+
 /** etcd as the layout leaves it: the conf, the data dir's parent, and the unit enabled (contrib's ansible does). */
 function seedEtcdLayout(p: HostPaths, spec: HostSpec): void {
   fs.mkdirSync(path.join(p.etcUpper, "etcd"), { recursive: true });
@@ -579,6 +607,7 @@ export async function createHost(
     etcdClientPort: spec.etcdClientPort,
     etcdPeerPort: spec.etcdPeerPort,
     reachable: true,
+    flannelStartTimeoutMs: spec.flannelStartTimeoutMs ?? DEFAULT_FLANNEL_START_TIMEOUT_MS,
   };
   writeJson(p.hostJson, hostJson);
   const runtime: HostRuntime = {
@@ -595,6 +624,8 @@ export async function createHost(
   writeJson(p.faultsJson, {});
   if (spec.etcd) seedEtcdLayout(p, spec);
   seedPackageEtcFiles(p, spec.release);
+  if (spec.flannelEtcdEndpoints !== undefined) pointFlannelAt(p, spec.flannelEtcdEndpoints);
+  seedOstreeSystem({ etc: p.etcUpper, ostree: p.ostree }, spec.release);
   await loadRpmOstreeState().initRpmOstree(p.dir, {
     release: spec.release,
     rpmOstreeVersion: spec.rpmOstreeVersion,

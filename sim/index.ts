@@ -23,6 +23,7 @@ import {
   clusterProcesses,
   clusterStatus,
   readSimFile,
+  setFlannelNetworkConfig,
   startCluster,
   stopCluster,
   writeClusterFile,
@@ -40,6 +41,7 @@ export type { Faults, NsExecResult } from "./faults";
 export type { EtcdLayout, HostState, HostStatus, Release, RpmOstreeVersion } from "./host";
 export type { CommandLogEntry } from "./tools/exec-wrapper";
 export { parseCommandsLog } from "./tools/exec-wrapper";
+export { CONTRIB_NETWORK_CONFIG } from "./tools/flannel";
 
 /** A host name or its cluster.json entry. */
 export type HostRef = string | Pick<ClusterHostEntry, "name">;
@@ -304,6 +306,15 @@ export class SimCluster {
   }
 
   /** Makes rpm-ostree on the host behave as if another transaction were in progress (until set false). */
+  /**
+   * Write flannel's network config (`/atomic.io/network/config`, a JSON string) into the cluster's etcd, or delete
+   * it (null): without it no flanneld gets a lease and `systemctl start flanneld` times out. The contrib layout
+   * starts with {@link CONTRIB_NETWORK_CONFIG}.
+   */
+  setFlannelNetworkConfig(config: string | null): Promise<void> {
+    return setFlannelNetworkConfig(this.dir, config);
+  }
+
   holdTransaction(ref: HostRef, hold: boolean): Faults {
     return updateFaults(this.paths(ref).dir, { holdTransaction: hold || undefined });
   }

@@ -72,11 +72,15 @@ interface Running {
   worker: Worker;
   conn: net.Socket;
   done: boolean;
+  /** The client is gone but the thread must run on (it started a detached child); output is dropped. */
+  abandoned: boolean;
 }
 
 export class ToolServer {
   private server: net.Server | null = null;
   private idle: Worker[] = [];
+  /** Threads that started a detached child: only their event loop reaps it, so they are never ended. */
+  private readonly keepers = new WeakSet<Worker>();
   private running = new Map<number, Running>();
   private nextId = 1;
 
@@ -165,21 +169,25 @@ export class ToolServer {
       worker,
       conn,
       done: false,
+      abandoned: false,
     };
     this.running.set(id, r);
     let exited = false;
     const finish = (code: number) => {
-      if (r.done) return;
+      if (r.done && !r.abandoned) return;
       r.done = true;
       this.running.delete(id);
       worker.off("message", onMessage);
       worker.off("exit", onExit);
-      conn.end(encodeFrame(3, String(code)));
-      if (code !== -1 && this.idle.length < IDLE_WORKERS && !exited) this.idle.push(worker);
+      if (!r.abandoned) conn.end(encodeFrame(3, String(code)));
+      if (exited) return;
+      if (this.idle.length < IDLE_WORKERS || this.keepers.has(worker)) this.idle.push(worker);
       else void worker.terminate();
     };
     const onMessage = (m: ToolWorkerMessage) => {
-      if (m.kind === "out") conn.write(encodeFrame(m.fd, m.data));
+      if (m.kind === "out") {
+        if (!r.abandoned) conn.write(encodeFrame(m.fd, m.data));
+      } else if (m.kind === "detached") this.keepers.add(worker);
       else finish(m.code);
     };
     const onExit = (code: number) => {
@@ -195,12 +203,19 @@ export class ToolServer {
     worker.postMessage(job);
   }
 
-  /** The client is gone: end the command's thread, and the commands it started (their clients too). */
+  /**
+   * The client is gone: end the command's thread, and the commands it started (their clients too). A thread that
+   * started a detached child (rpm-ostree's daemon side, which outlives its client by design) is left to finish its
+   * command, its output dropped: ending it would leave that child unreaped.
+   */
   private abort(r: Running): void {
     if (r.done) return;
     r.done = true;
-    this.running.delete(r.id);
-    void r.worker.terminate();
+    if (this.keepers.has(r.worker)) r.abandoned = true;
+    else {
+      this.running.delete(r.id);
+      void r.worker.terminate();
+    }
     r.conn.destroy();
     for (const child of [...this.running.values()]) {
       if (child.parent !== r.id) continue;

@@ -10,6 +10,7 @@
  * a child a tool runs (`atomic` running `systemctl`) is the host's client entry point again, started with
  * `spawnSync`, so it is served by another thread and the server knows it belongs to this command.
  */
+import * as childProcess from "child_process";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { parentPort } from "worker_threads";
@@ -27,8 +28,15 @@ export interface ToolJob {
   pid: number;
 }
 
-/** What a worker sends back: output chunks, then the exit status. */
-export type ToolWorkerMessage = { kind: "out"; fd: 1 | 2; data: string } | { kind: "exit"; code: number };
+/**
+ * What a worker sends back: output chunks, then the exit status; and `detached` when the command started a process
+ * meant to outlive it (rpm-ostree's daemon-side transaction): only this thread's event loop can reap that child,
+ * so the server must never end the thread.
+ */
+export type ToolWorkerMessage =
+  | { kind: "out"; fd: 1 | 2; data: string }
+  | { kind: "exit"; code: number }
+  | { kind: "detached"; pid: number };
 
 /** Environment variable a tool's child inherits: the request it belongs to. */
 export const PARENT_ENV = "ATOMIC_SIM_TOOL_PARENT";
@@ -129,7 +137,21 @@ function preload(): void {
   require("./tools/systemd-tmpfiles");
 }
 
+/** Reports every detached child a tool spawns (see `ToolWorkerMessage`). */
+function watchDetachedSpawns(): void {
+  const spawn = childProcess.spawn;
+  const patched = function (this: unknown, ...args: unknown[]) {
+    const child = (spawn as (...a: unknown[]) => childProcess.ChildProcess).apply(this, args);
+    const opts = args.find((a) => typeof a === "object" && a !== null && !Array.isArray(a)) as
+      childProcess.SpawnOptions | undefined;
+    if (opts?.detached && child.pid !== undefined) send({ kind: "detached", pid: child.pid });
+    return child;
+  };
+  (childProcess as { spawn: unknown }).spawn = patched;
+}
+
 if (port) {
+  watchDetachedSpawns();
   preload();
   port.on("message", (job: ToolJob) => {
     enter(job);

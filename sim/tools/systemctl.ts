@@ -22,9 +22,24 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { classifyExecStart, systemContainerRunsEtcd } from "../catalog";
+import { classifyExecStart, systemContainerRunsEtcd, systemContainerRunsFlannel } from "../catalog";
+import {
+  DEFAULT_FLANNEL_PREFIX,
+  acquireLease,
+  endpointPorts,
+  previousSubnet,
+  readNetworkConfig,
+  renderDockerOpts,
+  renderSubnetEnv,
+} from "./flannel";
 import type { HostJson, HostPaths, UnitActionResult } from "../host";
-import { hostPathsFromDir, readJson, requestSupervisor, writeJson } from "../host";
+import {
+  DEFAULT_FLANNEL_START_TIMEOUT_MS,
+  hostPathsFromDir,
+  readJson,
+  requestSupervisor,
+  writeJson,
+} from "../host";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Context
@@ -43,6 +58,11 @@ export interface SystemdContext {
   stopTimeoutMs: number;
   /** How long `start` waits for etcd to serve, ms. */
   startTimeoutMs: number;
+  /**
+   * How long `start` waits for flanneld's lease, ms: the unit's start timeout (systemd's TimeoutStartSec, 90 s by
+   * default), short in the simulator (host.json `flannelStartTimeoutMs`, default 5000).
+   */
+  flannelStartTimeoutMs: number;
 }
 
 /** Context from the environment the exec wrapper / tool stubs set (contract: ATOMIC_SIM_HOST_DIR, ATOMIC_SIM_ROOT). */
@@ -68,6 +88,7 @@ export function contextFromEnv(manager: SystemdContext["manager"]): SystemdConte
     hostname: process.env.ATOMIC_SIM_ROOT ? host.name : os.hostname(),
     stopTimeoutMs: 10_000,
     startTimeoutMs: 60_000,
+    flannelStartTimeoutMs: host.flannelStartTimeoutMs ?? DEFAULT_FLANNEL_START_TIMEOUT_MS,
   };
 }
 
@@ -344,6 +365,19 @@ export type ProcessPlan =
     }
   | { kind: "placeholder"; argv: string[]; env: Record<string, string>; cwd: string }
   /**
+   * flanneld (flannel.ts): a placeholder process that is ready once an endpoint serves `<prefix>/config`;
+   * `runDir` is the host folder its /run/flannel is (subnet.env, docker).
+   */
+  | {
+      kind: "flannel";
+      argv: string[];
+      env: Record<string, string>;
+      cwd: string;
+      ports: number[];
+      prefix: string;
+      runDir: string;
+    }
+  /**
    * The unit cannot start. `exit-code`: its process runs and fails (runc's error is `log`); `resources`: systemd
    * cannot even spawn it (a missing EnvironmentFile=).
    */
@@ -524,7 +558,34 @@ function planRuncUnit(ctx: SystemdContext, unit: Unit, name: string): ProcessPla
     }
   }
   if (systemContainerRunsEtcd(text)) return planEtcdForContainer(ctx, config, bundle);
+  if (systemContainerRunsFlannel(text)) {
+    // flanneld-run.sh: `source /etc/sysconfig/flanneld` (the host's file, bind-mounted) for the endpoints.
+    const sysconfig = containerToHostPath(config, bundle, "/etc/sysconfig/flanneld");
+    let env: Record<string, string> = {};
+    try {
+      env = parseEnvironmentFile(fs.readFileSync(hp(ctx, sysconfig), "utf8"));
+    } catch {
+      env = {};
+    }
+    return flannelPlan(ctx, env, containerToHostPath(config, bundle, "/run/flannel"));
+  }
   return placeholderPlan(ctx);
+}
+
+/**
+ * flanneld with FLANNEL_ETCD_ENDPOINTS / FLANNEL_ETCD_PREFIX as its start script passes them (`-etcd-endpoints`,
+ * `-etcd-prefix`; flanneld's own default endpoint is http://127.0.0.1:2379). Endpoints map to the hosts' ports
+ * as etcd's do (`mapEtcdUrls`).
+ */
+function flannelPlan(ctx: SystemdContext, env: Record<string, string>, runDir: string): ProcessPlan {
+  const endpoints = mapEtcdUrls(env.FLANNEL_ETCD_ENDPOINTS || "http://127.0.0.1:2379", ctx.host);
+  return {
+    ...(placeholderPlan(ctx) as Extract<ProcessPlan, { kind: "placeholder" }>),
+    kind: "flannel",
+    ports: endpointPorts(endpoints),
+    prefix: (env.FLANNEL_ETCD_PREFIX || DEFAULT_FLANNEL_PREFIX).replace(/\/+$/, ""),
+    runDir,
+  };
 }
 
 function placeholderPlan(ctx: SystemdContext): ProcessPlan {
@@ -549,6 +610,7 @@ export function planUnitProcess(ctx: SystemdContext, unit: Unit): ProcessPlan {
   const kind = classifyExecStart(unit.execStart);
   if (kind.kind === "runc") return planRuncUnit(ctx, unit, kind.container);
   if (kind.kind === "etcd-rpm") return planEtcdForRpmUnit(ctx, unit, env);
+  if (kind.kind === "flannel-rpm") return flannelPlan(ctx, env, "/run/flannel");
   return placeholderPlan(ctx);
 }
 
@@ -700,6 +762,48 @@ async function waitEtcdReady(
 }
 
 /**
+ * Waits until flanneld would have its lease (an endpoint serves `<prefix>/config`), then takes the lease and writes
+ * subnet.env and the docker options as flanneld and mk-docker-opts.sh do (flannel.ts). Otherwise the unit's start
+ * timeout ends the wait, as flanneld retries forever while etcd or the config is missing.
+ */
+async function waitFlannelReady(
+  ctx: SystemdContext,
+  rt: UnitRuntime,
+  plan: Extract<ProcessPlan, { kind: "flannel" }>,
+): Promise<"ready" | "died" | "timeout"> {
+  const deadline = Date.now() + ctx.flannelStartTimeoutMs;
+  const runDir = hp(ctx, plan.runDir);
+  let previous: string | undefined;
+  try {
+    previous = previousSubnet(fs.readFileSync(path.join(runDir, "subnet.env"), "utf8"));
+  } catch {
+    previous = undefined;
+  }
+  while (Date.now() < deadline) {
+    if (!runtimeAlive(rt)) return "died";
+    const found = await readNetworkConfig(plan.ports, plan.prefix);
+    if (found) {
+      const subnet = await acquireLease(found.port, plan.prefix, found.config, previous);
+      if (subnet) {
+        const env = renderSubnetEnv(found.config, subnet);
+        fs.mkdirSync(runDir, { recursive: true });
+        fs.writeFileSync(path.join(runDir, "subnet.env"), env);
+        fs.writeFileSync(path.join(runDir, "docker"), renderDockerOpts(env));
+        appendUnitLog(ctx, rt.unit, `Lease acquired: ${subnet}`);
+        return "ready";
+      }
+    }
+    await sleep(100);
+  }
+  appendUnitLog(
+    ctx,
+    rt.unit,
+    `Failed to get the network config at ${plan.prefix}/config: no etcd endpoint has it`,
+  );
+  return "timeout";
+}
+
+/**
  * `systemctl start` of one unit. Like systemd, a Type=simple unit is "active" as soon as its process is forked
  * (the etcd system container's unit is one: its start returns before etcd serves), while a Type=notify unit
  * (the RPM etcd.service) is "activating" until the service says it is ready: here, until etcd's /health answers.
@@ -727,7 +831,7 @@ export async function startUnit(ctx: SystemdContext, name: string): Promise<Unit
     });
     return { exitCode: 1, stderr: jobFailed(name, "of unavailable resources or another system error") };
   }
-  const waitsForReady = unit.type === "notify" && plan.kind === "etcd";
+  const waitsForReady = unit.type === "notify" && (plan.kind === "etcd" || plan.kind === "flannel");
   const rt: UnitRuntime = {
     unit: name,
     phase: waitsForReady ? "activating" : "active",
@@ -747,7 +851,10 @@ export async function startUnit(ctx: SystemdContext, name: string): Promise<Unit
   });
   if (ctx.manager === "standalone") child.unref();
   if (!waitsForReady) return { exitCode: 0, stderr: "" };
-  const outcome = await waitEtcdReady(ctx, rt, plan.clientPort);
+  const outcome =
+    plan.kind === "flannel"
+      ? await waitFlannelReady(ctx, rt, plan)
+      : await waitEtcdReady(ctx, rt, plan.kind === "etcd" ? plan.clientPort : 0);
   if (outcome === "ready") {
     writeRuntime(ctx, { ...rt, phase: "active", since: nowIso() });
     return { exitCode: 0, stderr: "" };

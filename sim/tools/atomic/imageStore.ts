@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { RegistryImage, canonicalImageRef, sha256Hex } from "../../catalog";
 import { HostEnv } from "./hostEnv";
+import { imageIdOf } from "./version";
 
 export const OSTREE_OCIIMAGE_PREFIX = "ociimage/";
 
@@ -126,7 +127,7 @@ export class OstreeImageStore {
     const byName = this.resolve(nameOrId.replace(/^sha256:/, ""));
     if (byName) return byName;
     if (!/^[A-Za-z0-9]+$/.test(nameOrId)) return undefined;
-    const matches = this.list().filter((i) => i.image.digest.replace(/^sha256:/, "").startsWith(nameOrId));
+    const matches = this.list().filter((i) => imageIdOf(this.env, i.image).startsWith(nameOrId));
     if (matches.length > 1) throw new Error(`more images matching prefix \`${nameOrId}\``);
     return matches[0];
   }

@@ -20,6 +20,7 @@ import { HostEnv, hostEnvFromProcess } from "./hostEnv";
 import { DockerImageRecord, defaultSystemName } from "./imageStore";
 import { templatePlaceholders } from "./pyTemplate";
 import { SystemContainers, skopeoManifestUnknown, splitSetArgs } from "./systemContainers";
+import { atomicVersion, imageIdOf } from "./version";
 import { ToolIo, processToolIo } from "./toolIo";
 
 /** sys.argv[0] when atomic is run from PATH on Fedora. */
@@ -60,7 +61,8 @@ export class AtomicTool {
   run(command: AtomicCommand): number {
     switch (command.verb) {
       case "version":
-        this.io.out("1.20.1");
+        // Atomic/__init__.py __version__ at v1.19.1 / V1.12.1; the release follows the booted deployment.
+        this.io.out(atomicVersion(this.env));
         return 0;
       case "install":
         return this.install(command.args);
@@ -193,7 +195,7 @@ export class AtomicTool {
     for (const img of this.sc.store.list()) {
       const ref = canonicalImageRef(img.ref);
       const colon = ref.lastIndexOf(":");
-      const id = img.image.digest.replace(/^sha256:/, "");
+      const id = imageIdOf(this.env, img.image);
       rows.push({
         repo: ref.slice(0, colon),
         tag: ref.slice(colon + 1),
@@ -226,7 +228,7 @@ export class AtomicTool {
       rows.push({
         repo: d.ref.slice(0, colon),
         tag: d.ref.slice(colon + 1),
-        id: d.image.digest.replace(/^sha256:/, ""),
+        id: imageIdOf(this.env, d.image),
         created: d.image.created,
         virtualSize: d.image.virtualSize,
         backend: "docker",

@@ -19,6 +19,7 @@ import { LocalImage, OstreeImageStore } from "./imageStore";
 import { pyJsonDumps, PyValue } from "./pyjson";
 import { TemplateKeyError, TemplatePlaceholderError, substituteTemplate } from "./pyTemplate";
 import { ToolIo } from "./toolIo";
+import { canonicalizeLocation, imageIdOf } from "./version";
 
 export const ATOMIC_VAR = "/var/lib/containers/atomic";
 export const SYSTEMD_UNIT_FILES_DEST = "/etc/systemd/system";
@@ -472,12 +473,14 @@ export class SystemContainers {
     // An update restarts the service only if it was running before.
     const wasServiceActive = this.isServiceActive(name);
     if (this.display) return;
+    // The checkout, DESTDIR and the NAME symlink use the deployment's path (version.ts, `_canonicalize_location`).
+    destination = canonicalizeLocation(this.env, destination, this.store.repoLocation());
 
     this.checkoutRootfs(destination, image);
 
     const manifest = image.manifest;
     const hasContainerService = !manifest?.noContainerService;
-    const imageId = image.digest.replace(/^sha256:/, "");
+    const imageId = imageIdOf(this.env, image);
     const values = amendValues(startValues, {
       manifestDefaults: manifest?.defaultValues,
       name,
@@ -570,10 +573,23 @@ export class SystemContainers {
       return;
     }
 
-    this.systemctl(["daemon-reload"]);
-    if (tmpfilesTemplate) this.tmpfiles("--create", tmpOut);
-    if (!upgrade) this.systemctl(["enable", name]);
-    else if (wasServiceActive) this.systemctl(["start", name]);
+    // syscontainers.py V1.12.1 (1.20.1) lines 947-969, the same at v1.19.1: when daemon-reload, tmpfiles, enable
+    // or the restart after an update fails, the files just installed on the host and the NAME symlink are
+    // deleted and the error goes on. The new checkout and /etc/systemd/system/NAME.service stay (`_checkout`
+    // removes the checkout only for an install, line 540), so a later `atomic install --system` stops with
+    // "The file /etc/systemd/system/NAME.service already exists." (line 536).
+    try {
+      this.systemctl(["daemon-reload"]);
+      if (tmpfilesTemplate) this.tmpfiles("--create", tmpOut);
+      if (!upgrade) this.systemctl(["enable", name]);
+      else if (wasServiceActive) this.systemctl(["start", name]);
+    } catch (e) {
+      if (e instanceof CalledProcessError) {
+        for (const f of newInstalled) fs.rmSync(this.env.path(f), { force: true });
+        fs.rmSync(sym, { force: true });
+      }
+      throw e;
+    }
   }
 
   // ----- update / rollback ------------------------------------------------------------------------------------
@@ -594,7 +610,7 @@ export class SystemContainers {
     if (info.revision) {
       const local = this.store.resolveNameOrId(image);
       if (!local) throw new AtomicValueError(`Image ${image} not found`);
-      if (local.image.digest.replace(/^sha256:/, "") === info.revision) revisionChanged = false;
+      if (imageIdOf(this.env, local.image) === info.revision) revisionChanged = false;
     }
     let valuesChanged = false;
     for (const [k, v] of Object.entries(splitSetArgs(setValues ?? []))) {

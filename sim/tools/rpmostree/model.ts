@@ -53,6 +53,10 @@ export interface TransactionLock {
   /** Process holding it, or null for one started by "another tool or timer" that ends explicitly. */
   pid: number | null;
   started: number;
+  /** The daemon-side transaction's id (`state/rpmostreed/<id>.*`), when an rpm-ostree client started it. */
+  id?: string;
+  /** Canonical D-Bus parameters of the request, for joining a compatible request. */
+  parameters?: string;
 }
 
 export interface RpmOstreeState {

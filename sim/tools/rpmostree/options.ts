@@ -82,6 +82,12 @@ export const BUILTIN_OPTIONS: Record<string, OptionDef[]> = {
     { long: "upgrade-unchanged-exit-77", kind: "flag" },
     ...PKG_ENTRIES,
   ],
+  deploy: [
+    ...OS_REBOOT,
+    { long: "preview", kind: "flag" },
+    { long: "cache-only", short: "C", kind: "flag" },
+    { long: "download-only", kind: "flag" },
+  ],
   rollback: [...OS_REBOOT],
   cancel: [],
 };

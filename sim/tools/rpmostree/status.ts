@@ -6,7 +6,7 @@
  * `● ` (booted) or two spaces and the origin refspec; keys right-aligned to the width of "InactiveBaseReplacements"
  * (24) plus two leading spaces; blank line between deployments. 2018.7 differences: `State: idle; auto updates
  * disabled` / `State: busy`, `ostree://` before the refspec, wrapped package lists; JSON gains `cached-update`,
- * `pinned`, `staged`. `status --json` is one compact line in both (pretty-printing came in 2019).
+ * `pinned`, `staged`. `status --json` is compact JSON without a final newline in both.
  */
 import { BaseImage, nevra } from "../../catalog";
 import { formatUtcDateTime } from "../atomic/hostEnv";
@@ -169,7 +169,10 @@ export function deploymentJson(d: Deployment, version: RpmOstreeVersion): { [k: 
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** `status --json`: one compact line. */
+/**
+ * `status --json`: compact JSON with no trailing newline — v2017.10 hands the root to json-glib's
+ * `json_generator_to_stream` and prints nothing after it (src/app/rpmostree-builtin-status.c:648-673).
+ */
 export function renderStatusJson(state: RpmOstreeState, version: RpmOstreeVersion): string {
   const top: { [k: string]: Json } = {
     deployments: state.deployments.map((d) => deploymentJson(d, version)),
@@ -178,5 +181,5 @@ export function renderStatusJson(state: RpmOstreeState, version: RpmOstreeVersio
       : null,
   };
   if (version === "2018.7") top["cached-update"] = null;
-  return JSON.stringify(top) + "\n";
+  return JSON.stringify(top);
 }

@@ -30,13 +30,16 @@
  *    and /etc/sysconfig/flanneld are written into the host (the simulated F26 /etc has neither folder).
  *  - atomic containers-list-none-running: the contrib host's RPM etcd is stopped first (`systemctl stop etcd`, as
  *    the migration guide does), since the sandbox's units all start inactive.
- *  - atomic/containers-list-running: `systemctl start etcd` (the system container's real etcd) and
+ *  - atomic/containers-list-running: `systemctl start etcd` (the system container's real etcd), flannel's network
+ *    config written into it (`etcdctl set /atomic.io/network/config`; flanneld is ready only with it) and
  *    `systemctl start flanneld`, then flanneld's process is killed so systemd reports it failed.
  *  - atomic/pull-etcd-ostree-new-digest: a new etcd digest is published in the cluster's registry (`publishImage`).
  *  - atomic/install-unit-file-exists: /etc/systemd/system/etcd.service written into the host first.
  *  - rpm-ostree/status-booted-f27: the host really reboots (`cluster.reboot`) into the pending deployment.
  *  - rpm-ostree/rebase-f27-node-reboot: `-r` really reboots the host; the command's output and exit status reach
  *    the client first (`shutdownDelayMs`).
+ *  - rpm-ostree/rebase-f27-*, status-f26-after-failed-rebase: the guide's `ostree remote add` (the host's real
+ *    ostree CLI) before the rebases that need it; the gpgkeypath case moves the 27 key away and back.
  *  - rpm-ostree/status-transaction-running, status-json-transaction-running, install-transaction-in-progress: the
  *    golden's "another transaction" is a real `rpm-ostree upgrade` started over SSH and held open by
  *    `holdTransaction` (the first transaction of a fresh host, so its D-Bus sender is `:1.52` as in the golden).
@@ -47,7 +50,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import type { ClusterHostEntry, ClusterOptions, HostStatus } from "../../../sim";
-import { SimCluster } from "../../../sim";
+import { CONTRIB_NETWORK_CONFIG, SimCluster } from "../../../sim";
 import { publishImage } from "../../../sim/catalog";
 import { GOLDEN_DIR, parseGolden } from "../../unit/sim/toolHarness";
 import type { RunResult } from "./support";
@@ -57,6 +60,12 @@ import { knownHostsFile, removeDir, skipUnlessSimAvailable, sleep, sshRun, tempD
 const GOLDEN_ENV = "env ATOMIC_SIM_CLOCK=2017-11-20T10:11:12Z TZ=UTC LANG=en_US.UTF-8";
 
 const ETCD = "registry.fedoraproject.org/f27/etcd";
+
+/** The upgrade guide's first step, with the host's real ostree CLI (real-outputs/ostree-remote-add-01.txt). */
+const GUIDE_REMOTE_ADD =
+  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
+  "https://kojipkgs.fedoraproject.org/atomic/27";
+const F27_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary";
 
 interface GoldenCase {
   name: string;
@@ -261,7 +270,14 @@ describe("golden outputs of atomic and rpm-ostree over real SSH", function () {
       });
 
       const startEtcdAndFailFlanneld = async () => {
-        await inHost(live, "contrib", "systemctl start etcd && systemctl start flanneld");
+        // flanneld starts only once its etcd holds the network config (sim/tools/flannel.ts): the etcd system
+        // container starts from an empty data dir here, so the config is written into it first, as on a cluster.
+        await inHost(
+          live,
+          "contrib",
+          "systemctl start etcd && etcdctl set /atomic.io/network/config " +
+            `'${CONTRIB_NETWORK_CONFIG}' >/dev/null && systemctl start flanneld`,
+        );
         const pid = (await inHost(live, "contrib", "systemctl show -p MainPID --value flanneld")).trim();
         expect(Number(pid), "flanneld's MainPID").to.be.greaterThan(0);
         await inHost(live, "contrib", `kill -KILL ${pid}`);
@@ -364,7 +380,22 @@ describe("golden outputs of atomic and rpm-ostree over real SSH", function () {
 
     describe("rpm-ostree: the guide's rebase with --install on a Fedora 26 master, then a real reboot", () => {
       goldenCases(live, "master", [
-        "rpm-ostree/rebase-f27-master",
+        "rpm-ostree/rebase-f27-remote-not-found",
+        "rpm-ostree/rebase-f27-ref-not-on-f26-remote",
+        "rpm-ostree/rebase-same-refspec",
+        "rpm-ostree/status-f26-after-failed-rebase",
+        [
+          "rpm-ostree/rebase-f27-gpgkeypath-missing",
+          async () => {
+            await inHost(live, "master", `${GUIDE_REMOTE_ADD} && mv ${F27_KEY} /root/f27-key`);
+          },
+        ],
+        [
+          "rpm-ostree/rebase-f27-master",
+          async () => {
+            await inHost(live, "master", `mv /root/f27-key ${F27_KEY}`);
+          },
+        ],
         "rpm-ostree/status-pending-f27",
         "rpm-ostree/status-json-pending-f27",
         [
@@ -386,6 +417,7 @@ describe("golden outputs of atomic and rpm-ostree over real SSH", function () {
           [
             "rpm-ostree/rebase-f27-node-reboot",
             async () => {
+              await inHost(live, "node", GUIDE_REMOTE_ADD);
               before = await live.cluster.hostStatus("node");
             },
           ],

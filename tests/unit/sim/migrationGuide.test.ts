@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { publishImage, readRegistry, withdrawImage } from "../../../sim/catalog";
 import { bootPendingDeployment, initRpmOstree, loadState } from "../../../sim/tools/rpmostree/state";
-import { Sandbox, makeSandbox } from "./toolHarness";
+import { Sandbox, guideRemoteAdd, makeSandbox, seedFedoraOstree } from "./toolHarness";
 
 const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
 
@@ -152,6 +152,23 @@ describe("the F27 migration guide through the stand-in tools", function () {
     before(() => {
       sb = makeSandbox();
       initRpmOstree(sb.hostDir, { release: 26, rpmOstreeVersion: "2017.10" });
+      seedFedoraOstree(sb, 26);
+    });
+
+    it("refuses the rebase while the host lacks the guide's fedora-atomic-27 remote, leaving it unchanged", () => {
+      const before = fs.readFileSync(path.join(sb.hostDir, "state/rpm-ostree.json"), "utf8");
+      const r = sb.run("rpm-ostree", [
+        "rebase",
+        "fedora-atomic-27:fedora/27/x86_64/atomic-host",
+        "--install",
+        "kubernetes-master",
+      ]);
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.equal('error: Remote "fedora-atomic-27" not found\n');
+      const after = JSON.parse(fs.readFileSync(path.join(sb.hostDir, "state/rpm-ostree.json"), "utf8"));
+      expect(after.deployments).to.deep.equal(JSON.parse(before).deployments);
+      expect(after.transaction).to.equal(null);
+      guideRemoteAdd(sb);
     });
 
     it("starts with the F26 base units (kubernetes, flannel, etcd baked in)", () => {

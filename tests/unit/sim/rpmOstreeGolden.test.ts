@@ -12,11 +12,23 @@ import {
   endExternalTransaction,
   initRpmOstree,
 } from "../../../sim/tools/rpmostree/state";
-import { REPO, Sandbox, loadGolden, makeSandbox } from "./toolHarness";
+import { REPO, Sandbox, guideRemoteAdd, loadGolden, makeSandbox, seedFedoraOstree } from "./toolHarness";
 
 const REF3 = "shared/reference/fedora-atomic-tools.md §3";
 const STATUS_C = "coreos/rpm-ostree src/app/rpmostree-builtin-status.c";
 const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
+const RemoteNotFound =
+  'ostreedev/ostree v2017.12 src/libostree/ostree-repo.c:179-180 ("Remote \\"%s\\" not found"), reached from ' +
+  "ostree_repo_pull_with_options (ostree-repo-pull.c:3377) called by rpm-ostree v2017.10 " +
+  "src/daemon/rpmostree-sysroot-upgrader.c:414";
+const NoSuchBranch =
+  "ostreedev/ostree v2017.12 src/libostree/ostree-repo-pull.c:932; fedora-atomic.conf of F26 " +
+  "(real-outputs/ostree-remotes-d-fedora-atomic-conf-01.txt) names the per-release repository .../atomic/26/";
+const OldAndNewRefs =
+  "rpm-ostree v2017.10 src/daemon/rpmostreed-transaction-types.c:55-56 (change_origin_refspec)";
+const GpgKeyMissing =
+  "ostreedev/ostree v2017.12 src/libostree/ostree-gpg-verifier.c:98,183 (GPG prefix, glnx_openat_rdonly), " +
+  'libglnx e301544 glnx-fdio.c:430 ("openat(%s)"), ostree-repo-pull.c:1367 ("Commit <checksum>" prefix)';
 
 function golden(sb: Sandbox, name: string, source: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   const r = sb.run("rpm-ostree", args, extraEnv);
@@ -40,6 +52,7 @@ function host(release: 26 | 27, version: "2017.10" | "2018.7" = "2017.10"): Sand
     JSON.stringify({ name: "h1", release, layout: "contrib", rpmOstreeVersion: version, reachable: true }),
   );
   initRpmOstree(sb.hostDir, { release, rpmOstreeVersion: version });
+  seedFedoraOstree(sb, release);
   return sb;
 }
 
@@ -119,6 +132,32 @@ describe("rpm-ostree stand-in (golden)", function () {
     let sb: Sandbox;
     before(() => (sb = host(26)));
 
+    it("fails the pull while the host has only Fedora 26's remote, and changes nothing", () => {
+      golden(sb, "rebase-f27-remote-not-found", RemoteNotFound, [
+        "rebase", F27, "--install", "kubernetes-master", "--install", "flannel", "--install", "etcd",
+      ]); // prettier-ignore
+      golden(sb, "rebase-f27-ref-not-on-f26-remote", NoSuchBranch, [
+        "rebase", "fedora-atomic:fedora/27/x86_64/atomic-host",
+      ]); // prettier-ignore
+      golden(sb, "rebase-same-refspec", OldAndNewRefs, [
+        "rebase",
+        "fedora-atomic:fedora/26/x86_64/atomic-host",
+      ]);
+      golden(sb, "status-f26-after-failed-rebase", `${STATUS_C} (unchanged)`, ["status"]);
+    });
+
+    it("fails the pull with libostree's GPG error when the remote's gpgkeypath is missing", () => {
+      guideRemoteAdd(sb);
+      const key = sb.hostPath("etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary");
+      const saved = fs.readFileSync(key);
+      fs.rmSync(key);
+      try {
+        golden(sb, "rebase-f27-gpgkeypath-missing", GpgKeyMissing, ["rebase", F27]);
+      } finally {
+        fs.writeFileSync(key, saved);
+      }
+    });
+
     it("rebases to 27 layering kubernetes-master, flannel and etcd", () => {
       golden(sb, "rebase-f27-master", `migration guide; ${REF3} "install" output sequence, "Deployment model"`, [
         "rebase", F27, "--install", "kubernetes-master", "--install", "flannel", "--install", "etcd",
@@ -146,6 +185,7 @@ describe("rpm-ostree stand-in (golden)", function () {
   describe("v2017.10: -r reboots after the transaction", () => {
     it("runs systemctl reboot and prints no diff", () => {
       const sb = host(26);
+      guideRemoteAdd(sb);
       golden(sb, "rebase-f27-node-reboot", `migration guide (worker); ${REF3} "-r"`, [
         "rebase", F27, "--install", "kubernetes-node", "--install", "flannel", "-r",
       ]); // prettier-ignore

@@ -158,7 +158,7 @@ describe("rpm-ostree status rendering", () => {
     expect(localeIsUtf8({ LANG: "en_US.UTF-8", LC_ALL: "C" })).to.equal(false);
   });
 
-  it("prints one compact JSON line with a transaction tuple", () => {
+  it("prints compact JSON without a final newline, with a transaction tuple (rpmostree-builtin-status.c:648-673)", () => {
     const s = initialState(baseImage(27));
     s.transaction = {
       method: "PkgChange",
@@ -169,7 +169,7 @@ describe("rpm-ostree status rendering", () => {
       started: 0,
     };
     const text = renderStatusJson(s, "2017.10");
-    expect(text.split("\n")).to.have.length(2);
+    expect(text).to.not.include("\n");
     expect(JSON.parse(text).transaction).to.deep.equal([
       "PkgChange",
       ":1.52",
@@ -215,14 +215,15 @@ describe("catalogue", () => {
     expect(names(27)).to.not.include("etcd");
   });
 
-  it("tells what a unit runs: the RPM etcd, a runc system container, or something else", () => {
+  it("tells what a unit runs: the RPM etcd, the RPM flanneld, a runc system container, or something else", () => {
     const execStart = (unit: string) => /^ExecStart=(.*)$/m.exec(rpmUnitFileText(unit)!)![1];
     expect(classifyExecStart(execStart("etcd.service"))).to.deep.equal({ kind: "etcd-rpm" });
     expect(classifyExecStart("/bin/runc --systemd-cgroup run 'etcd'")).to.deep.equal({
       kind: "runc",
       container: "etcd",
     });
-    expect(classifyExecStart(execStart("flanneld.service"))).to.deep.equal({ kind: "other" });
+    expect(classifyExecStart(execStart("flanneld.service"))).to.deep.equal({ kind: "flannel-rpm" });
+    expect(classifyExecStart(execStart("kube-proxy.service"))).to.deep.equal({ kind: "other" });
     expect(
       systemContainerRunsEtcd(
         JSON.stringify({ process: { args: ["/usr/bin/etcd-env.sh", "/usr/bin/etcd"] } }),

@@ -8,6 +8,7 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { seedOstreeSystem } from "../../../sim/tools/rpmostree/remotes";
 
 export const REPO = path.resolve(__dirname, "../../..");
 
@@ -158,6 +159,30 @@ export function makeSandbox(opts: { atomicHost?: boolean; clock?: string } = {})
     },
     hostPath: (p) => path.join(root, p),
   };
+}
+
+/**
+ * Give a sandbox the OSTree system a fresh Fedora host of `release` has (a real bare repo, the release's
+ * `fedora-atomic` remote and GPG key files), as the simulator's host creation does.
+ */
+export function seedFedoraOstree(sb: Sandbox, release: 26 | 27): void {
+  seedOstreeSystem({ etc: sb.hostPath("etc"), ostree: sb.hostPath("ostree") }, release);
+}
+
+/**
+ * The upgrade guide's first step, with Debian's real ostree CLI (real-outputs/ostree-remote-add-01.txt). Outside a
+ * mount namespace the repo is not the system repo, so libostree writes the remote into the repo's config instead
+ * of /etc/ostree/remotes.d; the stand-ins read both, as libostree does.
+ */
+export function guideRemoteAdd(sb: Sandbox): void {
+  execFileSync("ostree", [
+    `--repo=${sb.hostPath("ostree/repo")}`,
+    "remote",
+    "add",
+    "--set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary",
+    "fedora-atomic-27",
+    "https://kojipkgs.fedoraproject.org/atomic/27",
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
