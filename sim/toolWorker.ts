@@ -147,7 +147,9 @@ function watchDetachedSpawns(): void {
     if (opts?.detached && child.pid !== undefined) send({ kind: "detached", pid: child.pid });
     return child;
   };
-  (childProcess as { spawn: unknown }).spawn = patched;
+  // The module object itself (what `import { spawn }` reads at each call), not an import-star copy of it.
+  const module: { spawn: unknown } = require("child_process");
+  module.spawn = patched;
 }
 
 if (port) {
