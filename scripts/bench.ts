@@ -341,7 +341,7 @@ async function benchCluster(
     if (op === "up") {
       try {
         resources = (await project.exportState()).deployment?.resources?.filter((x: { type?: string }) =>
-          (x.type ?? "").startsWith("pulumi-nodejs:dynamic:"),
+          (x.type ?? "").startsWith("pulumi-nodejs:dynamic/"),
         ).length;
       } catch {
         // the per-resource figures are left out
