@@ -22,6 +22,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { baseImage, packageEtcFiles } from "./catalog";
+import { writeToolEntryPoints } from "./toolClient";
 import { seedOstreeSystem } from "./tools/rpmostree/remotes";
 
 /** Fedora release of the simulated host's booted deployment. */
@@ -591,12 +592,7 @@ export async function createHost(
   writeShadow(p, spec.password);
   fs.writeFileSync(path.join(p.root, ".bashrc"), FEDORA_ROOT_BASHRC);
   fs.writeFileSync(path.join(p.root, ".bash_profile"), "# .bash_profile\n[ -f ~/.bashrc ] && . ~/.bashrc\n");
-  for (const tool of HOST_TOOLS) {
-    writeExecutable(
-      path.join(p.bin, tool),
-      renderToolStub(p, tool, node, path.join(simDir, "tools", `${tool}.js`)),
-    );
-  }
+  writeToolEntryPoints(p, HOST_TOOLS, node);
   writeExecutable(path.join(p.bin, "etcdctl"), renderEtcdctlStub(p, spec.etcdClientPort));
   writeExecutable(path.join(p.bin, "runc"), renderRuncStub(p));
   writeExecutable(p.execWrapper, renderExecWrapper(p));

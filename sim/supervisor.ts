@@ -34,6 +34,7 @@ import {
 } from "./host";
 import type { Relay } from "./relay";
 import { startRelay } from "./relay";
+import { ToolServer } from "./toolServer";
 import type { SystemdContext } from "./tools/systemctl";
 import {
   contextFromEnv,
@@ -191,6 +192,8 @@ export class HostSupervisor {
   /** Unit jobs run one at a time too, apart from host operations (a reboot must not wait for a slow start). */
   private unitQueue: Promise<unknown> = Promise.resolve();
   private sshdTimer: NodeJS.Timeout | null = null;
+  /** Runs the stand-in commands of the host's processes (toolServer.ts). */
+  private readonly tools: ToolServer;
 
   constructor(hostDir: string) {
     this.paths = hostPathsFromDir(hostDir);
@@ -201,6 +204,7 @@ export class HostSupervisor {
     delete process.env.ATOMIC_SIM_ROOT; // inside the namespace every path is already the host's
     this.ctx = contextFromEnv("supervisor");
     this.mountNs = mountNamespaceOf("self") ?? fail("cannot read /proc/self/ns/mnt");
+    this.tools = new ToolServer(this.paths, log);
   }
 
   /** Opens the control socket and boots the host. */
@@ -267,6 +271,7 @@ export class HostSupervisor {
     this.setState("starting");
     try {
       this.resetRun();
+      await this.tools.listen();
       resetAllRuntime(this.ctx);
       await loadRpmOstreeState().bootPendingDeployment(this.paths.dir);
       fs.writeFileSync(this.paths.bootId, `${crypto.randomUUID()}\n`);
@@ -541,6 +546,7 @@ export class HostSupervisor {
 
   private exit(): void {
     this.server?.close();
+    void this.tools.close();
     fs.rmSync(this.paths.supervisorSock, { force: true });
     log("supervisor exits");
     process.exit(0);

@@ -5,15 +5,18 @@
  *
  * Options (`-f`, `--force`, `now`) are accepted and ignored: every simulated reboot is an orderly one.
  */
+import type { SystemctlResult } from "./systemctl";
 import { contextFromEnv, systemctl } from "./systemctl";
 
+/** `reboot ARGV...` as a command run on the host (the Node entry point and the host's tool server). */
+export async function runRebootCommand(argv: string[]): Promise<SystemctlResult> {
+  if (argv.includes("--help"))
+    return { exitCode: 0, stdout: "reboot [OPTIONS...]\n\nReboot the system.\n", stderr: "" };
+  return systemctl(contextFromEnv("standalone"), ["reboot"]);
+}
+
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes("--help")) {
-    process.stdout.write("reboot [OPTIONS...]\n\nReboot the system.\n");
-    return;
-  }
-  const r = await systemctl(contextFromEnv("standalone"), ["reboot"]);
+  const r = await runRebootCommand(process.argv.slice(2));
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr, () => process.exit(r.exitCode));
 }

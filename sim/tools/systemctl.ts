@@ -1303,13 +1303,17 @@ export async function systemctl(ctx: SystemdContext, argv: string[]): Promise<Sy
   }
 }
 
-async function main(): Promise<void> {
-  let result: SystemctlResult;
+/** `systemctl ARGV...` as a command run on the host (the Node entry point and the host's tool server). */
+export async function runSystemctlCommand(argv: string[]): Promise<SystemctlResult> {
   try {
-    result = await systemctl(contextFromEnv("standalone"), process.argv.slice(2));
+    return await systemctl(contextFromEnv("standalone"), argv);
   } catch (err) {
-    result = { exitCode: 1, stdout: "", stderr: `systemctl: ${(err as Error).message}\n` };
+    return { exitCode: 1, stdout: "", stderr: `systemctl: ${(err as Error).message}\n` };
   }
+}
+
+async function main(): Promise<void> {
+  const result = await runSystemctlCommand(process.argv.slice(2));
   process.stdout.write(result.stdout);
   process.stderr.write(result.stderr, () => process.exit(result.exitCode));
 }

@@ -198,13 +198,15 @@ export function runTmpfiles(root: string, run: TmpfilesRun): { exitCode: number;
   return { exitCode, stderr };
 }
 
+/** `systemd-tmpfiles ARGV...` as a command run on the host (the Node entry point and the host's tool server). */
+export function runTmpfilesCommand(argv: string[], root: string): { exitCode: number; stderr: string } {
+  const run = parseTmpfilesArgs(argv);
+  if ("error" in run) return { exitCode: 1, stderr: `${run.error}\n` };
+  return runTmpfiles(root, run);
+}
+
 function main(): void {
-  const run = parseTmpfilesArgs(process.argv.slice(2));
-  if ("error" in run) {
-    process.stderr.write(`${run.error}\n`);
-    process.exit(1);
-  }
-  const r = runTmpfiles(process.env.ATOMIC_SIM_ROOT ?? "", run);
+  const r = runTmpfilesCommand(process.argv.slice(2), process.env.ATOMIC_SIM_ROOT ?? "");
   process.stderr.write(r.stderr);
   process.exitCode = r.exitCode;
 }
