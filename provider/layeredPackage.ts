@@ -19,6 +19,11 @@ import { makeDynamicProvider } from "./dynamicProvider";
 export interface LayeredPackageArgs {
   /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
   connection: pulumi.Input<ConnectionArgs>;
+  /**
+   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
+   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
+   */
+  hostName?: pulumi.Input<string>;
   /** RPM package names layered in one transaction, e.g. ["kubernetes-master", "flannel", "etcd"]. */
   packages: pulumi.Input<pulumi.Input<string>[]>;
   /** Refspec to rebase to in the same transaction, e.g. "fedora-atomic-27:fedora/27/x86_64/atomic-host". */
@@ -31,6 +36,12 @@ export interface LayeredPackageArgs {
 
 export interface LayeredPackageInputs {
   connection: Connection;
+  hostName?: string;
+  /**
+   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
+   * sees where the commands run.
+   */
+  host?: string;
   packages: string[];
   rebase?: string;
   reboot?: "ifNeeded" | "always" | "never";
@@ -63,6 +74,9 @@ const provider = makeDynamicProvider("LayeredPackage");
 
 export class LayeredPackage extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<Connection>;
+  declare readonly hostName: pulumi.Output<string | undefined>;
+  /** The host's `address:port` (not secret). */
+  declare readonly host: pulumi.Output<string>;
   declare readonly packages: pulumi.Output<string[]>;
   declare readonly rebase: pulumi.Output<string | undefined>;
   declare readonly reboot: pulumi.Output<string>;
@@ -81,6 +95,7 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
       {
         ...args,
         connection: pulumi.secret(args.connection),
+        host: undefined,
         commands: undefined,
         booted: undefined,
         requestedPackages: undefined,

@@ -48,6 +48,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
           {
             ...common,
             connection: connectionOf(h),
+            hostName: h.name,
             etcdSource: args.etcd?.source,
             etcdDestination: args.etcd?.destination,
             etcdConflict: args.etcd?.conflict,
@@ -61,7 +62,12 @@ export class AtomicCluster extends pulumi.ComponentResource {
       this.masters.push(
         new MasterNode(
           `${name}-${h.name}-master`,
-          { ...common, connection: connectionOf(h), colocatedEtcd: layering && h.roles.includes("etcd") },
+          {
+            ...common,
+            connection: connectionOf(h),
+            hostName: h.name,
+            colocatedEtcd: layering && h.roles.includes("etcd"),
+          },
           { parent: this, dependsOn: etcdReady },
         ),
       );
@@ -76,7 +82,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
           (h) =>
             new WorkerNode(
               `${name}-${h.name}-worker`,
-              { ...common, connection: connectionOf(h) },
+              { ...common, connection: connectionOf(h), hostName: h.name },
               { parent: this, dependsOn: previous },
             ),
         );

@@ -29,8 +29,12 @@ import {
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
   buildManifestCommand,
+  buildDestinationMkdirCommand,
   buildSystemctlCommand,
   buildVerifyCommand,
+  formatPlanLines,
+  planEtcdMigration,
+  type EtcdMigrationRecord,
   containsUnknown,
   decideEtcdMigration,
   diffManifests,
@@ -48,7 +52,7 @@ import {
   type ManifestEntry,
 } from "../atomic";
 import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
-import { RemoteError, exec, isRemoteError, withHostLock, type ConnectionArgs } from "../ssh";
+import { RemoteError, exec, isRemoteError, quoteCommand, withHostLock, type ConnectionArgs } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -58,6 +62,7 @@ import {
   defined,
   displayLine,
   hostId,
+  withHostLabel,
   parseFailure,
   progress,
   requireSuccess,
@@ -247,7 +252,7 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
       requireSuccess(
         await runStep(
           conn,
-          { argv: ["mkdir", "-p", "-m", "0700", "--", spec.destination], why: "create the destination" },
+          { argv: buildDestinationMkdirCommand(spec.destination), why: "create the destination" },
           TIMEOUTS.readMs,
         ),
         `Could not create ${spec.destination}.`,
@@ -336,20 +341,23 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
 export const etcdDataMigrationProvider = {
   configure: configureFromStack,
 
-  async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
-    const inputs = withDefaults(news);
+  async check(olds: Partial<Inputs> | undefined, news: Inputs) {
+    const inputs = withHostLabel(withDefaults(news));
     const failures = validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>);
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs, failures };
     const spec = specOf(inputs);
-    const tmp = `${spec.destination}/.member.tmp-<id>`;
-    inputs.commands = [
-      `${displayLine(buildEtcdInspectCommand(spec))}  # source has wal/ and snap/? destination state?`,
-      displayLine(buildSystemctlCommand("stop", spec.unit)),
-      `cp -a -- ${spec.source} ${tmp}`,
-      `<etcd-verify script>  # size and sha256 of every file, source vs copy`,
-      `mv -T -- ${tmp} ${spec.destination}/member`,
-    ];
+    // Only the same migration (same host, source and destination) is already done; anything else is a create.
+    const same =
+      olds?.connection !== undefined &&
+      hostId(olds.connection) === hostId(inputs.connection) &&
+      olds.source === spec.source &&
+      olds.destination === spec.destination;
+    // A migration in the state was done (a create that failed is not in the state, or was recorded with its
+    // backupPath only, which the apply's inspection then finds as a different DEST/member).
+    const record: EtcdMigrationRecord | undefined = same ? { migrated: true } : undefined;
+    const plan = planEtcdMigration(spec, record);
+    inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand });
     return { inputs: defined(inputs), failures: [] };
   },
 
@@ -378,7 +386,18 @@ export const etcdDataMigrationProvider = {
       return { id: "", props: {} };
     }
     const entries = await manifest(conn, `${spec.destination}/member`);
-    return { id, props: { ...props, destinationManifestSha256: manifestSha256(entries) } };
+    const outs = { ...props, destinationManifestSha256: manifestSha256(entries) };
+    const {
+      files: _f,
+      bytes: _b,
+      manifestSha256: _m,
+      migratedAt: _t,
+      backupPath: _p,
+      destinationManifestSha256: _d,
+      __provider: _v,
+      ...inputs
+    } = outs;
+    return { id, props: outs, inputs: { ...inputs, commands: [] } };
   },
 
   async delete(_id: string, props: Outputs) {
