@@ -68,3 +68,31 @@ export function logStatus(line: string): boolean {
   engine.log(line);
   return true;
 }
+
+/** `${error}: ${error.stack}` of errors a handler threw, until the SDK's echo of each is seen (at most a few). */
+const thrown = new Set<string>();
+let filterInstalled = false;
+
+/**
+ * Remembers an error a provider method is about to throw. The SDK's dynamic provider host prints every error of
+ * check, diff, read and delete to stderr as `${e}: ${e.stack}` before returning it to the engine
+ * (@pulumi/pulumi cmd/dynamic-provider/index.js), and the CLI shows that stderr line as a diagnostic beside the
+ * error itself: the same message twice, once with a stack trace. The engine still gets the error; only the echo
+ * is dropped (see {@link installErrorEchoFilter}).
+ */
+export function noteThrown(err: unknown): void {
+  if (!(err instanceof Error)) return;
+  thrown.add(`${err}: ${err.stack}`);
+  if (thrown.size > 100) thrown.delete(thrown.values().next().value!);
+}
+
+/** In the provider process only: drops the SDK's stderr echo of an error noted by {@link noteThrown}. */
+export function installErrorEchoFilter(): void {
+  if (filterInstalled || dynamicProviderEngineAddress() === undefined) return;
+  filterInstalled = true;
+  const original = console.error.bind(console);
+  console.error = (...args: unknown[]) => {
+    if (args.length === 1 && typeof args[0] === "string" && thrown.delete(args[0])) return;
+    original(...args);
+  };
+}
