@@ -229,9 +229,21 @@ export function declarativeDiff(
   };
 }
 
-/** Copies `o` without the keys whose value is undefined (protobuf Struct cannot carry undefined). */
+/**
+ * Copies `o` without the keys whose value is undefined, at every depth (protobuf Struct cannot carry undefined:
+ * the SDK fails with "Unexpected struct type." on one inside a nested object such as `__recorded`).
+ */
 export function defined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v === null || typeof v !== "object") return v;
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, strip(x)]),
+    );
+  };
+  return strip(o) as T;
 }
 
 export function sleep(ms: number): Promise<void> {

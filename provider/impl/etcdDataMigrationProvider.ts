@@ -345,7 +345,7 @@ export const etcdDataMigrationProvider = {
     const inputs = withHostLabel(withDefaults(news));
     const failures = validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>);
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs, failures };
+      return { inputs: defined(inputs), failures };
     const spec = specOf(inputs);
     // Only the same migration (same host, source and destination) is already done; anything else is a create.
     const same =

@@ -316,7 +316,7 @@ export const layeredPackageProvider = {
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
     const failures = validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>);
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs, failures };
+      return { inputs: defined(inputs), failures };
     // The same planner as the apply, on the host as the state records it. Another host (a replacement) or no
     // state: a create, planned for a host nothing was read from (UNREAD_HOST).
     const same = olds?.connection !== undefined && hostId(olds.connection) === hostId(inputs.connection);

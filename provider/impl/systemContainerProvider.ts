@@ -293,7 +293,7 @@ export const systemContainerProvider = {
     const { priorImage: _p, __recorded: _r, ...declared } = news;
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
     const failures = validateSystemContainerInputs(inputs as unknown as Record<string, unknown>);
-    if (failures.length > 0) return { inputs, failures };
+    if (failures.length > 0) return { inputs: defined(inputs), failures };
     const previous = olds && olds.name !== undefined && sameHostAndName(olds, inputs) ? olds : undefined;
     if (!containsUnknown(inputs as unknown as Record<string, unknown>)) {
       // The same planner as the apply, on the host as the state records it instead of as read over SSH.

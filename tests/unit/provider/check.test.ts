@@ -1,5 +1,8 @@
 import { expect } from "chai";
 import { handler } from "../../../provider/handlers";
+// The SDK's dynamic provider host sends check's inputs as a protobuf Struct, which refuses undefined anywhere.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 
 // check and diff run during `pulumi preview` and must never touch a host; these inputs point at a port nothing
 // listens on, so any SSH attempt would fail the test with a connection error instead of returning.
@@ -149,6 +152,27 @@ describe("check plans from the state as recorded (the preview is the apply's pla
       expect(bad.failures.map((f: { property: string }) => f.property)).to.deep.equal(["hostName"]);
     });
   }
+
+  it("returns inputs the SDK can send as a protobuf Struct (no undefined at any depth), valid or not", async () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ["SystemContainer", declared],
+      ["SystemContainer", { ...declared, name: "" }],
+      [
+        "LayeredPackage",
+        { connection: conn, packages: ["etcd"], rebase: "fedora-atomic-27:fedora/27/x86_64/atomic-host" },
+      ],
+      ["LayeredPackage", { connection: conn, packages: [] }],
+      ["EtcdDataMigration", { connection: conn }],
+      ["EtcdDataMigration", { connection: conn, source: "relative" }],
+    ];
+    for (const [kind, news] of cases) {
+      const h = handler(kind as "SystemContainer");
+      const first = await h.check({}, news);
+      expect(() => Struct.fromJavaScript(first.inputs), `${kind} ${JSON.stringify(news)}`).not.to.throw();
+      const second = await h.check(first.inputs, news);
+      expect(() => Struct.fromJavaScript(second.inputs)).not.to.throw();
+    }
+  });
 
   it("LayeredPackage: a move to another host previews the whole plan, not a delta", async () => {
     const h = handler("LayeredPackage");
