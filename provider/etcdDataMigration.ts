@@ -47,7 +47,12 @@ export interface EtcdDataMigrationInputs {
   destination?: string;
   service?: string;
   conflict?: "fail" | "backup";
-  /** Computed by check: the remote steps this migration runs. */
+  /**
+   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
+   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
+   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
+   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
+   */
   commands?: string[];
 }
 

@@ -46,7 +46,12 @@ export interface LayeredPackageInputs {
   rebase?: string;
   reboot?: "ifNeeded" | "always" | "never";
   rebootTimeoutSeconds?: number;
-  /** Computed by check: the rpm-ostree command lines this change runs. */
+  /**
+   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
+   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
+   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
+   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
+   */
   commands?: string[];
 }
 

@@ -54,7 +54,12 @@ export interface SystemContainerInputs {
   values?: Record<string, string>;
   running?: boolean;
   triggers?: unknown[];
-  /** Computed by check: the remote command lines this change runs, shown by `pulumi preview --diff`. */
+  /**
+   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
+   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
+   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
+   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
+   */
   commands?: string[];
   /**
    * Set by the resource: the keys of `values` whose value is a secret ("*": all of them). The provider receives

@@ -1,7 +1,8 @@
 /**
  * EtcdDataMigration's provider: the migration guide's `systemctl stop etcd; cp -r /var/lib/etcd/member
  * /var/lib/etcd/etcd.etcd/`, made safe. What each method does on the host:
- * - check:  absolute, normalised, non-nested paths; `commands` lists the steps. No SSH.
+ * - check:  absolute, normalised, non-nested paths; `commands` lists the steps (planEtcdMigration: the apply's
+ *           builders, in its order; nothing for a migration already in the state). No SSH.
  * - create: under the host's lock: inspect (source is a member directory with wal/ and snap/; destination;
  *           leftovers, discarded then inspected again); an existing DEST/member is compared with the source
  *           (modes aside) and, when it differs, its WAL with the source's: identical, or the source's history

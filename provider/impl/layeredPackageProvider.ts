@@ -1,13 +1,15 @@
 /**
  * LayeredPackage's provider. What each method does on the host:
- * - check:  validates package names and the refspec; `commands` shows the planned rpm-ostree line. No SSH.
+ * - check:  validates package names and the refspec; `commands` is the transaction and reboot the apply's
+ *           planner makes on the host as the state records it (`__recorded`; a new host: UNREAD_HOST). No SSH.
  * - diff:   the declarative LAYERED_PACKAGE_DIFF table. No SSH.
  * - create/update: under the host's lock: `rpm-ostree --version` (which flags exist), `rpm-ostree status
  *           --json`; wait for a transaction someone else runs; ONE transaction for the whole change (install,
  *           uninstall, rebase); reboot per the policy and wait for a new boot id; verify the booted deployment.
  *           A reboot that does not come back in time fails with the resource id and a partial state, so the
  *           next `up` verifies and continues without a second transaction.
- * - read:   booted and pending deployments; a declared package no longer requested is drift.
+ * - read:   booted and pending deployments (and the rpm-ostree version, for the flags); a declared package no
+ *           longer requested, or another origin, is drift; returned as the inputs too, so preview plans the repair.
  * - delete: uninstall the packages this resource layered (one transaction), reboot per the policy. A rebase is
  *           not undone.
  */

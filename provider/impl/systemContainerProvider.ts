@@ -1,13 +1,16 @@
 /**
  * SystemContainer's provider. What each method does on the host:
- * - check:  validates inputs, applies defaults, and computes `commands` (the plan shown by preview). No SSH.
+ * - check:  validates inputs, applies defaults, and computes `commands`: the plan the apply's planner makes on
+ *           the host as the state records it (`__recorded`: what the last apply left, or what refresh found).
+ *           No SSH.
  * - diff:   the declarative SYSTEM_CONTAINER_DIFF table. No SSH.
  * - create: read the host (one round trip), then `atomic pull`, `atomic install`, `systemctl start`; an
  *           installed container of the same image is adopted; read back and verify.
  * - update: read, then pull + `containers update --rebase`, `containers rollback`, `update --set`, start/stop
  *           as planned from what the host has; read back and verify.
  * - read:   the `info` files of both deployment slots and the unit's state; a container removed by hand leaves
- *           the state, another image or a stopped unit shows as drift.
+ *           the state, another image or a stopped unit shows as drift. What it found is also returned as the
+ *           inputs, so the next preview plans (and shows) the repair.
  * - delete: `atomic uninstall`; already gone counts as done.
  * Every mutation runs under the host's lock: atomic and ostree keep one repository per host.
  */
