@@ -387,18 +387,8 @@ export const etcdDataMigrationProvider = {
       return { id: "", props: {} };
     }
     const entries = await manifest(conn, `${spec.destination}/member`);
-    const outs = { ...props, destinationManifestSha256: manifestSha256(entries) };
-    const {
-      files: _f,
-      bytes: _b,
-      manifestSha256: _m,
-      migratedAt: _t,
-      backupPath: _p,
-      destinationManifestSha256: _d,
-      __provider: _v,
-      ...inputs
-    } = outs;
-    return { id, props: outs, inputs: { ...inputs, commands: [] } };
+    // No input drifts here (a DEST/member found gone removes the resource), so the inputs stay as they are.
+    return { id, props: { ...props, destinationManifestSha256: manifestSha256(entries) } };
   },
 
   async delete(_id: string, props: Outputs) {

@@ -39,6 +39,7 @@ import {
   type LayeredPackageRecord,
   type RpmOstreeCapabilities,
   type RpmOstreeStatus,
+  stableJson,
 } from "../atomic";
 import type { LayeredPackageInputs, LayeredPackageOutputs } from "../layeredPackage";
 import {
@@ -359,7 +360,12 @@ export const layeredPackageProvider = {
     const outs = outputsFrom(props, status, bootId, await readCapabilities(conn));
     // The refreshed state as inputs too, so the next preview plans the repair from what was found (a package
     // removed by hand, another base) and shows the field it repairs.
-    return { id, props: outs, inputs: inputsOf(outs) };
+    // Only when something drifted since the last apply or refresh: otherwise the inputs stay as they are, and
+    // refresh reports no change.
+    const found = inputsOf(outs);
+    return stableJson(found) === stableJson(inputsOf(props))
+      ? { id, props: outs }
+      : { id, props: outs, inputs: found };
   },
 
   async delete(_id: string, props: Outputs) {

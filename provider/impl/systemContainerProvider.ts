@@ -37,6 +37,7 @@ import {
   type SystemContainerRecord,
   type SystemContainerPlan,
   type SystemContainerStep,
+  stableJson,
 } from "../atomic";
 import { exec, quoteCommand, registerSecret, withHostLock, type ConnectionArgs } from "../ssh";
 import type { SystemContainerInputs, SystemContainerOutputs } from "../systemContainer";
@@ -341,7 +342,12 @@ export const systemContainerProvider = {
     const outs = outputsFrom(props, observed);
     // The refreshed state as inputs too, so the next preview plans the repair from what was found (and shows the
     // field it repairs, e.g. running: false => true) instead of from the last declaration.
-    return { id, props: outs, inputs: inputsOf(outs) };
+    // Only when something drifted since the last apply or refresh: otherwise the inputs stay as they are, and
+    // refresh reports no change.
+    const found = inputsOf(outs);
+    return stableJson(found) === stableJson(inputsOf(props))
+      ? { id, props: outs }
+      : { id, props: outs, inputs: found };
   },
 
   async delete(_id: string, props: Outputs) {
