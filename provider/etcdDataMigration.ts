@@ -20,6 +20,11 @@ import { makeDynamicProvider } from "./dynamicProvider";
 export interface EtcdDataMigrationArgs {
   /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
   connection: pulumi.Input<ConnectionArgs>;
+  /**
+   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
+   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
+   */
+  hostName?: pulumi.Input<string>;
   /** The member directory to copy. Default "/var/lib/etcd/member" (kubernetes/contrib); the RPM default is "/var/lib/etcd/default.etcd/member". */
   source?: pulumi.Input<string>;
   /** The folder that receives `member/`. Default "/var/lib/etcd/etcd.etcd" (the etcd system container's). */
@@ -32,11 +37,22 @@ export interface EtcdDataMigrationArgs {
 
 export interface EtcdDataMigrationInputs {
   connection: Connection;
+  hostName?: string;
+  /**
+   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
+   * sees where the commands run.
+   */
+  host?: string;
   source?: string;
   destination?: string;
   service?: string;
   conflict?: "fail" | "backup";
-  /** Computed by check: the remote steps this migration runs. */
+  /**
+   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
+   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
+   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
+   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
+   */
   commands?: string[];
 }
 
@@ -69,6 +85,9 @@ const provider = makeDynamicProvider("EtcdDataMigration");
 
 export class EtcdDataMigration extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<Connection>;
+  declare readonly hostName: pulumi.Output<string | undefined>;
+  /** The host's `address:port` (not secret). */
+  declare readonly host: pulumi.Output<string>;
   declare readonly source: pulumi.Output<string>;
   declare readonly destination: pulumi.Output<string>;
   declare readonly service: pulumi.Output<string>;
@@ -90,6 +109,7 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
       {
         ...args,
         connection: pulumi.secret(args.connection),
+        host: undefined,
         commands: undefined,
         files: undefined,
         bytes: undefined,

@@ -15,7 +15,7 @@ export interface ResourceHandler {
   delete(id: string, props: any): Promise<void>;
 }
 
-export function handler(kind: ResourceKind): ResourceHandler {
+function implementation(kind: ResourceKind): ResourceHandler {
   switch (kind) {
     case "SystemContainer":
       return require("./impl/systemContainerProvider").systemContainerProvider;
@@ -32,4 +32,33 @@ export function handler(kind: ResourceKind): ResourceHandler {
         `pulumi-atomic-host: unknown resource kind ${String(kind)} (state written by a newer version?)`,
       );
   }
+}
+
+const handlers = new Map<ResourceKind, ResourceHandler>();
+
+/**
+ * The handler of `kind`. Each method's error is noted before it propagates, so that the SDK's stderr echo of it
+ * (with a stack trace) is not shown beside the error itself (see `impl/statusLog.ts`).
+ */
+export function handler(kind: ResourceKind): ResourceHandler {
+  const known = handlers.get(kind);
+  if (known) return known;
+  const impl = implementation(kind);
+  const log = require("./impl/statusLog") as typeof import("./impl/statusLog");
+  log.installErrorEchoFilter();
+  const wrapped = Object.fromEntries(
+    Object.entries(impl).map(([method, fn]) => [
+      method,
+      async (...args: unknown[]) => {
+        try {
+          return await (fn as (...a: unknown[]) => Promise<unknown>).apply(impl, args);
+        } catch (err) {
+          log.noteThrown(err);
+          throw err;
+        }
+      },
+    ]),
+  ) as unknown as ResourceHandler;
+  handlers.set(kind, wrapped);
+  return wrapped;
 }

@@ -19,6 +19,11 @@ import { makeDynamicProvider } from "./dynamicProvider";
 export interface LayeredPackageArgs {
   /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
   connection: pulumi.Input<ConnectionArgs>;
+  /**
+   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
+   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
+   */
+  hostName?: pulumi.Input<string>;
   /** RPM package names layered in one transaction, e.g. ["kubernetes-master", "flannel", "etcd"]. */
   packages: pulumi.Input<pulumi.Input<string>[]>;
   /** Refspec to rebase to in the same transaction, e.g. "fedora-atomic-27:fedora/27/x86_64/atomic-host". */
@@ -31,11 +36,22 @@ export interface LayeredPackageArgs {
 
 export interface LayeredPackageInputs {
   connection: Connection;
+  hostName?: string;
+  /**
+   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
+   * sees where the commands run.
+   */
+  host?: string;
   packages: string[];
   rebase?: string;
   reboot?: "ifNeeded" | "always" | "never";
   rebootTimeoutSeconds?: number;
-  /** Computed by check: the rpm-ostree command lines this change runs. */
+  /**
+   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
+   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
+   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
+   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
+   */
   commands?: string[];
 }
 
@@ -63,6 +79,9 @@ const provider = makeDynamicProvider("LayeredPackage");
 
 export class LayeredPackage extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<Connection>;
+  declare readonly hostName: pulumi.Output<string | undefined>;
+  /** The host's `address:port` (not secret). */
+  declare readonly host: pulumi.Output<string>;
   declare readonly packages: pulumi.Output<string[]>;
   declare readonly rebase: pulumi.Output<string | undefined>;
   declare readonly reboot: pulumi.Output<string>;
@@ -81,6 +100,7 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
       {
         ...args,
         connection: pulumi.secret(args.connection),
+        host: undefined,
         commands: undefined,
         booted: undefined,
         requestedPackages: undefined,

@@ -17,6 +17,11 @@ import { makeDynamicProvider } from "./dynamicProvider";
 export interface SystemContainerArgs {
   /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
   connection: pulumi.Input<ConnectionArgs>;
+  /**
+   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
+   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
+   */
+  hostName?: pulumi.Input<string>;
   /** Container and systemd unit name, e.g. "etcd" (`--name`). Changing it replaces the resource. */
   name: pulumi.Input<string>;
   /** Image reference, e.g. "registry.fedoraproject.org/f27/etcd", optionally with `:tag` or `@sha256:...`. */
@@ -36,6 +41,12 @@ export interface SystemContainerArgs {
 /** The inputs as the provider receives them. */
 export interface SystemContainerInputs {
   connection: Connection;
+  hostName?: string;
+  /**
+   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
+   * sees where the commands run.
+   */
+  host?: string;
   name: string;
   image: string;
   storage?: "ostree";
@@ -43,7 +54,12 @@ export interface SystemContainerInputs {
   values?: Record<string, string>;
   running?: boolean;
   triggers?: unknown[];
-  /** Computed by check: the remote command lines this change runs, shown by `pulumi preview --diff`. */
+  /**
+   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
+   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
+   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
+   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
+   */
   commands?: string[];
   /**
    * Set by the resource: the keys of `values` whose value is a secret ("*": all of them). The provider receives
@@ -87,6 +103,9 @@ async function secretValueKeys(values: SystemContainerArgs["values"]): Promise<s
 
 export class SystemContainer extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<Connection>;
+  declare readonly hostName: pulumi.Output<string | undefined>;
+  /** The host's `address:port` (not secret). */
+  declare readonly host: pulumi.Output<string>;
   declare readonly name: pulumi.Output<string>;
   declare readonly image: pulumi.Output<string>;
   declare readonly storage: pulumi.Output<string>;
@@ -108,6 +127,7 @@ export class SystemContainer extends pulumi.dynamic.Resource {
       {
         ...args,
         connection: pulumi.secret(args.connection),
+        host: undefined,
         secretValueKeys: secretValueKeys(args.values),
         commands: undefined,
         imageId: undefined,

@@ -107,6 +107,7 @@ export function diffProperties(table: DiffTable, olds: unknown, news: unknown): 
 
 const HOST_ROWS: readonly DiffRow[] = [
   { path: "connection.host", onChange: "replace", why: "another host is another resource" },
+  { path: "hostName", onChange: "update", why: "a label for progress lines and the preview: runs nothing" },
   {
     path: "connection.port",
     onChange: "replace",

@@ -52,6 +52,7 @@ export {
   validateBoolean,
   validateConflictPolicy,
   validateConnection,
+  validateHostName,
   validateContainerName,
   validateEtcdDataMigrationInputs,
   validateImageReference,
@@ -120,9 +121,32 @@ export {
   type SystemContainerPrevious,
   type SystemContainerStep,
   type SystemContainerStepKind,
+  type SystemContainerRecord,
+  observationOfRecord,
   planSystemContainerCreate,
   planSystemContainerUpdate,
+  recordAfterPlan,
+  recordOfObservation,
 } from "./systemContainerPlan";
+export {
+  type LayeredPackagePlan,
+  type LayeredPackageRecord,
+  type LayeredPackageStep,
+  type RecordedDeployment,
+  UNREAD_HOST,
+  planLayeredPackage,
+  recordOfStatus,
+  statusOfRecord,
+} from "./layeredPackagePlan";
+export {
+  type EtcdMigrationPlan,
+  type EtcdMigrationRecord,
+  type EtcdMigrationStep,
+  ETCD_TEMP_ID_PLACEHOLDER,
+  ETCD_BACKUP_STAMP_PLACEHOLDER,
+  buildDestinationMkdirCommand,
+  planEtcdMigration,
+} from "./etcdMigrationPlan";
 export {
   type Deployment,
   type RpmOstreeStatus,
@@ -213,10 +237,17 @@ export {
 } from "./diff";
 export {
   type DisplayOptions,
+  type DisplayStep,
   type QuoteCommand,
+  CONDITION_MARK,
+  DISPLAY_LINE_MAX,
+  NEXT_ARGUMENT,
+  SAME_ARGUMENT,
   displayArgv,
   formatCommandForDisplay,
   formatPlanLines,
+  unwrapPlanLines,
+  wrapDisplayWords,
 } from "./plan";
 export {
   OSTREE_REMOTES_DIR,

@@ -24,6 +24,11 @@ export interface PlannedCommand<K extends string = string> {
   kind: K;
   argv: string[];
   why: string;
+  /**
+   * Only in a plan made without reading the host (a create at preview): the fact of the host this step depends
+   * on, e.g. "etcd.service is active". The apply reads the host and runs the step or not.
+   */
+  condition?: string;
 }
 
 export function ok<T>(value: T): ParseResult<T> {

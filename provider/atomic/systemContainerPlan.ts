@@ -33,7 +33,7 @@ export interface SystemContainerPrevious extends SystemContainerDeclaration {
 }
 
 export type SystemContainerStepKind =
-  "pull" | "install" | "update" | "rollback" | "start" | "stop" | "repair";
+  "pull" | "install" | "update" | "rollback" | "enable" | "start" | "stop" | "repair";
 
 export type SystemContainerStep = PlannedCommand<SystemContainerStepKind> & {
   /**
@@ -70,6 +70,14 @@ function startStep(name: string): SystemContainerStep {
     kind: "start",
     argv: buildSystemctlCommand("start", serviceUnitName(name)),
     why: "running is true and the unit is not active (atomic install and update never start a stopped unit)",
+  };
+}
+
+function enableStep(name: string): SystemContainerStep {
+  return {
+    kind: "enable",
+    argv: buildSystemctlCommand("enable", serviceUnitName(name)),
+    why: "the unit was disabled outside Pulumi: atomic install enables it, so that it starts at boot",
   };
 }
 
@@ -160,13 +168,15 @@ export function planSystemContainerCreate(
     };
   }
   const steps: SystemContainerStep[] = [];
-  if (observed?.unit.active === "active") {
+  if (observed === undefined || observed.unit.active === "active") {
+    const stop = stopStep(
+      declared.name,
+      `${serviceUnitName(declared.name)} is active before the install (an RPM unit of the same name): ` +
+        "stop it, or the container's unit could not start",
+    );
+    // Without the host's state (a create at preview) the stop is shown with the fact it depends on.
     steps.push(
-      stopStep(
-        declared.name,
-        `${serviceUnitName(declared.name)} is active before the install (an RPM unit of the same name): ` +
-          "stop it, or the container's unit could not start",
-      ),
+      observed === undefined ? { ...stop, condition: `${serviceUnitName(declared.name)} is active` } : stop,
     );
   }
   steps.push({
@@ -298,6 +308,122 @@ export function planSystemContainerUpdate(
     }
   }
 
+  if (observed?.unit.enabled === "disabled") steps.push(enableStep(news.name));
   if (running && !unitActive) steps.push(startStep(news.name));
   return { steps, notes };
+}
+
+/**
+ * What a SystemContainer's state records of its host, kept in the internal input `__recorded` (the engine never
+ * displays `__` keys): what `read` found at the last refresh, or what the last apply's plan leaves. The preview
+ * plans from it with the same planner the apply uses on what it reads, so the two agree whenever the host still
+ * matches the record.
+ */
+export interface SystemContainerRecord {
+  /** The active deployment's image and (declared keys of its) values. */
+  image: string;
+  values: Record<string, string>;
+  /** The other deployment slot, when it has one: what `atomic containers rollback` returns to. */
+  previousImage?: string;
+  previousValues?: Record<string, string>;
+  /** `systemctl is-active` said "active". */
+  active: boolean;
+  /** `systemctl is-enabled` said "disabled" (false): atomic install enables the unit. */
+  disabled?: boolean;
+}
+
+/** The record of what `read` observed; undefined when no container is installed under the name. */
+export function recordOfObservation(
+  observed: SystemContainerObservation,
+  declaredKeys: readonly string[],
+): SystemContainerRecord | undefined {
+  const info = observed.active?.info;
+  if (!observed.present || info === undefined) return undefined;
+  const pick = (v: Record<string, string>) =>
+    Object.fromEntries(declaredKeys.filter((k) => k in v).map((k) => [k, v[k]!]));
+  const previous = observed.previous?.info;
+  return {
+    image: info.image,
+    values: pick(info.values),
+    previousImage: previous?.image,
+    previousValues: previous ? pick(previous.values) : undefined,
+    active: observed.unit.active === "active",
+    disabled: observed.unit.enabled === "disabled" ? true : undefined,
+  };
+}
+
+/** The observation a record stands for: what the planner would read on a host that matches it. */
+export function observationOfRecord(name: string, record: SystemContainerRecord): SystemContainerObservation {
+  const slot = (image: string, values: Record<string, string>, n: number) => ({
+    slot: n,
+    path: `/var/lib/containers/atomic/${name}.${n}`,
+    info: { image, revision: "", created: 0, values, installedFiles: [] },
+  });
+  return {
+    present: true,
+    active: slot(record.image, record.values, 0),
+    previous:
+      record.previousImage === undefined
+        ? undefined
+        : slot(record.previousImage, record.previousValues ?? {}, 1),
+    warnings: [],
+    unit: {
+      active: record.active ? "active" : "inactive",
+      enabled: record.disabled ? "disabled" : "enabled",
+      etcUnitFile: true,
+      usrUnitFile: false,
+    },
+  };
+}
+
+/**
+ * The record a plan leaves when every step succeeds, from the record before it (none for a create). A triggers
+ * update whose digest did not move changes nothing on the host; it is recorded as a new deployment of the same
+ * image, which only matters if the next change declares the slot before it again.
+ */
+export function recordAfterPlan(
+  before: SystemContainerRecord | undefined,
+  declared: SystemContainerDeclaration,
+  plan: SystemContainerPlan,
+): SystemContainerRecord | undefined {
+  let r = before ? { ...before } : undefined;
+  for (const step of plan.steps) {
+    switch (step.kind) {
+      case "install":
+        r = { image: declared.image, values: { ...(declared.values ?? {}) }, active: false };
+        break;
+      case "update":
+        if (r === undefined) break;
+        r = {
+          ...r,
+          image: declared.image,
+          values: { ...r.values, ...(declared.values ?? {}) },
+          previousImage: r.image,
+          previousValues: r.values,
+        };
+        break;
+      case "rollback":
+        if (r === undefined || r.previousImage === undefined) break;
+        r = {
+          ...r,
+          image: r.previousImage,
+          values: r.previousValues ?? {},
+          previousImage: r.image,
+          previousValues: r.values,
+        };
+        break;
+      case "enable":
+        if (r) r = { ...r, disabled: undefined };
+        break;
+      case "start":
+        if (r) r.active = true;
+        break;
+      case "stop":
+        if (r) r.active = false;
+        break;
+      default:
+        break;
+    }
+  }
+  return r;
 }

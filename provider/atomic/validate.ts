@@ -703,6 +703,7 @@ export function validateSystemContainerInputs(inputs: Inputs): CheckFailure[] {
   const i = inputs ?? {};
   return [
     ...validateConnection(i.connection),
+    ...validateHostName(i.hostName),
     ...validateContainerName(i.name),
     ...validateImageReference(i.image),
     ...validateStorage(i.storage),
@@ -713,11 +714,35 @@ export function validateSystemContainerInputs(inputs: Inputs): CheckFailure[] {
   ];
 }
 
+/**
+ * `hostName`: optional; a label for progress lines and the preview, so one line of printable characters, at most
+ * 253 (a DNS name's length).
+ */
+export function validateHostName(value: unknown): CheckFailure[] {
+  if (value === undefined || value === null || isUnknown(value)) return [];
+  if (
+    typeof value !== "string" ||
+    value.trim() === "" ||
+    value.length > 253 ||
+    [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+  ) {
+    return [
+      {
+        property: "hostName",
+        reason:
+          'hostName must be a non-empty label of at most 253 printable characters on one line, e.g. "master1"',
+      },
+    ];
+  }
+  return [];
+}
+
 /** Every check of a LayeredPackage's inputs, in property order. */
 export function validateLayeredPackageInputs(inputs: Inputs): CheckFailure[] {
   const i = inputs ?? {};
   return [
     ...validateConnection(i.connection),
+    ...validateHostName(i.hostName),
     ...validatePackageList(i.packages),
     ...validateRefspec(i.rebase),
     ...validateRebootPolicy(i.reboot),
@@ -730,6 +755,7 @@ export function validateEtcdDataMigrationInputs(inputs: Inputs): CheckFailure[] 
   const i = inputs ?? {};
   return [
     ...validateConnection(i.connection),
+    ...validateHostName(i.hostName),
     ...validateMigrationPaths(i.source, i.destination),
     ...validateUnitName(i.service),
     ...validateConflictPolicy(i.conflict),

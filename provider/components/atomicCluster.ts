@@ -75,6 +75,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
         {
           ...common,
           connection: connectionOf(h),
+          hostName: h.name,
           etcdSource: args.etcd?.source,
           etcdDestination: args.etcd?.destination,
           etcdConflict: args.etcd?.conflict,
@@ -134,7 +135,12 @@ export class AtomicCluster extends pulumi.ComponentResource {
     const masters = masterHosts.map((h) => {
       const node = new MasterNode(
         `${name}-${h.name}-master`,
-        { ...common, connection: connectionOf(h), colocatedEtcd: layering && h.roles.includes("etcd") },
+        {
+          ...common,
+          connection: connectionOf(h),
+          hostName: h.name,
+          colocatedEtcd: layering && h.roles.includes("etcd"),
+        },
         { parent: this, dependsOn: previous },
       );
       this.masters.push(node);
@@ -149,7 +155,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
       const group = workerHosts.slice(i, i + batch).map((h) => {
         const node = new WorkerNode(
           `${name}-${h.name}-worker`,
-          { ...common, connection: connectionOf(h) },
+          { ...common, connection: connectionOf(h), hostName: h.name },
           { parent: this, dependsOn: after },
         );
         this.workers.push(node);

@@ -26,6 +26,8 @@ import { etcdMemberGateChecks, type UserHealthChecks } from "./healthGates";
 export interface NodeArgs {
   /** How to reach the host (credentials may come from stack configuration instead). */
   connection: pulumi.Input<ConnectionArgs>;
+  /** The host's name in the cluster, e.g. "master1": its resources' `hostName` (progress lines, preview). */
+  hostName?: string;
   /** "systemContainers" or "packageLayering": the cluster's migration method. */
   method: MigrationMethod;
   /** Registry prefix of the system container images. Default "registry.fedoraproject.org/f27". */
@@ -135,6 +137,7 @@ function layering(
     `${name}-packages`,
     {
       connection: args.connection,
+      hostName: args.hostName,
       packages: [...packages],
       rebase: args.rebase ?? DEFAULT_REBASE,
       reboot: args.reboot,
@@ -156,6 +159,7 @@ function container(
     `${name}-${spec.name}`,
     {
       connection: args.connection,
+      hostName: args.hostName,
       name: spec.name,
       image: imageRef(args.registry ?? DEFAULT_REGISTRY, spec.image),
       storage: "ostree",
@@ -189,6 +193,7 @@ export class EtcdNode extends pulumi.ComponentResource {
         `${name}-etcd-data`,
         {
           connection: args.connection,
+          hostName: args.hostName,
           source: args.etcdSource,
           destination: args.etcdDestination,
           conflict: args.etcdConflict,

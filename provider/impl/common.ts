@@ -4,6 +4,7 @@
  */
 import type { DiffTable, PlannedCommand } from "../atomic";
 import { CONNECTION_DEFAULTS, diffProperties, stableJson } from "../atomic";
+import { logStatus } from "./statusLog";
 import {
   RemoteError,
   configurePool,
@@ -54,9 +55,13 @@ export async function configureFromStack(req: ConfigureRequestLike): Promise<voi
   });
 }
 
+/** The name progress lines give each connection's host (the resource's `hostName`), by connection object. */
+const hostNames = new WeakMap<ConnectionArgs, string>();
+
 /** The connection a provider method uses: the stored one, secrets registered for redaction. */
-export function connectionOf(inputs: { connection: ConnectionArgs }): ConnectionArgs {
+export function connectionOf(inputs: { connection: ConnectionArgs; hostName?: string }): ConnectionArgs {
   const c = inputs.connection;
+  if (typeof inputs.hostName === "string" && inputs.hostName !== "") hostNames.set(c, inputs.hostName);
   for (const hop of [c, c.proxy]) {
     if (!hop) continue;
     registerSecret(hop.password);
@@ -88,10 +93,33 @@ export class PartialFailure extends Error {
   }
 }
 
-/** Progress lines: the CLI shows a dynamic provider's stdout as info diagnostics. Never contains secrets. */
+/**
+ * The inputs with `host`, the non-secret `address:port` of the connection (which is secret as a whole), so a
+ * reviewer sees where each command runs. Left out while the address is unknown (preview of a new host).
+ */
+export function withHostLabel<T extends { connection?: unknown; host?: string }>(inputs: T): T {
+  const c = inputs.connection as { host?: unknown; port?: unknown } | undefined;
+  const port = c?.port ?? CONNECTION_DEFAULTS.port;
+  const known = typeof c?.host === "string" && c.host !== "" && typeof port === "number";
+  return { ...inputs, host: known ? `${c!.host as string}:${port as number}` : undefined };
+}
+
+/** How progress lines name a host: its `hostName` label, else `address:port`. */
+export function hostLabel(conn: ConnectionArgs): string {
+  return hostNames.get(conn) ?? hostId(conn);
+}
+
+/**
+ * Progress lines, e.g. `[atomic-host] master1: atomic pull ...`. Never contains secrets.
+ *
+ * They go to the engine as ephemeral status messages when the engine can be reached (see `statusLog.ts`):
+ * shown live, not repeated in the Diagnostics summary. Otherwise (a script calling the handlers) to stdout,
+ * which the CLI would show as info diagnostics.
+ */
 export function progress(conn: ConnectionArgs, message: string): void {
   if (process.env.PULUMI_ATOMIC_HOST_QUIET === "true") return;
-  console.log(redact(`[atomic-host] ${connectionLabel(conn)}: ${message}`));
+  const line = redact(`[atomic-host] ${hostLabel(conn)}: ${message}`);
+  if (!logStatus(line)) console.log(line);
 }
 
 /** Default time limits of remote commands. */
@@ -138,18 +166,24 @@ export function toolFailure(
 ): RemoteError {
   return new RemoteError({
     kind: "command",
-    host: connectionLabel(conn),
+    host: errorHost(conn),
     summary,
     command: quoteCommand(argv),
     hint,
   });
 }
 
+/** The host as errors name it: `master1 (root@10.0.0.5:22)` when the resource has a `hostName`. */
+function errorHost(conn: ConnectionArgs): string {
+  const name = hostNames.get(conn);
+  return name ? `${name} (${connectionLabel(conn)})` : connectionLabel(conn);
+}
+
 /** A parse failure of a tool's output. */
 export function parseFailure(conn: ConnectionArgs, argv: readonly string[], error: string): RemoteError {
   return new RemoteError({
     kind: "parse",
-    host: connectionLabel(conn),
+    host: errorHost(conn),
     summary: `could not read the output of the command: ${error}`,
     command: quoteCommand(argv),
     hint: "Check that the host is a Fedora Atomic host with the expected tools; run the command by hand to see its output.",
@@ -167,7 +201,8 @@ export function displayLine(argv: readonly string[]): string {
 }
 
 /**
- * `diff` for every resource: the resource's declarative table, plus an in-place update when only the connection's
+ * `diff` for every resource: the resource's declarative table, plus an update when check planned commands, plus an
+ * in-place update when only the connection's
  * credentials or host-key settings changed. Such an update runs nothing on the host beyond a read, but it must
  * happen: `delete` and `refresh` use the connection stored in state, so a rotated key or a re-pinned host key would
  * otherwise stay stale there (and an old password would stay in the encrypted state).
@@ -175,7 +210,7 @@ export function displayLine(argv: readonly string[]): string {
 export function declarativeDiff(
   table: DiffTable,
   olds: { connection?: unknown },
-  news: { connection?: unknown },
+  news: { connection?: unknown; commands?: unknown },
 ) {
   const d = diffProperties(table, olds, news);
   const strip = (c: unknown) => {
@@ -184,16 +219,31 @@ export function declarativeDiff(
     return rest;
   };
   const credentials = stableJson(strip(olds.connection)) !== stableJson(strip(news.connection));
+  // check planned commands from the state as recorded (after a refresh: as found), so a repair of drift no
+  // table row sees (a unit disabled by hand) is still an update, and runs what the preview showed.
+  const planned = Array.isArray(news.commands) && news.commands.length > 0;
   return {
-    changes: d.changes || credentials,
+    changes: d.changes || credentials || planned,
     replaces: d.replaces,
     deleteBeforeReplace: d.deleteBeforeReplace,
   };
 }
 
-/** Copies `o` without the keys whose value is undefined (protobuf Struct cannot carry undefined). */
+/**
+ * Copies `o` without the keys whose value is undefined, at every depth (protobuf Struct cannot carry undefined:
+ * the SDK fails with "Unexpected struct type." on one inside a nested object such as `__recorded`).
+ */
 export function defined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v === null || typeof v !== "object") return v;
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, strip(x)]),
+    );
+  };
+  return strip(o) as T;
 }
 
 export function sleep(ms: number): Promise<void> {

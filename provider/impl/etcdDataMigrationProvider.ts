@@ -1,7 +1,8 @@
 /**
  * EtcdDataMigration's provider: the migration guide's `systemctl stop etcd; cp -r /var/lib/etcd/member
  * /var/lib/etcd/etcd.etcd/`, made safe. What each method does on the host:
- * - check:  absolute, normalised, non-nested paths; `commands` lists the steps. No SSH.
+ * - check:  absolute, normalised, non-nested paths; `commands` lists the steps (planEtcdMigration: the apply's
+ *           builders, in its order; nothing for a migration already in the state). No SSH.
  * - create: under the host's lock: inspect (source is a member directory with wal/ and snap/; destination;
  *           leftovers, discarded then inspected again); an existing DEST/member is compared with the source
  *           (modes aside) and, when it differs, its WAL with the source's: identical, or the source's history
@@ -29,8 +30,12 @@ import {
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
   buildManifestCommand,
+  buildDestinationMkdirCommand,
   buildSystemctlCommand,
   buildVerifyCommand,
+  formatPlanLines,
+  planEtcdMigration,
+  type EtcdMigrationRecord,
   containsUnknown,
   decideEtcdMigration,
   diffManifests,
@@ -48,7 +53,7 @@ import {
   type ManifestEntry,
 } from "../atomic";
 import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
-import { RemoteError, exec, isRemoteError, withHostLock, type ConnectionArgs } from "../ssh";
+import { RemoteError, exec, isRemoteError, quoteCommand, withHostLock, type ConnectionArgs } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -58,6 +63,7 @@ import {
   defined,
   displayLine,
   hostId,
+  withHostLabel,
   parseFailure,
   progress,
   requireSuccess,
@@ -248,7 +254,7 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
       requireSuccess(
         await runStep(
           conn,
-          { argv: ["mkdir", "-p", "-m", "0700", "--", spec.destination], why: "create the destination" },
+          { argv: buildDestinationMkdirCommand(spec.destination), why: "create the destination" },
           TIMEOUTS.readMs,
         ),
         `Could not create ${spec.destination}.`,
@@ -342,21 +348,23 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
 export const etcdDataMigrationProvider = {
   configure: configureFromStack,
 
-  async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
-    const inputs = withDefaults(news);
+  async check(olds: Partial<Inputs> | undefined, news: Inputs) {
+    const inputs = withHostLabel(withDefaults(news));
     const failures = validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>);
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs, failures };
+      return { inputs: defined(inputs), failures };
     const spec = specOf(inputs);
-    const tmp = `${spec.destination}/.member.tmp-<id>`;
-    inputs.commands = [
-      `${displayLine(buildEtcdInspectCommand(spec))}  # source has wal/ and snap/? destination state?`,
-      `<etcd quorum check>  # etcdctl member list, endpoint status, endpoint health: while ${spec.unit} runs, every other member must be healthy and keep a quorum without it`,
-      displayLine(buildSystemctlCommand("stop", spec.unit)),
-      `cp -a -- ${spec.source} ${tmp}`,
-      `<etcd-verify script>  # size and sha256 of every file, source vs copy`,
-      `mv -T -- ${tmp} ${spec.destination}/member`,
-    ];
+    // Only the same migration (same host, source and destination) is already done; anything else is a create.
+    const same =
+      olds?.connection !== undefined &&
+      hostId(olds.connection) === hostId(inputs.connection) &&
+      olds.source === spec.source &&
+      olds.destination === spec.destination;
+    // A migration in the state was done (a create that failed is not in the state, or was recorded with its
+    // backupPath only, which the apply's inspection then finds as a different DEST/member).
+    const record: EtcdMigrationRecord | undefined = same ? { migrated: true } : undefined;
+    const plan = planEtcdMigration(spec, record);
+    inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand });
     return { inputs: defined(inputs), failures: [] };
   },
 
@@ -385,6 +393,7 @@ export const etcdDataMigrationProvider = {
       return { id: "", props: {} };
     }
     const entries = await manifest(conn, `${spec.destination}/member`);
+    // No input drifts here (a DEST/member found gone removes the resource), so the inputs stay as they are.
     return { id, props: { ...props, destinationManifestSha256: manifestSha256(entries) } };
   },
 

@@ -1,13 +1,15 @@
 /**
  * LayeredPackage's provider. What each method does on the host:
- * - check:  validates package names and the refspec; `commands` shows the planned rpm-ostree line. No SSH.
+ * - check:  validates package names and the refspec; `commands` is the transaction and reboot the apply's
+ *           planner makes on the host as the state records it (`__recorded`; a new host: UNREAD_HOST). No SSH.
  * - diff:   the declarative LAYERED_PACKAGE_DIFF table. No SSH.
  * - create/update: under the host's lock: `rpm-ostree --version` (which flags exist), `rpm-ostree status
  *           --json`; wait for a transaction someone else runs; ONE transaction for the whole change (install,
  *           uninstall, rebase); reboot per the policy and wait for a new boot id; verify the booted deployment.
  *           A reboot that does not come back in time fails with the resource id and a partial state, so the
  *           next `up` verifies and continues without a second transaction.
- * - read:   booted and pending deployments; a declared package no longer requested is drift.
+ * - read:   booted and pending deployments (and the rpm-ostree version, for the flags); a declared package no
+ *           longer requested, or another origin, is drift; returned as the inputs too, so preview plans the repair.
  * - delete: uninstall the packages this resource layered (one transaction), reboot per the policy. A rebase is
  *           not undone.
  */
@@ -32,8 +34,15 @@ import {
   splitRefspec,
   validateLayeredPackageInputs,
   verifyBooted,
+  UNREAD_HOST,
+  formatPlanLines,
+  originMatches,
+  planLayeredPackage,
+  recordOfStatus,
+  type LayeredPackageRecord,
   type RpmOstreeCapabilities,
   type RpmOstreeStatus,
+  stableJson,
 } from "../atomic";
 import type { LayeredPackageInputs, LayeredPackageOutputs } from "../layeredPackage";
 import {
@@ -42,6 +51,7 @@ import {
   isRemoteError,
   readBootId,
   waitForReboot,
+  quoteCommand,
   withHostLock,
   type ConnectionArgs,
 } from "../ssh";
@@ -52,8 +62,8 @@ import {
   declarativeDiff,
   connectionOf,
   defined,
-  displayLine,
   hostId,
+  withHostLabel,
   parseFailure,
   progress,
   requireSuccess,
@@ -62,8 +72,9 @@ import {
   toolFailure,
 } from "./common";
 
-type Inputs = LayeredPackageInputs & { __provider?: string };
-type Outputs = LayeredPackageOutputs & { __provider?: string };
+/** `__recorded`: the host as the state knows it (see LayeredPackageRecord); the engine never displays `__` keys. */
+type Inputs = LayeredPackageInputs & { __recorded?: LayeredPackageRecord; __provider?: string };
+type Outputs = LayeredPackageOutputs & { __recorded?: LayeredPackageRecord; __provider?: string };
 
 /** How long to wait for a transaction another tool runs before giving up. */
 const TRANSACTION_WAIT_MS = 10 * 60_000;
@@ -118,14 +129,25 @@ async function idleStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
   return status;
 }
 
-function outputsFrom(inputs: Inputs, status: RpmOstreeStatus, bootId: string): Outputs {
+function outputsFrom(
+  inputs: Inputs,
+  status: RpmOstreeStatus,
+  bootId: string,
+  caps: RpmOstreeCapabilities,
+): Outputs {
   const booted = bootedDeployment(status);
   const next = defaultDeployment(status);
   const requested = next?.requestedPackages ?? [];
   return defined({
     ...inputs,
-    // What the host has of the declaration: a package removed by hand is missing here, which is drift.
+    // What the host has of the declaration: a package removed by hand is missing here, which is drift; so is
+    // another origin than the declared rebase (the next deployment's, as rpm-ostree builds on it).
     packages: inputs.packages.filter((p) => requested.includes(p)),
+    rebase:
+      inputs.rebase !== undefined && next?.origin !== undefined && !originMatches(next.origin, inputs.rebase)
+        ? next.origin
+        : inputs.rebase,
+    __recorded: recordOfStatus(status, caps),
     booted: defined({
       checksum: booted?.checksum ?? "",
       version: booted?.version,
@@ -195,8 +217,8 @@ async function converge(
   conn: ConnectionArgs,
   inputs: Inputs,
   managed: string[] | undefined,
+  caps: RpmOstreeCapabilities,
 ): Promise<boolean> {
-  const caps = await readCapabilities(conn);
   for (let attempt = 0; attempt < 5; attempt++) {
     const status = await idleStatus(conn);
     const plan = planLayeringTransaction(
@@ -259,7 +281,8 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
   const conn = connectionOf(inputs);
   const declaration = { packages: inputs.packages, rebase: inputs.rebase };
   return withHostLock(conn, async () => {
-    const ran = await converge(conn, inputs, managed);
+    const caps = await readCapabilities(conn);
+    const ran = await converge(conn, inputs, managed, caps);
     let status = await readStatus(conn);
     let bootId = await readBootId(conn);
     // `ran` matters for "ifNeeded" too: after an uninstall the booted deployment still has every declared
@@ -267,7 +290,7 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
     const decision = decideReboot(inputs.reboot ?? "ifNeeded", status, declaration, ran);
     const partial = (message: string) =>
       new PartialFailure(message, id, {
-        ...outputsFrom(inputs, status, bootId),
+        ...outputsFrom(inputs, status, bootId, caps),
         __provider: inputs.__provider,
       });
     if (decision.reboot) {
@@ -296,46 +319,67 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
         );
       }
     }
-    return outputsFrom(inputs, status, bootId);
+    return outputsFrom(inputs, status, bootId, caps);
   });
+}
+
+/**
+ * The record of state written before `__recorded` existed: the last declaration, booted (the apply rebooted
+ * into it unless the policy was "never", which then shows as pending), on an rpm-ostree without newer flags.
+ */
+function legacyRecord(olds: Partial<Inputs>): LayeredPackageRecord {
+  const deployment = {
+    origin: olds.rebase,
+    requested: [...(olds.packages ?? [])],
+    packages: [...(olds.packages ?? [])],
+  };
+  return olds.reboot === "never"
+    ? {
+        booted: { origin: undefined, requested: [], packages: [] },
+        pending: deployment,
+        capabilities: UNREAD_HOST.capabilities,
+      }
+    : { booted: deployment, capabilities: UNREAD_HOST.capabilities };
+}
+
+/** The input part of outputs: what `read` hands back as the inputs the next check compares against. */
+function inputsOf(outs: Outputs): Inputs {
+  const {
+    booted: _b,
+    requestedPackages: _r,
+    layeredPackages: _l,
+    pendingReboot: _p,
+    bootId: _i,
+    __provider: _v,
+    ...inputs
+  } = outs;
+  return defined({ ...inputs, commands: [] });
 }
 
 export const layeredPackageProvider = {
   configure: configureFromStack,
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
-    const inputs = withDefaults(news);
+    const { __recorded: _r, ...declared } = news;
+    const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
     const failures = validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>);
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs, failures };
-    const before = new Set(olds?.packages ?? []);
-    const add = inputs.packages.filter((p) => !before.has(p));
-    const remove = [...before].filter((p) => !inputs.packages.includes(p));
-    const rebase = inputs.rebase !== undefined && inputs.rebase !== olds?.rebase ? inputs.rebase : undefined;
-    const argv =
-      rebase !== undefined
-        ? [
-            "rpm-ostree",
-            "rebase",
-            rebase,
-            ...add.map((p) => `--install=${p}`),
-            ...remove.map((p) => `--uninstall=${p}`),
-          ]
-        : add.length > 0
-          ? ["rpm-ostree", "install", ...add, ...remove.map((p) => `--uninstall=${p}`)]
-          : remove.length > 0
-            ? ["rpm-ostree", "uninstall", ...remove]
-            : undefined;
-    // The exact line depends on what `rpm-ostree status` says at apply (already requested packages are left
-    // out; --idempotent is added on 2018.7+); this is the line for a host that matches the last apply.
-    inputs.commands = argv
-      ? [
-          displayLine(argv),
-          inputs.reboot === "never"
-            ? "# no reboot (reboot: never)"
-            : "systemctl reboot  # then wait for a new boot id",
-        ]
-      : [];
+      return { inputs: defined(inputs), failures };
+    // The same planner as the apply, on the host as the state records it. Another host (a replacement) or no
+    // state: a create, planned for a host nothing was read from (UNREAD_HOST).
+    const same = olds?.connection !== undefined && hostId(olds.connection) === hostId(inputs.connection);
+    const record = same ? (olds?.__recorded ?? legacyRecord(olds!)) : UNREAD_HOST;
+    const plan = planLayeredPackage(
+      {
+        packages: inputs.packages,
+        rebase: inputs.rebase,
+        managed: same ? (olds?.packages ?? []) : undefined,
+      },
+      record,
+      inputs.reboot ?? LAYERED_PACKAGE_DEFAULTS.reboot,
+    );
+    inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand });
+    inputs.__recorded = plan.after ?? record;
     return { inputs: defined(inputs), failures: [] };
   },
 
@@ -358,13 +402,26 @@ export const layeredPackageProvider = {
     const conn = connectionOf(props);
     const status = await readStatus(conn);
     const bootId = await readBootId(conn);
-    return { id, props: outputsFrom(props, status, bootId) };
+    const outs = outputsFrom(props, status, bootId, await readCapabilities(conn));
+    // The refreshed state as inputs too, so the next preview plans the repair from what was found (a package
+    // removed by hand, another base) and shows the field it repairs.
+    // Only when something drifted since the last apply or refresh: otherwise the inputs stay as they are, and
+    // refresh reports no change.
+    const found = inputsOf(outs);
+    return stableJson(found) === stableJson(inputsOf(props))
+      ? { id, props: outs }
+      : { id, props: outs, inputs: found };
   },
 
   async delete(_id: string, props: Outputs) {
     const conn = connectionOf(props);
     await withHostLock(conn, async () => {
-      const ran = await converge(conn, { ...props, packages: [], rebase: undefined }, props.packages);
+      const ran = await converge(
+        conn,
+        { ...props, packages: [], rebase: undefined },
+        props.packages,
+        await readCapabilities(conn),
+      );
       if (!ran) return;
       const status = await readStatus(conn);
       const policy = props.reboot ?? "ifNeeded";

@@ -1,13 +1,16 @@
 /**
  * SystemContainer's provider. What each method does on the host:
- * - check:  validates inputs, applies defaults, and computes `commands` (the plan shown by preview). No SSH.
+ * - check:  validates inputs, applies defaults, and computes `commands`: the plan the apply's planner makes on
+ *           the host as the state records it (`__recorded`: what the last apply left, or what refresh found).
+ *           No SSH.
  * - diff:   the declarative SYSTEM_CONTAINER_DIFF table. No SSH.
  * - create: read the host (one round trip), then `atomic pull`, `atomic install`, `systemctl start`; an
  *           installed container of the same image is adopted; read back and verify.
  * - update: read, then pull + `containers update --rebase`, `containers rollback`, `update --set`, start/stop
  *           as planned from what the host has; read back and verify.
  * - read:   the `info` files of both deployment slots and the unit's state; a container removed by hand leaves
- *           the state, another image or a stopped unit shows as drift.
+ *           the state, another image or a stopped unit shows as drift. What it found is also returned as the
+ *           inputs, so the next preview plans (and shows) the repair.
  * - delete: `atomic uninstall`; already gone counts as done.
  * Every mutation runs under the host's lock: atomic and ostree keep one repository per host.
  */
@@ -32,10 +35,15 @@ import {
   serviceUnitName,
   planSystemContainerCreate,
   planSystemContainerUpdate,
+  observationOfRecord,
+  recordAfterPlan,
+  recordOfObservation,
   validateSystemContainerInputs,
   type SystemContainerObservation,
+  type SystemContainerRecord,
   type SystemContainerPlan,
   type SystemContainerStep,
+  stableJson,
 } from "../atomic";
 import {
   RemoteError,
@@ -60,10 +68,24 @@ import {
   requireSuccess,
   runStep,
   toolFailure,
+  withHostLabel,
 } from "./common";
 
-type Inputs = SystemContainerInputs & { priorImage?: string; __provider?: string };
-type Outputs = SystemContainerOutputs & { priorImage?: string; __provider?: string };
+/**
+ * `__recorded`: what the state knows of the host (see SystemContainerRecord), written by check (what the plan
+ * leaves) and by read (what refresh found); the engine never displays `__` keys. `priorImage` is the field older
+ * releases kept for the same purpose, read from old state only.
+ */
+type Inputs = SystemContainerInputs & {
+  __recorded?: SystemContainerRecord;
+  priorImage?: string;
+  __provider?: string;
+};
+type Outputs = SystemContainerOutputs & {
+  __recorded?: SystemContainerRecord;
+  priorImage?: string;
+  __provider?: string;
+};
 
 /** Inputs with every default written out, so state, diff and the planners agree. */
 function withDefaults(news: Inputs): Inputs {
@@ -95,6 +117,21 @@ function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): Connection
   return connectionOf(inputs);
 }
 
+/**
+ * What the state records of the host: `__recorded`, or for state written before it existed, the declaration
+ * (the apply made the host match it) with `priorImage` as the other slot's image.
+ */
+function recordOf(olds: Partial<Inputs>): SystemContainerRecord | undefined {
+  if (olds.__recorded !== undefined) return olds.__recorded;
+  if (olds.image === undefined) return undefined;
+  return {
+    image: olds.image,
+    values: olds.values ?? {},
+    previousImage: olds.priorImage,
+    active: olds.running ?? true,
+  };
+}
+
 function sameHostAndName(olds: Partial<Inputs>, news: Inputs): boolean {
   return (
     olds.name === news.name &&
@@ -119,6 +156,8 @@ function outputsFrom(inputs: Inputs, observed: SystemContainerObservation): Outp
   const declaredValues = inputs.values ?? {};
   return defined({
     ...inputs,
+    priorImage: undefined,
+    __recorded: recordOfObservation(observed, Object.keys(declaredValues)),
     image: info?.image ?? inputs.image,
     // Only declared keys: atomic stores many computed values (DESTDIR, UUID...) that are not ours to track.
     values:
@@ -132,6 +171,20 @@ function outputsFrom(inputs: Inputs, observed: SystemContainerObservation): Outp
     unitState: observed.halfRemoved ? "half-removed" : observed.unit.active || "unknown",
     installedFiles: info?.installedFiles ?? [],
   }) as Outputs;
+}
+
+/** The input part of outputs: what `read` hands back as the inputs the next check compares against. */
+function inputsOf(outs: Outputs): Inputs {
+  const {
+    imageId: _i,
+    deployment: _d,
+    previousImage: _p,
+    unitState: _u,
+    installedFiles: _f,
+    __provider: _v,
+    ...inputs
+  } = outs;
+  return defined({ ...inputs, commands: [] });
 }
 
 /** Runs a plan's steps in order; a failing step throws a RemoteError naming the host, the command and the fix. */
@@ -337,20 +390,23 @@ export const systemContainerProvider = {
   configure: configureFromStack,
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
-    const inputs = withDefaults(news);
+    const { priorImage: _p, __recorded: _r, ...declared } = news;
+    const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
     const failures = validateSystemContainerInputs(inputs as unknown as Record<string, unknown>);
-    if (failures.length > 0) return { inputs, failures };
+    if (failures.length > 0) return { inputs: defined(inputs), failures };
     const previous = olds && olds.name !== undefined && sameHostAndName(olds, inputs) ? olds : undefined;
-    inputs.priorImage = previous
-      ? previous.image !== inputs.image
-        ? previous.image
-        : previous.priorImage
-      : undefined;
     if (!containsUnknown(inputs as unknown as Record<string, unknown>)) {
+      // The same planner as the apply, on the host as the state records it instead of as read over SSH.
+      const record = previous ? recordOf(previous) : undefined;
       const plan = previous
-        ? planSystemContainerUpdate({ ...(previous as Inputs), previousImage: previous.priorImage }, inputs)
+        ? planSystemContainerUpdate(
+            previous as Inputs,
+            inputs,
+            record ? observationOfRecord(inputs.name, record) : undefined,
+          )
         : planSystemContainerCreate(inputs);
       inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand, mask: secretValuesOf(inputs) });
+      inputs.__recorded = recordAfterPlan(record, inputs, plan);
     }
     return { inputs: defined(inputs), failures: [] };
   },
@@ -387,7 +443,15 @@ export const systemContainerProvider = {
       progress(conn, `system container ${props.name} is not installed any more`);
       return { id: "", props: {} };
     }
-    return { id, props: outputsFrom(props, observed) };
+    const outs = outputsFrom(props, observed);
+    // The refreshed state as inputs too, so the next preview plans the repair from what was found (and shows the
+    // field it repairs, e.g. running: false => true) instead of from the last declaration.
+    // Only when something drifted since the last apply or refresh: otherwise the inputs stay as they are, and
+    // refresh reports no change.
+    const found = inputsOf(outs);
+    return stableJson(found) === stableJson(inputsOf(props))
+      ? { id, props: outs }
+      : { id, props: outs, inputs: found };
   },
 
   async delete(_id: string, props: Outputs) {

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import * as fs from "fs";
+import { unwrapPlanLines } from "../../provider/atomic";
 import { handler } from "../../provider/handlers";
 import type { ResourceKind } from "../../provider/dynamicProvider";
 import { SimCluster, type ClusterHostEntry } from "../../sim";
@@ -576,7 +577,10 @@ describe("hostile inputs are refused by check, before any host is reached", func
     );
     const r = await handler(SC).check({}, { connection: connection(), name: "etcd", image: IMAGE, values });
     expect(r.failures).to.deep.equal([]);
-    const install = (r.inputs.commands as string[]).find((l) => l.startsWith("atomic install "))!;
+    // A line longer than the CLI's diff display shows is wrapped over several items: join them back.
+    const install = unwrapPlanLines(r.inputs.commands as string[])
+      .map((c) => c.line)
+      .find((l) => l.startsWith("atomic install "))!;
     // What the host's login shell would do with the line, with `atomic` standing for a command that prints its
     // arguments NUL-separated: every value arrives as exactly one argument and nothing in it runs.
     const shown = await runProcess("sh", ["-c", `atomic() { printf '%s\\0' "$@"; }; ${install}`]);

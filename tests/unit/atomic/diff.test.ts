@@ -52,6 +52,7 @@ function hostRows(dbr: boolean): Row[] {
     ["another user is no change", { connection: { ...conn, user: "core" } }, none],
     ["a jump host is no change", { connection: { ...conn, proxy: { host: "bastion" } } }, none],
     ["a new __provider is no change", { __provider: "exports.handler = ...v2" }, none],
+    ["a new hostName label is an update that runs nothing", { hostName: "master1" }, update("hostName")],
     [
       "an unknown host at preview may replace",
       { connection: { ...conn, host: UNKNOWN } },

@@ -54,12 +54,13 @@ describe("plan display", () => {
   it("lists a plan's steps in order, with reasons when asked", () => {
     const plan = planSystemContainerCreate({ name: "etcd", image: "registry.fedoraproject.org/f27/etcd" });
     expect(formatPlanLines(plan.steps, { quote })).to.deep.equal([
+      "systemctl stop etcd.service # only if etcd.service is active",
       "atomic pull --storage=ostree registry.fedoraproject.org/f27/etcd",
       "atomic install --system --system-package=no --storage=ostree --name=etcd registry.fedoraproject.org/f27/etcd",
       "systemctl start etcd.service",
     ]);
-    expect(formatPlanLines(plan.steps.slice(2), { quote, withReasons: true })).to.deep.equal([
-      "systemctl start etcd.service  # running is true and the unit is not active (atomic install and update never start a stopped unit)",
+    expect(formatPlanLines(plan.steps.slice(3), { quote, withReasons: true })).to.deep.equal([
+      "systemctl start etcd.service # running is true and the unit is not active (atomic install and update never start a stopped unit)",
     ]);
   });
 });

@@ -4,8 +4,11 @@ import {
   type SystemContainerObservation,
   type SystemContainerPlan,
   parseContainerInfo,
+  observationOfRecord,
   planSystemContainerCreate,
   planSystemContainerUpdate,
+  recordAfterPlan,
+  recordOfObservation,
 } from "../../../provider/atomic";
 import { fixture } from "./fixtures";
 
@@ -53,12 +56,15 @@ describe("planSystemContainerCreate", () => {
   });
 
   it("does not start the unit when running is false (install only enables it)", () => {
-    const plan = planSystemContainerCreate({
-      name: "etcd",
-      image: F27,
-      running: false,
-      values: { ETCD_NAME: "n1" },
-    });
+    const plan = planSystemContainerCreate(
+      {
+        name: "etcd",
+        image: F27,
+        running: false,
+        values: { ETCD_NAME: "n1" },
+      },
+      absent,
+    );
     expect(lines(plan)).to.deep.equal([
       `atomic pull --storage=ostree ${F27}`,
       `atomic install --system --system-package=no --storage=ostree --set=ETCD_NAME=n1 --name=etcd ${F27}`,
@@ -273,5 +279,116 @@ describe("a trigger-driven update after the host moved from atomic 1.19 to 1.20"
       observed(),
     );
     expect(plan.steps[1]!.unlessImageCommit).to.equal(undefined);
+  });
+});
+
+/**
+ * The preview plans on the record the state keeps (`__recorded`, written by refresh from what it read); the apply
+ * plans on what it reads. For every kind of drift a refresh can record, the two must be the same commands.
+ */
+describe("SystemContainer preview from the recorded host equals the apply", () => {
+  const declared = { name: "etcd", image: F27, values: { ETCD_NAME: "node1" } };
+  const f27 = info("atomic-info-etcd.json");
+  const f26 = info("atomic-info-etcd-f26.json");
+  const drift: [string, SystemContainerObservation, string[]][] = [
+    ["nothing changed", observed(), []],
+    ["the unit stopped by hand", observed({}, "inactive"), ["systemctl start etcd.service"]],
+    ["the unit failed", observed({}, "failed"), ["systemctl start etcd.service"]],
+    [
+      "the unit disabled by hand",
+      observed({ unit: { active: "active", enabled: "disabled", etcUnitFile: true, usrUnitFile: false } }),
+      ["systemctl enable etcd.service"],
+    ],
+    [
+      "stopped and disabled",
+      observed({ unit: { active: "inactive", enabled: "disabled", etcUnitFile: true, usrUnitFile: false } }),
+      ["systemctl enable etcd.service", "systemctl start etcd.service"],
+    ],
+    [
+      "rolled back by hand (the declared image is in the other slot)",
+      observed({
+        active: { slot: 1, path: "/var/lib/containers/atomic/etcd.1", info: f26 },
+        previous: { slot: 0, path: "/var/lib/containers/atomic/etcd.0", info: f27 },
+      }),
+      ["atomic containers rollback etcd"],
+    ],
+    [
+      "updated by hand to another image (the declared one in no slot)",
+      observed({
+        active: {
+          slot: 1,
+          path: "/var/lib/containers/atomic/etcd.1",
+          info: { ...f26, image: "r.io/x/etcd" },
+        },
+        previous: undefined,
+      }),
+      [
+        `atomic pull --storage=ostree ${F27}`,
+        `atomic containers update --rebase=${F27} --set=ETCD_NAME=node1 etcd`,
+      ],
+    ],
+    [
+      "a value changed by hand",
+      observed({
+        active: {
+          slot: 0,
+          path: "/var/lib/containers/atomic/etcd.0",
+          info: { ...f27, values: { ...f27.values, ETCD_NAME: "other" } },
+        },
+      }),
+      ["atomic containers update --set=ETCD_NAME=node1 etcd"],
+    ],
+  ];
+  for (const [title, host, expected] of drift) {
+    it(`${title}: ${expected.length === 0 ? "nothing" : expected.join("; ")}`, () => {
+      const record = recordOfObservation(host, Object.keys(declared.values))!;
+      // What refresh hands back as inputs: the declared fields as found.
+      const refreshed = { ...declared, image: record.image, running: record.active };
+      const preview = planSystemContainerUpdate(refreshed, declared, observationOfRecord("etcd", record));
+      const apply = planSystemContainerUpdate(refreshed, declared, host);
+      expect(lines(preview)).to.deep.equal(lines(apply));
+      expect(lines(apply)).to.deep.equal(expected);
+    });
+  }
+
+  it("records what a plan leaves, so the next preview of the same declaration runs nothing", () => {
+    const news = { ...declared, image: "registry.fedoraproject.org/f27/etcd:3.2" };
+    const before = recordOfObservation(observed({}, "inactive"), ["ETCD_NAME"])!;
+    const plan = planSystemContainerUpdate(declared, news, observationOfRecord("etcd", before));
+    expect(plan.steps.map((s) => s.kind)).to.deep.equal(["pull", "update", "start"]);
+    const after = recordAfterPlan(before, news, plan)!;
+    expect(after).to.include({ image: news.image, previousImage: F27, active: true });
+    expect(planSystemContainerUpdate(news, news, observationOfRecord("etcd", after)).steps).to.deep.equal([]);
+    // ...and going back is a rollback, as the apply would find the old image in the other slot.
+    expect(
+      lines(planSystemContainerUpdate(news, declared, observationOfRecord("etcd", after))),
+    ).to.deep.equal(["atomic containers rollback etcd"]);
+  });
+
+  it("records a create as installed and running, a rollback as the slots swapped", () => {
+    const created = recordAfterPlan(undefined, declared, planSystemContainerCreate(declared, absent))!;
+    expect(created).to.deep.equal({ image: F27, values: { ETCD_NAME: "node1" }, active: true });
+    const rolled = recordAfterPlan(
+      { image: F27, values: {}, previousImage: F26, previousValues: { A: "1" }, active: true },
+      { name: "etcd", image: F26 },
+      { steps: [{ kind: "rollback", argv: [], why: "" }], notes: [] },
+    );
+    expect(rolled).to.deep.equal({
+      image: F26,
+      values: { A: "1" },
+      previousImage: F27,
+      previousValues: {},
+      active: true,
+    });
+  });
+
+  it("shows the stop of an RPM unit of the same name at create as conditional: only the apply can see it", () => {
+    const plan = planSystemContainerCreate(declared);
+    expect(plan.steps[0]).to.include({ kind: "stop", condition: "etcd.service is active" });
+    expect(planSystemContainerCreate(declared, absent).steps.map((s) => s.kind)).to.deep.equal([
+      "pull",
+      "install",
+      "start",
+    ]);
   });
 });

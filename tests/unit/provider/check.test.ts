@@ -1,5 +1,8 @@
 import { expect } from "chai";
 import { handler } from "../../../provider/handlers";
+// The SDK's dynamic provider host sends check's inputs as a protobuf Struct, which refuses undefined anywhere.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 
 // check and diff run during `pulumi preview` and must never touch a host; these inputs point at a port nothing
 // listens on, so any SSH attempt would fail the test with a connection error instead of returning.
@@ -13,6 +16,8 @@ describe("check (preview)", () => {
     );
     expect(r.failures).to.deep.equal([]);
     expect(r.inputs.commands).to.deep.equal([
+      // Preview cannot see whether an RPM etcd runs; the apply reads it and stops it only then.
+      "systemctl stop etcd.service # only if etcd.service is active",
       "atomic pull --storage=ostree registry.fedoraproject.org/f27/etcd",
       "atomic install --system --system-package=no --storage=ostree --name=etcd registry.fedoraproject.org/f27/etcd",
       "systemctl start etcd.service",
@@ -86,4 +91,114 @@ describe("check (preview)", () => {
       expect(reordered.changes).to.equal(false);
     });
   }
+});
+
+describe("check plans from the state as recorded (the preview is the apply's plan)", () => {
+  const image = "registry.fedoraproject.org/f27/etcd";
+  const declared = { connection: conn, name: "etcd", image };
+
+  it("previews the repair of a unit stopped by hand as running: false => true and the start it runs", async () => {
+    const h = handler("SystemContainer");
+    const created = (await h.check({}, declared)).inputs;
+    // What read hands back after refresh found the unit inactive: the fields as found, the record, no commands.
+    const refreshed = {
+      ...created,
+      running: false,
+      commands: [],
+      __recorded: { ...created.__recorded, active: false },
+    };
+    const next = (await h.check(refreshed, declared)).inputs;
+    expect(refreshed.running).to.equal(false);
+    expect(next.running).to.equal(true);
+    expect(next.commands).to.deep.equal(["systemctl start etcd.service"]);
+    expect((await h.diff("id", { ...refreshed, unitState: "inactive" }, next)).changes).to.equal(true);
+  });
+
+  it("makes a repair no table row sees (a disabled unit) an update, because it runs a command", async () => {
+    const h = handler("SystemContainer");
+    const created = (await h.check({}, declared)).inputs;
+    const refreshed = { ...created, commands: [], __recorded: { ...created.__recorded, disabled: true } };
+    const next = (await h.check(refreshed, declared)).inputs;
+    expect(next.commands).to.deep.equal(["systemctl enable etcd.service"]);
+    expect((await h.diff("id", refreshed, next)).changes).to.equal(true);
+    const again = (await h.check(next, declared)).inputs;
+    expect(again.commands).to.deep.equal([]);
+    expect((await h.diff("id", next, again)).changes).to.equal(false);
+  });
+
+  it("keeps the rollback slot in __recorded, never among the inputs a reviewer sees", async () => {
+    const h = handler("SystemContainer");
+    const v1 = (await h.check({}, { ...declared, image: `${image}:v1` })).inputs;
+    const v2 = (await h.check(v1, { ...declared, image: `${image}:v2` })).inputs;
+    expect(v2).not.to.have.property("priorImage");
+    expect(v2.__recorded).to.include({ image: `${image}:v2`, previousImage: `${image}:v1` });
+    const back = (await h.check(v2, { ...declared, image: `${image}:v1` })).inputs;
+    expect(back.commands).to.deep.equal(["atomic containers rollback etcd"]);
+    // State written by an older release (priorImage) still plans the rollback, and the field is dropped.
+    const legacy = { ...v2, __recorded: undefined, priorImage: `${image}:v1` };
+    const fromLegacy = (await h.check(legacy, { ...declared, image: `${image}:v1`, priorImage: "x" })).inputs;
+    expect(fromLegacy.commands).to.deep.equal(["atomic containers rollback etcd"]);
+    expect(fromLegacy).not.to.have.property("priorImage");
+  });
+
+  for (const kind of ["SystemContainer", "LayeredPackage", "EtcdDataMigration"] as const) {
+    it(`${kind}: shows the host as a plain address:port, and validates hostName`, async () => {
+      const h = handler(kind);
+      const inputs = { ...declared, packages: ["etcd"], hostName: "etcd1" };
+      const r = await h.check({}, inputs);
+      expect(r.failures).to.deep.equal([]);
+      expect(r.inputs).to.include({ host: "127.0.0.1:1", hostName: "etcd1" });
+      const bad = await h.check({}, { ...inputs, hostName: "a\nb" });
+      expect(bad.failures.map((f: { property: string }) => f.property)).to.deep.equal(["hostName"]);
+    });
+  }
+
+  it("returns inputs the SDK can send as a protobuf Struct (no undefined at any depth), valid or not", async () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ["SystemContainer", declared],
+      ["SystemContainer", { ...declared, name: "" }],
+      [
+        "LayeredPackage",
+        { connection: conn, packages: ["etcd"], rebase: "fedora-atomic-27:fedora/27/x86_64/atomic-host" },
+      ],
+      ["LayeredPackage", { connection: conn, packages: [] }],
+      ["EtcdDataMigration", { connection: conn }],
+      ["EtcdDataMigration", { connection: conn, source: "relative" }],
+    ];
+    for (const [kind, news] of cases) {
+      const h = handler(kind as "SystemContainer");
+      const first = await h.check({}, news);
+      expect(() => Struct.fromJavaScript(first.inputs), `${kind} ${JSON.stringify(news)}`).not.to.throw();
+      const second = await h.check(first.inputs, news);
+      expect(() => Struct.fromJavaScript(second.inputs)).not.to.throw();
+    }
+  });
+
+  it("LayeredPackage: a move to another host previews the whole plan, not a delta", async () => {
+    const h = handler("LayeredPackage");
+    const decl = {
+      connection: conn,
+      packages: ["kubernetes-node", "flannel"],
+      rebase: "fedora-atomic-27:fedora/27/x86_64/atomic-host",
+    };
+    const first = (await h.check({}, decl)).inputs;
+    const same = (await h.check(first, { ...decl, packages: [...decl.packages, "etcd"] })).inputs;
+    expect(same.commands).to.deep.equal(["rpm-ostree install etcd", "systemctl reboot"]);
+    const moved = (await h.check(first, { ...decl, connection: { ...conn, host: "127.0.0.2" } })).inputs;
+    expect(moved.commands).to.deep.equal([
+      "rpm-ostree rebase fedora-atomic-27:fedora/27/x86_64/atomic-host --install=kubernetes-node --install=flannel",
+      "systemctl reboot",
+    ]);
+  });
+
+  it("EtcdDataMigration: a move to another host previews the whole migration; the same one plans nothing", async () => {
+    const h = handler("EtcdDataMigration");
+    const first = (await h.check({}, { connection: conn })).inputs;
+    expect(first.commands).to.have.length(6);
+    expect((await h.check(first, { connection: conn, conflict: "backup" })).inputs.commands).to.deep.equal(
+      [],
+    );
+    const moved = (await h.check(first, { connection: { ...conn, port: 2 } })).inputs;
+    expect(moved.commands).to.deep.equal(first.commands);
+  });
 });
