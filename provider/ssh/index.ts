@@ -29,10 +29,12 @@ export {
   buildCommandLine,
   buildRemoteTimeoutArgv,
   check,
+  planHostTimeout,
   exec,
   execOk,
 } from "./exec";
-export type { ExecOptions, ExecResult } from "./exec";
+export type { ExecOptions, ExecResult, HostTimeoutPlan } from "./exec";
+export { hostIdentity } from "./identity";
 export {
   algorithmsForKeyType,
   buildHostKeyCheck,
@@ -44,7 +46,7 @@ export {
   parsePublicKeyLine,
 } from "./hostKey";
 export type { HostKeyCheck, HostKeyVerdict, KnownHostEntry, PublicKey } from "./hostKey";
-export { DEFAULT_LOCK_NAME, withHostLock } from "./lock";
+export { DEFAULT_LOCK_NAME, holdHostUntil, releaseHostHold, withHostLock } from "./lock";
 export { setSshLogger } from "./log";
 export type { SshLogger } from "./log";
 export {

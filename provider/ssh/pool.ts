@@ -12,6 +12,7 @@ import type { Client } from "ssh2";
 import { resolveConnection, type ConnectionArgs, type ResolvedConnection } from "./connection";
 import { defaultBackoffMs, dial, type DialedConnection } from "./dial";
 import { RemoteError, isRemoteError } from "./errors";
+import { hostIdentity, knownHostIdentity } from "./identity";
 import { logLine } from "./log";
 
 /** Pool tuning. Every field has a default; see {@link configurePool}. */
@@ -130,9 +131,10 @@ export async function acquire(conn: ConnectionArgs): Promise<Lease> {
   const rc = resolveConnection(conn);
   const known = recentlyUnreachable(rc);
   if (known) throw known;
+  const key = entryKey(rc, await hostIdentity(rc));
   // A pooled connection can drop between being chosen and being used; then nothing was sent, so take a fresh one.
   for (let attempt = 1; ; attempt++) {
-    const entry = reuseEnabled() ? pooledEntry(rc) : new PoolEntry(rc, false);
+    const entry = reuseEnabled() ? pooledEntry(rc, key) : new PoolEntry(rc, false, key);
     const lease = await entry.lease();
     if (!lease.gone || attempt >= 3) return lease;
     lease.release();
@@ -141,7 +143,14 @@ export async function acquire(conn: ConnectionArgs): Promise<Lease> {
 
 /** Closes the pooled connection for `conn`, if any (commands in flight on it fail with kind `connection`). */
 export function evict(conn: ConnectionArgs): void {
-  entries.get(resolveConnection(conn).poolKey)?.close("evicted");
+  const rc = resolveConnection(conn);
+  const identity = knownHostIdentity(rc);
+  if (identity !== undefined) entries.get(entryKey(rc, identity))?.close("evicted");
+}
+
+/** `user@ADDRESS:PORT#hash`: one entry per host identity, user and credentials (see {@link hostIdentity}). */
+function entryKey(rc: ResolvedConnection, identity: string): string {
+  return `${rc.user}@${identity}#${rc.credentialHash}`;
 }
 
 /** Closes every pooled connection and waits (at most `timeoutMs`, default 2 s) until they are closed. */
@@ -157,11 +166,11 @@ export function poolStats(): PoolStats {
   return { open: entries.size, dialed: stats.dialed };
 }
 
-function pooledEntry(rc: ResolvedConnection): PoolEntry {
-  let entry = entries.get(rc.poolKey);
+function pooledEntry(rc: ResolvedConnection, key: string): PoolEntry {
+  let entry = entries.get(key);
   if (!entry || entry.closed) {
-    entry = new PoolEntry(rc, true);
-    entries.set(rc.poolKey, entry);
+    entry = new PoolEntry(rc, true, key);
+    entries.set(key, entry);
   }
   return entry;
 }
@@ -178,6 +187,7 @@ class PoolEntry {
   constructor(
     private readonly rc: ResolvedConnection,
     private readonly pooled: boolean,
+    private readonly key: string,
   ) {}
 
   async lease(): Promise<Lease> {
@@ -287,6 +297,6 @@ class PoolEntry {
   private markClosed(): void {
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (entries.get(this.rc.poolKey) === this) entries.delete(this.rc.poolKey);
+    if (entries.get(this.key) === this) entries.delete(this.key);
   }
 }
