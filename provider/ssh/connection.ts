@@ -4,7 +4,7 @@
  * the plain settings the dialer uses.
  */
 import { createHash, randomBytes } from "crypto";
-import { registerSecret } from "./errors";
+import { registerIdentifier, registerSecret } from "./errors";
 
 /**
  * Settings for one SSH hop. Field names, meanings and defaults are those of `@pulumi/command`
@@ -180,7 +180,9 @@ export function resolveConnection(conn: ConnectionArgs): ResolvedConnection {
 
 /** `user@host:port` of a connection, without resolving credentials. */
 export function connectionLabel(conn: Pick<ConnectionArgs, "host" | "port" | "user">): string {
-  return `${conn.user ?? defaults.user ?? DEFAULT_USER}@${conn.host}:${conn.port ?? DEFAULT_PORT}`;
+  const label = `${conn.user ?? defaults.user ?? DEFAULT_USER}@${conn.host}:${conn.port ?? DEFAULT_PORT}`;
+  registerIdentifier(label);
+  return label;
 }
 
 function resolveEndpoint(
@@ -191,6 +193,8 @@ function resolveEndpoint(
   validateEndpoint(hop, field);
   const port = hop.port ?? DEFAULT_PORT;
   const user = hop.user ?? defaults.user ?? DEFAULT_USER;
+  registerIdentifier(`${user}@${hop.host}:${port}`);
+  registerIdentifier(`${user}@${hop.host}`);
   return {
     host: hop.host,
     port,

@@ -22,7 +22,15 @@ export type {
   ResolvedConnection,
   ResolvedEndpoint,
 } from "./connection";
-export { RemoteError, formatRemoteError, isRemoteError, redact, registerSecret, tailLines } from "./errors";
+export {
+  RemoteError,
+  formatRemoteError,
+  isRemoteError,
+  redact,
+  registerIdentifier,
+  registerSecret,
+  tailLines,
+} from "./errors";
 export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
 export {
   DEFAULT_MAX_OUTPUT_BYTES,
