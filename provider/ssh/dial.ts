@@ -51,12 +51,14 @@ export function defaultBackoffMs(attempt: number): number {
  * @throws RemoteError of kind `connect`, `hostkey` or `auth`.
  */
 export async function dial(rc: ResolvedConnection, opts: DialOptions): Promise<DialedConnection> {
-  const proxy = rc.proxy ? await dialWithRetry(rc.proxy, () => directSocket(rc.proxy!), opts) : undefined;
+  const proxy = rc.proxy
+    ? await dialWithRetry(rc.proxy, (signal) => directSocket(rc.proxy!, signal), opts)
+    : undefined;
   try {
     const proxyState = proxy ? watch(proxy) : undefined;
     const sockFactory = proxy
-      ? () => forwardedSocket(proxy, proxyState!, rc.proxy!, rc)
-      : () => directSocket(rc);
+      ? (signal: AbortSignal) => forwardedSocket(proxy, proxyState!, rc.proxy!, rc, signal)
+      : (signal: AbortSignal) => directSocket(rc, signal);
     const target = await dialWithRetry(rc, sockFactory, opts);
     return wrap(target, proxy, proxyState);
   } catch (err) {
@@ -70,9 +72,12 @@ export async function dial(rc: ResolvedConnection, opts: DialOptions): Promise<D
 
 type Attempt = { ok: true; client: Client } | { ok: false; error: RemoteError; retriable: boolean };
 
+/** Opens the byte stream one attempt runs SSH over; when `signal` aborts, the stream (or the connect) is torn down. */
+type SocketFactory = (signal: AbortSignal) => Promise<Duplex>;
+
 async function dialWithRetry(
   ep: ResolvedEndpoint,
-  makeSock: () => Promise<Duplex>,
+  makeSock: SocketFactory,
   opts: DialOptions,
 ): Promise<Client> {
   const hostCheck = buildHostKeyCheck(ep);
@@ -103,7 +108,7 @@ async function dialWithRetry(
 
 function dialOnce(
   ep: ResolvedEndpoint,
-  makeSock: () => Promise<Duplex>,
+  makeSock: SocketFactory,
   hostCheck: HostKeyCheck,
   authMethods: AnyAuthMethod[],
   opts: DialOptions,
@@ -114,11 +119,14 @@ function dialOnce(
     let verdict: HostKeyVerdict | undefined;
     let sock: Duplex | undefined;
     let settled = false;
+    const abort = new AbortController();
 
     const finish = (result: Attempt) => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      // A TCP connect still waiting for its SYN-ACK is aborted too: no half-open socket outlives its attempt.
+      if (!result.ok) abort.abort();
       client.removeAllListeners();
       // An 'error' event without a listener would crash the process; the new owner adds its own next.
       client.on("error", () => undefined);
@@ -131,7 +139,7 @@ function dialOnce(
     const timer =
       ep.perDialTimeoutMs > 0 ? setTimeout(() => finish(dialTimeout(ep)), ep.perDialTimeoutMs) : undefined;
 
-    makeSock().then(
+    makeSock(abort.signal).then(
       (s) => {
         sock = s;
         if (settled) return void s.destroy();
@@ -240,13 +248,22 @@ function parsePrivateKey(ep: ResolvedEndpoint, key: string, passphrase: string |
  * A connected TCP socket with Nagle off: ssh2 leaves it on, which costs a delayed ACK (~40 ms) on every command.
  * Handed over only once connected, so no early socket error can fire before ssh2 listens for it.
  */
-function directSocket(ep: ResolvedEndpoint): Promise<Duplex> {
+function directSocket(ep: ResolvedEndpoint, signal: AbortSignal): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: ep.host, port: ep.port });
     sock.setNoDelay(true);
-    sock.once("error", reject);
+    const onAbort = () => {
+      sock.destroy();
+      reject(new Error("dial attempt abandoned"));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    sock.once("error", (err) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(err);
+    });
     sock.once("connect", () => {
-      sock.removeListener("error", reject);
+      signal.removeEventListener("abort", onAbort);
+      sock.removeAllListeners("error");
       resolve(sock);
     });
   });
@@ -270,6 +287,7 @@ function forwardedSocket(
   state: Watched,
   proxyEp: ResolvedEndpoint,
   target: ResolvedEndpoint,
+  signal: AbortSignal,
 ): Promise<Duplex> {
   if (state.gone) {
     // ssh2 would wait forever for a reply on a closed connection.
@@ -277,9 +295,12 @@ function forwardedSocket(
     return Promise.reject(Object.assign(err, { fatal: true, via: proxyEp.label }));
   }
   return new Promise((resolve, reject) => {
-    proxy.forwardOut("127.0.0.1", 0, target.host, target.port, (err, stream) =>
-      err ? reject(Object.assign(err, { via: proxyEp.label })) : resolve(stream),
-    );
+    proxy.forwardOut("127.0.0.1", 0, target.host, target.port, (err, stream) => {
+      if (err) return reject(Object.assign(err, { via: proxyEp.label }));
+      // A channel that opens after its attempt was abandoned is closed at once.
+      if (signal.aborted) return void stream.destroy();
+      resolve(stream);
+    });
   });
 }
 
