@@ -159,7 +159,6 @@ export async function exec(
   let result: ExecResult | undefined;
   for (let attempt = 1; result === undefined; attempt++) {
     const lease = await acquire(conn);
-    const sent = Date.now();
     try {
       result = await runOnLease(lease, command, opts, started, bound);
     } catch (err) {
@@ -174,8 +173,10 @@ export async function exec(
           hint: "check the host's sshd and network; running pulumi up again is safe",
         });
       }
-      // Lost after it was sent: it may still run on the host, until its own bound at the latest.
-      if (bound && isRemoteError(err, "connection")) holdHostUntil(conn, sent + bound.boundMs + 1000);
+      // Lost after it was sent, or no exit status even after the host's bound: it may still run on the host, until
+      // its own bound at the latest, counted from now (it started before now).
+      if (bound && isRemoteError(err, "connection", "timeout"))
+        holdHostUntil(conn, Date.now() + bound.boundMs);
       throw err;
     }
   }
@@ -266,26 +267,29 @@ function runOnLease(
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       fn();
     };
     const deadline = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? started + opts.timeoutMs : Infinity;
-    const timer =
-      deadline !== Infinity
-        ? setTimeout(
-            () => {
-              timedOut = true;
-              const fail = () =>
-                settle(() => reject(timeoutError(lease, command, opts.timeoutMs!, out.stderr.text(), bound)));
-              // A request on the wire may still start the command: report the timeout only once it is known whether
-              // it did (then it is stopped as any timed-out command), never before.
-              if (inFlight && !channel) void inFlight.finally(fail);
-              else fail();
-              if (channel) stopChannel(channel, lease);
-            },
-            Math.max(0, deadline - Date.now()),
-          )
-        : undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const onDeadline = () => {
+      // A started command under a host-side bound: the host stops it, so wait for the exit status the host sends
+      // (exit 124, "stopped by the host"), which proves it ended; give up only if even that does not come, by
+      // another host bound (the connection stalled, or the host's timeout itself was killed).
+      if (bound && channel && Date.now() < deadline + bound.boundMs) {
+        timer = setTimeout(onDeadline, deadline + bound.boundMs - Date.now());
+        return;
+      }
+      timedOut = true;
+      const fail = () =>
+        settle(() => reject(timeoutError(lease, command, opts.timeoutMs!, out.stderr.text(), bound)));
+      // A request on the wire may still start the command: report the timeout only once it is known whether it
+      // did (then it is stopped as any timed-out command), never before.
+      if (inFlight && !channel) void inFlight.finally(fail);
+      else fail();
+      if (channel) stopChannel(channel, lease);
+    };
+    if (deadline !== Infinity) timer = setTimeout(onDeadline, Math.max(0, deadline - Date.now()));
 
     // Wired synchronously in ssh2's callback: a short command's exit status can arrive in the same packet
     // batch as the exec reply, and an 'exit' event emitted before we listen would be lost.
@@ -517,10 +521,11 @@ function timeoutError(
       host: lease.label,
       command,
       summary:
-        `no exit status within ${timeoutMs} ms; the host's own limit (SIGTERM at ${bound.termMs / 1000} s, ` +
-        `SIGKILL ${bound.killAfterMs / 1000} s later) has passed, so the command is no longer running there`,
+        `no exit status within ${timeoutMs} ms, nor after the host's own limit (SIGTERM at ${bound.termMs / 1000} s, ` +
+        `SIGKILL ${bound.killAfterMs / 1000} s later) should have stopped it: the connection stalled, or the host's ` +
+        "timeout was itself killed; other work on this host waits out one more host limit",
       stderrTail: tailLines(stderr),
-      hint: "the host or the network is slow or stalled; it may have partly run, so check the host before retrying",
+      hint: "check the host and the network; the command may have partly run, so check the host before retrying",
     });
   }
   return new RemoteError({
