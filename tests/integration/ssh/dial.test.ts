@@ -18,11 +18,10 @@ import {
   removeDir,
   skipUnlessSshd,
   startSshd,
+  waitFor,
   type ClientKey,
   type TestSshd,
 } from "../../helpers/sshd";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A TCP port on 127.0.0.1 that never answers a SYN: a python listener with a backlog of 0 that never accepts, its
@@ -145,7 +144,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
         "echo",
         "up",
       ]);
-      await sleep(400);
+      await waitFor("a refused dial to be retried", () => lines.some((l) => l.startsWith("dial 1/100")));
       await late.start();
       expect((await running).stdout).to.equal("up\n");
       expect(lines.some((l) => l.startsWith("dial 1/100"))).to.equal(true);
