@@ -260,6 +260,11 @@ function dialLimit(value: number | undefined): number {
 /** Per-process salt, so a pool key seen in a log cannot be used to test guesses of a password offline. */
 const POOL_KEY_SALT = randomBytes(16);
 
+/** The hash of one hop's user, credentials and host-key policy (the pool keys jump host connections by it). */
+export function endpointHash(ep: ResolvedEndpoint): string {
+  return identityHash(ep, undefined);
+}
+
 /** The target's name and port are left out: the pool pairs the hash with the host's resolved identity. */
 function identityHash(target: ResolvedEndpoint, proxy: ResolvedEndpoint | undefined): string {
   const hop = (e: ResolvedEndpoint) => [e.user, e.auth, e.hostKeyPolicy];

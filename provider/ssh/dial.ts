@@ -40,6 +40,15 @@ export interface DialedConnection {
   readonly gone: boolean;
 }
 
+/**
+ * Where {@link dial} gets its jump host connection: a shared one (the pool keeps one per jump host for every
+ * target behind it) that it hands back with `release` when the target connection is gone.
+ */
+export interface JumpHosts {
+  acquire(ep: ResolvedEndpoint, dialOne: () => Promise<Client>): Promise<Client>;
+  release(client: Client): void;
+}
+
 /** Default backoff: 250 ms, doubling, at most 5 s. */
 export function defaultBackoffMs(attempt: number): number {
   return Math.min(250 * 2 ** (attempt - 1), 5000);
@@ -50,19 +59,25 @@ export function defaultBackoffMs(attempt: number): number {
  *
  * @throws RemoteError of kind `connect`, `hostkey` or `auth`.
  */
-export async function dial(rc: ResolvedConnection, opts: DialOptions): Promise<DialedConnection> {
+export async function dial(
+  rc: ResolvedConnection,
+  opts: DialOptions,
+  jumpHosts?: JumpHosts,
+): Promise<DialedConnection> {
+  const dialProxy = () => dialWithRetry(rc.proxy!, (signal) => directSocket(rc.proxy!, signal), opts);
   const proxy = rc.proxy
-    ? await dialWithRetry(rc.proxy, (signal) => directSocket(rc.proxy!, signal), opts)
+    ? await (jumpHosts ? jumpHosts.acquire(rc.proxy, dialProxy) : dialProxy())
     : undefined;
+  const letGo = (c: Client) => (jumpHosts ? jumpHosts.release(c) : c.end());
   try {
     const proxyState = proxy ? watch(proxy) : undefined;
     const sockFactory = proxy
       ? (signal: AbortSignal) => forwardedSocket(proxy, proxyState!, rc.proxy!, rc, signal)
       : (signal: AbortSignal) => directSocket(rc, signal);
     const target = await dialWithRetry(rc, sockFactory, opts);
-    return wrap(target, proxy, proxyState);
+    return wrap(target, proxy, proxyState, letGo);
   } catch (err) {
-    proxy?.end();
+    if (proxy) letGo(proxy);
     throw err;
   }
 }
@@ -307,14 +322,25 @@ function forwardedSocket(
 /** How long the jump host connection outlives a target that does not close when asked. */
 const PROXY_CLOSE_GRACE_MS = 2000;
 
-function wrap(client: Client, proxy: Client | undefined, proxyState: Watched | undefined): DialedConnection {
+function wrap(
+  client: Client,
+  proxy: Client | undefined,
+  proxyState: Watched | undefined,
+  letGo: (proxy: Client) => void,
+): DialedConnection {
   const listeners: Array<(reason: string) => void> = [];
   let goneReason: string | undefined;
   let lastError: string | undefined;
+  let proxyLetGo = false;
+  const releaseProxy = () => {
+    if (!proxy || proxyLetGo) return;
+    proxyLetGo = true;
+    letGo(proxy);
+  };
   const markGone = (reason: string) => {
     if (goneReason !== undefined) return;
     goneReason = lastError ? `${reason}: ${lastError}` : reason;
-    proxy?.end();
+    releaseProxy();
     for (const fn of listeners.splice(0)) fn(goneReason);
   };
   client.on("error", (err: Error) => (lastError = messageOf(err)));
@@ -331,7 +357,7 @@ function wrap(client: Client, proxy: Client | undefined, proxyState: Watched | u
       // The target first: its disconnect travels through the jump host, which is ended once the target has
       // closed (markGone), or after a grace period if it never does.
       client.end();
-      if (proxy) setTimeout(() => proxy.end(), PROXY_CLOSE_GRACE_MS).unref();
+      if (proxy) setTimeout(releaseProxy, PROXY_CLOSE_GRACE_MS).unref();
     },
     onGone(fn) {
       if (goneReason !== undefined) fn(goneReason);

@@ -9,8 +9,8 @@
  * {@link PoolOptions.idleMs}.
  */
 import type { Client } from "ssh2";
-import { resolveConnection, type ConnectionArgs, type ResolvedConnection } from "./connection";
-import { defaultBackoffMs, dial, type DialedConnection } from "./dial";
+import { endpointHash, resolveConnection, type ConnectionArgs, type ResolvedConnection } from "./connection";
+import { defaultBackoffMs, dial, type DialedConnection, type JumpHosts } from "./dial";
 import { RemoteError, isRemoteError } from "./errors";
 import { hostIdentity, knownHostIdentity } from "./identity";
 import { logLine } from "./log";
@@ -175,6 +175,55 @@ function pooledEntry(rc: ResolvedConnection, key: string): PoolEntry {
   return entry;
 }
 
+/**
+ * Jump host connections, one per jump host identity (address, port, user, credentials), shared by every target
+ * connection through it: one bastion connection per run, not one per target. Closed once no target uses it.
+ */
+const jumpHosts = new Map<string, { client: Promise<Client>; users: number }>();
+const jumpKeyOf = new Map<Client, string>();
+
+const sharedJumpHosts: JumpHosts = {
+  async acquire(ep, dialOne) {
+    const key = `${ep.user}@${await hostIdentity(ep)}#${endpointHash(ep)}`;
+    let entry = jumpHosts.get(key);
+    if (!entry) {
+      entry = { client: dialOne(), users: 0 };
+      jumpHosts.set(key, entry);
+      const mine = entry;
+      mine.client.then(
+        (c) => {
+          jumpKeyOf.set(c, key);
+          stats.dialed++;
+          // A jump host that drops is dialled afresh by the next target.
+          c.on("close", () => {
+            if (jumpHosts.get(key) === mine) jumpHosts.delete(key);
+          });
+        },
+        () => {
+          if (jumpHosts.get(key) === mine) jumpHosts.delete(key);
+        },
+      );
+    }
+    entry.users++;
+    try {
+      return await entry.client;
+    } catch (err) {
+      entry.users--;
+      throw err;
+    }
+  },
+  release(client) {
+    const key = jumpKeyOf.get(client);
+    const entry = key === undefined ? undefined : jumpHosts.get(key);
+    if (!entry) return void client.end();
+    entry.users--;
+    if (entry.users > 0) return;
+    jumpHosts.delete(key!);
+    jumpKeyOf.delete(client);
+    client.end();
+  },
+};
+
 /** One connection (dialed lazily, once) and its channel semaphore. */
 class PoolEntry {
   closed = false;
@@ -229,7 +278,7 @@ class PoolEntry {
         keepaliveCountMax: options.keepaliveCountMax,
         backoffMs: options.dialBackoffMs,
       };
-      this.connection = dial(this.rc, dialOptions).then(
+      this.connection = dial(this.rc, dialOptions, reuseEnabled() ? sharedJumpHosts : undefined).then(
         (d) => {
           unreachable.delete(this.rc.poolKey);
           return this.adopt(d);
