@@ -8,7 +8,8 @@
  *           A reboot that does not come back in time fails with the resource id and a partial state, so the
  *           next `up` verifies and continues without a second transaction.
  * - read:   booted and pending deployments; a declared package no longer requested is drift.
- * - delete: uninstall the packages this resource layered (one transaction), reboot per the policy. A rebase is
+ * - delete: uninstall the packages this resource layered (`addedPackages`, one transaction), reboot per the
+ *           policy. Packages already requested before it declared them (`adoptedPackages`) stay, and a rebase is
  *           not undone.
  */
 import {
@@ -115,7 +116,12 @@ async function idleStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
   return status;
 }
 
-function outputsFrom(inputs: Inputs, status: RpmOstreeStatus, bootId: string): Outputs {
+function outputsFrom(
+  inputs: Inputs,
+  status: RpmOstreeStatus,
+  bootId: string,
+  ownership: { addedPackages?: string[]; adoptedPackages?: string[] } = {},
+): Outputs {
   const booted = bootedDeployment(status);
   const next = defaultDeployment(status);
   const requested = next?.requestedPackages ?? [];
@@ -132,6 +138,7 @@ function outputsFrom(inputs: Inputs, status: RpmOstreeStatus, bootId: string): O
     layeredPackages: booted?.packages ?? [],
     pendingReboot: needsReboot(status),
     bootId,
+    ...defined(ownership),
   }) as Outputs;
 }
 
@@ -156,10 +163,12 @@ async function converge(
   conn: ConnectionArgs,
   inputs: Inputs,
   managed: string[] | undefined,
+  onFirstStatus: (status: RpmOstreeStatus) => void = () => undefined,
 ): Promise<boolean> {
   const caps = await readCapabilities(conn);
   for (let attempt = 0; attempt < 5; attempt++) {
     const status = await idleStatus(conn);
+    if (attempt === 0) onFirstStatus(status);
     const plan = planLayeringTransaction(
       { packages: inputs.packages, rebase: inputs.rebase, managed },
       status,
@@ -210,11 +219,44 @@ async function converge(
   );
 }
 
-async function apply(id: string, inputs: Inputs, managed: string[] | undefined): Promise<Outputs> {
+/**
+ * Which declared packages this resource layers itself and which it adopted (already requested before it declared
+ * them): a package keeps its standing from the last apply; a newly declared one is adopted when `requested` (the
+ * host before this apply's transaction) already has it.
+ */
+export function packageOwnership(
+  declared: readonly string[],
+  requested: readonly string[],
+  previous?: Pick<Outputs, "packages" | "adoptedPackages">,
+): { addedPackages: string[]; adoptedPackages: string[] } {
+  const before = new Set(previous?.packages ?? []);
+  const adoptedBefore = new Set(previous?.adoptedPackages ?? []);
+  const adopted = declared.filter((p) => (before.has(p) ? adoptedBefore.has(p) : requested.includes(p)));
+  return { addedPackages: declared.filter((p) => !adopted.includes(p)), adoptedPackages: adopted };
+}
+
+/** Packages this resource may uninstall: the ones it layered (all declared ones in state older than that split). */
+function ownPackages(props: Pick<Outputs, "packages" | "addedPackages">): string[] {
+  return props.addedPackages ?? props.packages ?? [];
+}
+
+async function apply(
+  id: string,
+  inputs: Inputs,
+  managed: string[] | undefined,
+  previous?: Outputs,
+): Promise<Outputs> {
   const conn = connectionOf(inputs);
   const declaration = { packages: inputs.packages, rebase: inputs.rebase };
   return withHostLock(conn, async () => {
-    const ran = await converge(conn, inputs, managed);
+    let ownership = packageOwnership(inputs.packages, [], previous);
+    const ran = await converge(conn, inputs, managed, (first) => {
+      ownership = packageOwnership(
+        inputs.packages,
+        defaultDeployment(first)?.requestedPackages ?? [],
+        previous,
+      );
+    });
     let status = await readStatus(conn);
     let bootId = await readBootId(conn);
     // `ran` matters for "ifNeeded" too: after an uninstall the booted deployment still has every declared
@@ -222,7 +264,7 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
     const decision = decideReboot(inputs.reboot ?? "ifNeeded", status, declaration, ran);
     const partial = (message: string) =>
       new PartialFailure(message, id, {
-        ...outputsFrom(inputs, status, bootId),
+        ...outputsFrom(inputs, status, bootId, ownership),
         __provider: inputs.__provider,
       });
     if (decision.reboot) {
@@ -251,7 +293,7 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
         );
       }
     }
-    return outputsFrom(inputs, status, bootId);
+    return outputsFrom(inputs, status, bootId, ownership);
   });
 }
 
@@ -305,21 +347,28 @@ export const layeredPackageProvider = {
   },
 
   async update(id: string, olds: Outputs, news: Inputs) {
-    // Packages this resource declared before: only those are ever uninstalled.
-    return { outs: await apply(id, news, olds.packages ?? []) };
+    // Packages this resource layered before: only those are ever uninstalled (never adopted ones).
+    return { outs: await apply(id, news, ownPackages(olds), olds) };
   },
 
   async read(id: string, props: Outputs) {
     const conn = connectionOf(props);
     const status = await readStatus(conn);
     const bootId = await readBootId(conn);
-    return { id, props: outputsFrom(props, status, bootId) };
+    return {
+      id,
+      props: outputsFrom(props, status, bootId, {
+        addedPackages: props.addedPackages,
+        adoptedPackages: props.adoptedPackages,
+      }),
+    };
   },
 
   async delete(_id: string, props: Outputs) {
     const conn = connectionOf(props);
     await withHostLock(conn, async () => {
-      const ran = await converge(conn, { ...props, packages: [], rebase: undefined }, props.packages);
+      // Only what this resource layered: packages it adopted (requested before it declared them) stay.
+      const ran = await converge(conn, { ...props, packages: [], rebase: undefined }, ownPackages(props));
       if (!ran) return;
       const status = await readStatus(conn);
       const policy = props.reboot ?? "ifNeeded";
