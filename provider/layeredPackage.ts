@@ -73,6 +73,16 @@ export interface LayeredPackageOutputs extends LayeredPackageInputs {
   pendingReboot: boolean;
   /** The host's boot id when last verified. */
   bootId: string;
+  /**
+   * Declared packages this resource layered itself: delete (and dropping them from `packages`) uninstalls these.
+   * Absent in state written before 0.x (then every declared package counts as this resource's).
+   */
+  addedPackages?: string[];
+  /**
+   * Declared packages that were already requested on the host when this resource first declared them (layered by
+   * hand or by another tool): the resource adopts them, and delete leaves them requested.
+   */
+  adoptedPackages?: string[];
 }
 
 const provider = makeDynamicProvider("LayeredPackage");
@@ -92,6 +102,10 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
   declare readonly layeredPackages: pulumi.Output<string[]>;
   declare readonly pendingReboot: pulumi.Output<boolean>;
   declare readonly bootId: pulumi.Output<string>;
+  /** Declared packages this resource layered; delete uninstalls them. */
+  declare readonly addedPackages: pulumi.Output<string[]>;
+  /** Declared packages already requested before this resource declared them; delete leaves them. */
+  declare readonly adoptedPackages: pulumi.Output<string[]>;
 
   constructor(name: string, args: LayeredPackageArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -107,6 +121,8 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
         layeredPackages: undefined,
         pendingReboot: undefined,
         bootId: undefined,
+        addedPackages: undefined,
+        adoptedPackages: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
       "atomic-host",

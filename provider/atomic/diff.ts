@@ -33,10 +33,17 @@ export interface DiffTable {
   resource: string;
   rows: readonly DiffRow[];
   /**
-   * Whether a replacement must delete the old resource before creating the new one (only reported when
-   * something is replaced).
+   * Whether a replacement may have to delete the old resource before creating the new one, because the two would
+   * collide on the host (only reported when something is replaced, and see {@link identity}).
    */
   deleteBeforeReplace: boolean;
+  /**
+   * Paths that say which object on which host this is (host, port, a container's name). A replacement that
+   * changes one of them creates the new object elsewhere: no collision, so it is created first and the old one
+   * deleted after, without downtime. Only a replacement that keeps them all (an install-time setting) deletes
+   * first. A value unknown at preview may be the same, so it counts as kept. Default: none.
+   */
+  identity?: readonly string[];
 }
 
 /** The result, in the shape `pulumi.dynamic.DiffResult` takes, plus the changed paths for logs. */
@@ -81,6 +88,7 @@ function canonical(v: unknown, unordered: boolean): string {
  */
 export function diffProperties(table: DiffTable, olds: unknown, news: unknown): PropertyDiff {
   const changed: string[] = [];
+  const knownChanged = new Set<string>();
   const replaces = new Set<string>();
   for (const row of table.rows) {
     const n = get(news, row.path);
@@ -94,13 +102,15 @@ export function diffProperties(table: DiffTable, olds: unknown, news: unknown): 
     }
     if (!differs) continue;
     changed.push(row.path);
+    if (!containsUnknown(n)) knownChanged.add(row.path);
     if (row.onChange === "replace") replaces.add(row.path.split(".")[0]!);
   }
   const replaceList = [...replaces];
+  const moved = (table.identity ?? []).some((p) => knownChanged.has(p));
   return {
     changes: changed.length > 0,
     replaces: replaceList,
-    deleteBeforeReplace: table.deleteBeforeReplace && replaceList.length > 0,
+    deleteBeforeReplace: table.deleteBeforeReplace && replaceList.length > 0 && !moved,
     changed,
   };
 }
@@ -156,9 +166,11 @@ export const SYSTEM_CONTAINER_DIFF: DiffTable = {
       why: "pull again and update in place, like @pulumi/command's re-run",
     },
   ],
-  // Two containers with one unit name cannot coexist on a host, and a renamed one usually runs the same daemon
-  // on the same ports: remove the old one first.
+  // Two containers with one name cannot coexist on a host (the name is the unit and the directory): a
+  // replacement that keeps host and name (systemPackage) removes the old one first. Another host or another name
+  // creates the new one first, so the service is never down in between.
   deleteBeforeReplace: true,
+  identity: ["connection.host", "connection.port", "name"],
 };
 
 export const LAYERED_PACKAGE_DIFF: DiffTable = {

@@ -186,6 +186,245 @@ printf '@@done %s\\n' "$tmp"
 `;
 
 /**
+ * The whole window in which etcd is stopped, as ONE host-side process: stop the unit (proving it inactive),
+ * optionally move DEST/member aside (conflict "backup"), `cp -a` SRC to DEST/.member.tmp-ID, verify (every file's
+ * type, mode, size and sha256; directories' sizes left out, they depend on the filesystem), and rename the copy to
+ * DEST/member in one `mv -T`.
+ *
+ * Why one script and not a step per SSH command: a failure between steps (the CLI cancelled twice, the CI job
+ * killed, the network gone) would leave etcd stopped with nobody to start it again. Here the undo lives with the
+ * stop, on the host: any failure before the rename (a step failing, SIGTERM from the host-side `timeout`, or the
+ * client going away, which the script learns from a failed write of its next progress line) removes the copy,
+ * moves a backed-up DEST/member back, and starts the unit again if it was running, on the source data the script
+ * never writes to. The restart runs in a session of its own (`setsid -w`, util-linux 2.24+; Fedora 26 has 2.30),
+ * so `timeout`'s SIGKILL to the script's process group cannot cut it short. A reconnect-side restart would need the
+ * client alive and the host reachable, which are exactly what fails.
+ *
+ * Output: `@@step NAME` before each step; on success the verify sections (as {@link ETCD_VERIFY_SCRIPT}) and
+ * `@@done DEST/member`; a refusal before the stop `@@error CODE` (exit 3-5, nothing changed); a rollback
+ * `@@failed STEP WHY`, then `@@restored-backup PATH`, `@@restarted UNIT`, `@@restart-failed UNIT STATE` or
+ * `@@not-restarted UNIT STATE` (it was not running), then `@@error WHY` (exit 10). The outcome is also written to
+ * `/run/atomic-host-etcd-migrate-ID` (`done PATH` or `failed STEP WHY RESTART [STATE]`), for a client whose
+ * connection dropped to read once it reconnects.
+ */
+export const ETCD_MIGRATE_SCRIPT = `# atomic-host:etcd-migrate v1
+export LC_ALL=C
+src=$1
+dest=$2
+id=$3
+unit=$4
+stamp=$5
+tmp=$dest/.member.tmp-$id
+member=$dest/member
+backup=$dest/member.backup-$stamp
+result=/run/atomic-host-etcd-migrate-$id
+${MANIFEST_FUNCTION}
+say() { printf '%s\\n' "$*" 2>/dev/null; }
+record() { printf '%s\\n' "$1" > "$result.new" 2>/dev/null && mv -f -- "$result.new" "$result"; }
+norm() { sed 's/^e d \\([0-7]*\\) [0-9]* /e d \\1 0 /' | sort; }
+if [ -L "$src" ] || [ ! -d "$src" ]; then say '@@error source-not-directory'; exit 3; fi
+if [ -L "$dest" ] || [ ! -d "$dest" ]; then say '@@error destination-missing'; exit 4; fi
+if [ -e "$tmp" ] || [ -L "$tmp" ]; then say '@@error temp-exists'; exit 5; fi
+# From here on a lost session must not kill the script: writes fail with EPIPE instead (see alive).
+trap '' HUP PIPE
+was=$(systemctl is-active -- "$unit" 2>/dev/null)
+moved=no
+step=stop
+rollback() {
+  trap '' TERM INT
+  say "@@failed $step $1"
+  rm -rf -- "$tmp"
+  if [ "$moved" = yes ] && [ ! -e "$member" ] && [ ! -L "$member" ] && mv -T -- "$backup" "$member"; then
+    moved=no
+    say "@@restored-backup $backup"
+  fi
+  case $was in
+    active|activating|reloading)
+      setsid -w systemctl start -- "$unit" >/dev/null 2>&1
+      now=$(systemctl is-active -- "$unit" 2>/dev/null)
+      if [ "$now" = active ]; then r=restarted; say "@@restarted $unit"
+      else r="restart-failed \${now:-unknown}"; say "@@restart-failed $unit \${now:-unknown}"; fi ;;
+    *) r="not-restarted \${was:-unknown}"; say "@@not-restarted $unit \${was:-unknown}" ;;
+  esac
+  [ "$moved" = yes ] && r="$r backup-kept"
+  record "failed $step $1 $r"
+  say "@@error $1"
+  exit 10
+}
+trap 'rollback interrupted' TERM INT
+alive() { say "@@step $1" || { step=$1; rollback client-gone; }; step=$1; }
+alive stop
+systemctl stop -- "$unit" || rollback stop-failed
+state=$(systemctl is-active -- "$unit" 2>/dev/null)
+case $state in active|activating|deactivating|reloading) rollback "still-$state" ;; esac
+if [ "$stamp" != none ]; then
+  alive backup
+  if [ ! -e "$member" ] && [ ! -L "$member" ]; then rollback member-missing; fi
+  if [ -e "$backup" ] || [ -L "$backup" ]; then rollback backup-exists; fi
+  moved=yes
+  mv -T -- "$member" "$backup" || { moved=no; rollback backup-failed; }
+fi
+alive copy
+cp -a -- "$src" "$tmp" || rollback copy-failed
+sync
+alive verify
+s=$(manifest "$src") || rollback source-unreadable
+c=$(manifest "$tmp") || rollback copy-unreadable
+say '@@section source' && say "$s" && say '@@section copy' && say "$c" && say '@@end' || rollback client-gone
+case $s in *'@@odd-names 0'*) ;; *) rollback odd-names ;; esac
+[ "$(printf '%s\\n' "$s" | norm)" = "$(printf '%s\\n' "$c" | norm)" ] || rollback verify-mismatch
+alive commit
+if [ -e "$member" ] || [ -L "$member" ]; then rollback member-exists; fi
+trap '' TERM INT
+mv -T -- "$tmp" "$member" || { trap 'rollback interrupted' TERM INT; rollback rename-failed; }
+sync
+record "done $member"
+say "@@done $member"
+exit 0
+`;
+
+/**
+ * `sh -c MIGRATE atomic-host-etcd SRC DEST ID UNIT STAMP`: see {@link ETCD_MIGRATE_SCRIPT}. `backupTimestamp`
+ * (conflict "backup") moves DEST/member to DEST/member.backup-STAMP first; without it, STAMP is `none`.
+ */
+export function buildEtcdMigrateCommand(spec: {
+  source: string;
+  destination: string;
+  unit: string;
+  tempId: string;
+  backupTimestamp?: string;
+}): string[] {
+  if (spec.backupTimestamp !== undefined) memberBackupPath(spec.destination, spec.backupTimestamp);
+  return [
+    "sh",
+    "-c",
+    ETCD_MIGRATE_SCRIPT,
+    ARG0,
+    assertOperand(spec.source, "source"),
+    assertOperand(spec.destination, "destination"),
+    assertTempId(spec.tempId),
+    assertOperand(spec.unit, "unit"),
+    spec.backupTimestamp ?? "none",
+  ];
+}
+
+/** Where {@link ETCD_MIGRATE_SCRIPT} records its outcome: `/run/atomic-host-etcd-migrate-ID`. */
+export function migrateResultPath(tempId: string): string {
+  return `/run/atomic-host-etcd-migrate-${assertTempId(tempId)}`;
+}
+
+/** `cat` of the outcome file, printing `@@none` when it is not there yet. */
+export function buildMigrateResultCommand(tempId: string): string[] {
+  return ["sh", "-c", 'cat -- "$1" 2>/dev/null || echo @@none', ARG0, migrateResultPath(tempId)];
+}
+
+/** What became of the service when the migration rolled back. */
+export type EtcdRestartOutcome =
+  /** It was running, was started again and is active. */
+  | { kind: "restarted" }
+  /** It was running, but is not active after `systemctl start` (state as `is-active` printed it). */
+  | { kind: "restartFailed"; state: string }
+  /** It was not running before the migration, so it was left stopped. */
+  | { kind: "notRunning"; state: string };
+
+/** The outcome of {@link ETCD_MIGRATE_SCRIPT}, from its output or its outcome file. */
+export type EtcdMigrateOutcome =
+  | { kind: "done"; member: string; source?: ManifestEntry[]; copy?: ManifestEntry[] }
+  /** Refused before anything changed (etcd was not stopped). */
+  | { kind: "refused"; refusal: EtcdStepRefusal; message: string }
+  /** Failed after the stop and rolled back: copy removed, backup moved back, service restarted (or not). */
+  | {
+      kind: "rolledBack";
+      step: string;
+      reason: string;
+      restart: EtcdRestartOutcome;
+      /** The backup of DEST/member could not be moved back: it is still at the backup path. */
+      backupKept: boolean;
+      /** For a verify mismatch: the differences, source vs copy. */
+      differences?: string[];
+      stderr: string;
+    }
+  /** No outcome: the script did not get to the end (killed, or its output was lost). */
+  | { kind: "unknown"; stderr: string };
+
+function restartOutcome(words: string[]): EtcdRestartOutcome | undefined {
+  const [what, state] = words;
+  if (what === "restarted") return { kind: "restarted" };
+  if (what === "restart-failed") return { kind: "restartFailed", state: state ?? "unknown" };
+  if (what === "not-restarted") return { kind: "notRunning", state: state ?? "unknown" };
+  return undefined;
+}
+
+/** Parses the output of {@link buildEtcdMigrateCommand}. */
+export function parseEtcdMigrateOutput(out: CommandOutput): EtcdMigrateOutcome {
+  const lines = out.stdout.split("\n");
+  const stderr = out.stderr.trim();
+  const done = lines.find((l) => l.startsWith("@@done "));
+  // The verify sections run from `@@section source` to `@@end`; markers of the outcome follow them.
+  const end = lines.indexOf("@@end");
+  const sections =
+    lines.includes("@@section source") && end >= 0
+      ? parseVerifyOutput(lines.slice(0, end + 1).join("\n"))
+      : undefined;
+  if (out.exitCode === 0 && done) {
+    return {
+      kind: "done",
+      member: done.slice(7),
+      source: sections?.ok ? sections.value.source : undefined,
+      copy: sections?.ok ? sections.value.copy : undefined,
+    };
+  }
+  const failed = lines.find((l) => l.startsWith("@@failed "));
+  if (failed) {
+    const [step = "unknown", reason = "unknown"] = failed.slice(9).split(" ");
+    const restartLine = lines.find((l) => /^@@(restarted|restart-failed|not-restarted) /.test(l));
+    // `@@restarted UNIT`, `@@restart-failed UNIT STATE`, `@@not-restarted UNIT STATE`.
+    const words = restartLine?.slice(2).split(" ") ?? [];
+    const restart = restartOutcome([words[0] ?? "", words[2] ?? ""]) ?? {
+      kind: "restartFailed",
+      state: "unknown",
+    };
+    const moved = lines.some((l) => l.startsWith("@@step backup"));
+    const restored = lines.some((l) => l.startsWith("@@restored-backup "));
+    const differences =
+      reason === "verify-mismatch" && sections?.ok
+        ? diffManifests(sections.value.source, sections.value.copy, { labels: ["source", "copy"] })
+        : undefined;
+    return { kind: "rolledBack", step, reason, restart, backupKept: moved && !restored, differences, stderr };
+  }
+  const refused = lines.find((l) => l.startsWith("@@error "));
+  const code = refused?.slice(8);
+  if (code && code in REFUSAL_TEXT) {
+    const refusal = code as EtcdStepRefusal;
+    return { kind: "refused", refusal, message: REFUSAL_TEXT[refusal] };
+  }
+  return { kind: "unknown", stderr };
+}
+
+/**
+ * Parses the outcome file (see {@link buildMigrateResultCommand}): `undefined` while the script still runs (or
+ * never started), else its outcome.
+ */
+export function parseMigrateResult(stdout: string): EtcdMigrateOutcome | undefined {
+  const line = stdout.trim().split("\n")[0] ?? "";
+  if (line === "" || line === "@@none") return undefined;
+  const words = line.split(" ");
+  if (words[0] === "done" && words[1]) return { kind: "done", member: words[1] };
+  if (words[0] === "failed" && words.length >= 4) {
+    const restart = restartOutcome(words.slice(3)) ?? { kind: "restartFailed", state: "unknown" };
+    return {
+      kind: "rolledBack",
+      step: words[1]!,
+      reason: words[2]!,
+      restart,
+      backupKept: words.includes("backup-kept"),
+      stderr: "",
+    };
+  }
+  return { kind: "unknown", stderr: line };
+}
+
+/**
  * Is DEST/member the source's own history, continued by etcd? etcd appends to its WAL and never rewrites a record:
  * a segment is preallocated (64 MB of zeros), filled from the front, and truncated to its end when etcd cuts the
  * next one. So once etcd (the system container) has run on a migrated copy, each `SRC/wal/*.wal` is, up to the

@@ -1,20 +1,20 @@
 /**
  * The steps of an EtcdDataMigration as preview shows them, built with the same builders the apply runs
- * (`buildCopyCommand`, `buildVerifyCommand`...), in the order the apply runs them.
+ * (`buildEtcdMigrateCommand`, `buildDiscardTempCommand`...), in the order the apply runs them.
+ *
+ * The migration itself is one host-side script (stop, confirm inactive, [move a different DEST/member aside], copy,
+ * verify, rename; on any failure before the rename it rolls back and starts etcd again on the source data), run
+ * under the host's `timeout` so it cannot outlive the provider's wait (`hostBound`, given by the caller: the bound
+ * is the SSH layer's business, which this pure layer does not import).
  *
  * Two values exist only at apply: the temporary folder's random id and the backup's UTC time. They are shown as
- * `<id>` and `<UTC>`. Two steps depend on what only the apply reads, and carry that as their condition: the
- * `mkdir` of a missing destination, and the move aside of a different `DEST/member` (`conflict: "backup"`).
- * A migration already in the state (its `DEST/member` was there at the last apply or refresh) plans nothing: the
- * apply finds the copy and adopts it.
+ * `<id>` and `<UTC>`. Steps that depend on what only the apply reads carry that as their condition: the `mkdir` of
+ * a missing destination, the discard of an interrupted attempt's copy, the quorum check of a multi-member cluster,
+ * and with `conflict: "backup"` which form of the script runs. A migration already in the state (its `DEST/member`
+ * was there at the last apply or refresh) plans nothing: the apply finds the copy and adopts it.
  */
 import type { PlannedCommand } from "./result";
-import {
-  buildBackupCommand,
-  buildCommitCommand,
-  buildCopyCommand,
-  buildVerifyCommand,
-} from "./etcdMigrationCommands";
+import { buildDiscardTempCommand, buildEtcdMigrateCommand } from "./etcdMigrationCommands";
 import { buildEtcdMemberListCommand } from "./etcdClusterHealth";
 import { buildSystemctlCommand } from "./systemd";
 
@@ -31,7 +31,7 @@ export interface EtcdMigrationRecord {
   migrated: true;
 }
 
-export type EtcdMigrationStep = PlannedCommand<"mkdir" | "quorum" | "stop" | "backup" | "copy" | "verify" | "commit">;
+export type EtcdMigrationStep = PlannedCommand<"mkdir" | "discard" | "quorum" | "migrate">;
 
 export interface EtcdMigrationPlan {
   steps: EtcdMigrationStep[];
@@ -52,18 +52,44 @@ export function buildDestinationMkdirCommand(destination: string): string[] {
   return ["mkdir", "-p", "-m", "0700", "--", destination];
 }
 
-/** The migration's plan at preview; `record` set: already migrated, nothing to run. */
+/**
+ * The migration's plan at preview; `record` set: already migrated, nothing to run. `hostBound` wraps the migrate
+ * script's argv as the apply runs it (the host-side `timeout`); identity when not given.
+ */
 export function planEtcdMigration(
   spec: { source: string; destination: string; unit: string; conflict: "fail" | "backup" },
   record: EtcdMigrationRecord | undefined,
+  hostBound: (argv: string[]) => string[] = (argv) => argv,
 ): EtcdMigrationPlan {
   if (record?.migrated) return { steps: [] };
+  const migrate = (backupTimestamp: string | undefined) =>
+    shown(
+      hostBound(
+        buildEtcdMigrateCommand({
+          source: spec.source,
+          destination: spec.destination,
+          unit: spec.unit,
+          tempId: TEMP_ID_STANDIN,
+          backupTimestamp,
+        }),
+      ),
+    );
+  const why =
+    "one host-side script: stop etcd, confirm inactive, cp -a into a temporary folder, verify size and sha256 of " +
+    "every file, one rename to DEST/member; on any failure before the rename, remove the copy and start etcd " +
+    "again on the untouched source";
   const steps: EtcdMigrationStep[] = [
     {
       kind: "mkdir",
       argv: buildDestinationMkdirCommand(spec.destination),
       why: "create the destination as systemd-tmpfiles would for the etcd container",
       condition: `${spec.destination} does not exist`,
+    },
+    {
+      kind: "discard",
+      argv: shown(buildDiscardTempCommand(spec.destination, TEMP_ID_STANDIN)),
+      why: "remove the temporary copy an interrupted attempt left",
+      condition: `${spec.destination} holds a .member.tmp-<id> of an interrupted attempt`,
     },
     {
       // Read-only: the apply refuses to stop a member whose cluster would lose its quorum (etcdClusterView).
@@ -74,36 +100,24 @@ export function planEtcdMigration(
         "must be healthy and keep a quorum without it",
       condition: `${spec.unit} is a member of a multi-member cluster`,
     },
-    {
-      kind: "stop",
-      argv: buildSystemctlCommand("stop", spec.unit),
-      why: "etcd must not write while its files are copied",
-    },
   ];
   if (spec.conflict === "backup") {
-    steps.push({
-      kind: "backup",
-      argv: shown(buildBackupCommand(spec.destination, STAMP_STANDIN)),
-      why: "move a different member directory aside",
-      condition: `${spec.destination}/member exists and differs from ${spec.source}`,
-    });
+    steps.push(
+      {
+        kind: "migrate",
+        argv: migrate(undefined),
+        why,
+        condition: `${spec.destination}/member does not exist`,
+      },
+      {
+        kind: "migrate",
+        argv: migrate(STAMP_STANDIN),
+        why: `${why}; first moves the different member directory aside`,
+        condition: `${spec.destination}/member exists and differs from ${spec.source}`,
+      },
+    );
+  } else {
+    steps.push({ kind: "migrate", argv: migrate(undefined), why });
   }
-  steps.push(
-    {
-      kind: "copy",
-      argv: shown(buildCopyCommand(spec.source, spec.destination, TEMP_ID_STANDIN)),
-      why: "cp -a into a temporary folder beside the destination",
-    },
-    {
-      kind: "verify",
-      argv: shown(buildVerifyCommand(spec.source, spec.destination, TEMP_ID_STANDIN)),
-      why: "size and sha256 of every file, source vs copy",
-    },
-    {
-      kind: "commit",
-      argv: shown(buildCommitCommand(spec.destination, TEMP_ID_STANDIN)),
-      why: "one rename of the verified copy to DEST/member",
-    },
-  );
   return { steps };
 }

@@ -15,6 +15,7 @@ import {
   registerSecret,
   setDefaultCredentials,
   type ConnectionArgs,
+  type ExecOptions,
   type ExecResult,
 } from "../ssh";
 
@@ -132,14 +133,18 @@ export const TIMEOUTS = {
   serviceMs: 5 * 60_000,
 } as const;
 
-/** Runs a planned command, logging it as it will show in `commands`. A non-zero exit is returned, not thrown. */
+/**
+ * Runs a planned command, logging it as it will show in `commands`. A non-zero exit is returned, not thrown.
+ * `options.hostTimeout` runs it under the host's own bound (see the SSH layer's `ExecOptions.hostTimeout`).
+ */
 export async function runStep(
   conn: ConnectionArgs,
   step: Pick<PlannedCommand, "argv" | "why">,
   timeoutMs: number,
+  options: Pick<ExecOptions, "hostTimeout" | "killAfterMs"> = {},
 ): Promise<ExecResult> {
   progress(conn, displayLine(step.argv));
-  return exec(conn, step.argv, { timeoutMs });
+  return exec(conn, step.argv, { timeoutMs, ...options });
 }
 
 /** Fails with a RemoteError of kind "command" unless the command exited 0. */

@@ -7,11 +7,14 @@
  *           leftovers, discarded then inspected again); an existing DEST/member is compared with the source
  *           (modes aside) and, when it differs, its WAL with the source's: identical, or the source's history
  *           continued by etcd (the migration done and in use), means adopt: no copy, no stop; anything else is
- *           refused (conflict "fail") or moved to DEST/member.backup-<UTC> (conflict "backup"). To copy: stop the
- *           unit and confirm it is inactive,
- *           `cp -a` into DEST/.member.tmp-<id>, verify every file's size and sha256 against the source, and
- *           rename it to DEST/member in one `mv -T`. The source is never modified or removed; a failed step
- *           removes only its own temporary folder.
+ *           refused (conflict "fail") or moved to DEST/member.backup-<UTC> (conflict "backup"). To copy: ONE
+ *           host-side script (ETCD_MIGRATE_SCRIPT, under the host's own time bound) stops the unit and proves it
+ *           inactive, moves DEST/member aside if asked, `cp -a` into DEST/.member.tmp-<id>, verifies every file's
+ *           size, mode and sha256 against the source, and renames it to DEST/member in one `mv -T`. Any failure
+ *           before that rename (a step, the time bound, or the client going away) rolls back on the host: the
+ *           copy removed, the backup moved back, the unit started again on the source data and proven active.
+ *           The source is never modified or removed. A lost connection is followed by reading the outcome the
+ *           script recorded, so the error says what happened on the host.
  * - read:   manifests DEST/member: gone means the resource is gone; its current manifest is reported (etcd
  *           writes to it once started, so a change there is expected drift, shown but not "fixed").
  * - delete: leaves every byte where it is.
@@ -24,9 +27,6 @@ import {
   ETCD_DATA_MIGRATION_DEFAULTS,
   ETCD_DATA_MIGRATION_DIFF,
   backupTimestamp,
-  buildBackupCommand,
-  buildCommitCommand,
-  buildCopyCommand,
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
   buildManifestCommand,
@@ -43,17 +43,32 @@ import {
   manifestSha256,
   manifestTotals,
   parseEtcdInspectOutput,
-  parseEtcdStepOutput,
-  parseIsActiveOutput,
   parseManifestOutput,
-  parseVerifyOutput,
   serviceUnitName,
   validateEtcdDataMigrationInputs,
+  buildEtcdMigrateCommand,
+  buildMigrateResultCommand,
+  parseEtcdMigrateOutput,
+  parseMigrateResult,
   type EtcdInspection,
+  type EtcdMigrateOutcome,
+  type EtcdRestartOutcome,
   type ManifestEntry,
 } from "../atomic";
 import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
-import { RemoteError, exec, isRemoteError, quoteCommand, withHostLock, type ConnectionArgs } from "../ssh";
+import {
+  RemoteError,
+  buildRemoteTimeoutArgv,
+  connectionLabel,
+  exec,
+  forgetUnreachable,
+  isRemoteError,
+  planHostTimeout,
+  quoteCommand,
+  releaseHostHold,
+  withHostLock,
+  type ConnectionArgs,
+} from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -68,6 +83,7 @@ import {
   progress,
   requireSuccess,
   runStep,
+  sleep,
   toolFailure,
 } from "./common";
 import { guardMemberStop } from "./etcdClusterView";
@@ -118,94 +134,164 @@ async function manifest(conn: ConnectionArgs, dir: string): Promise<ManifestEntr
   return parsed.value;
 }
 
-/** Runs one step script; throws with the script's refusal in words. */
-async function step(conn: ConnectionArgs, argv: string[], what: string): Promise<void> {
-  let out;
-  try {
-    out = await runStep(conn, { argv, why: what }, TIMEOUTS.longMs);
-  } catch (err) {
-    // The SSH layer's message quotes the whole step script and says nothing about the migration's state. What
-    // the person on call needs: the step may still be running on the host (sshd does not stop a session's
-    // processes when it dies), the source is untouched, and what the next `up` does about it.
-    if (!isRemoteError(err, "connection", "timeout")) throw err;
-    throw new RemoteError({
-      kind: err.kind,
-      host: err.host,
-      summary:
-        `${what}: ${err.kind === "timeout" ? "the step did not finish in time" : "the connection was lost during the step"}; ` +
-        `it may have completed, or may still be running on the host`,
-      command: displayLine(argv),
-      stderrTail: err.stderrTail,
-      hint:
-        "The source is never modified. Run pulumi up again once the host answers: it discards any unfinished " +
-        "DEST/.member.tmp-* copy and copies again; DEST/member only ever appears by the final rename of a verified copy.",
-    });
-  }
-  const outcome = parseEtcdStepOutput({ exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr });
-  if (outcome.kind === "done") return;
-  throw toolFailure(
-    conn,
-    argv,
-    `${what} failed: ${outcome.message}`,
-    "The source is untouched. Fix the cause (free space, permissions) and run pulumi up again: the copy is redone from scratch.",
-  );
+/** How long the migration script may run: a copy of up to etcd's 8 GiB quota on a slow disk. */
+const MIGRATE_TIMEOUT_MS = TIMEOUTS.longMs;
+/** Between the host's SIGTERM and SIGKILL of the script: its rollback (remove the copy, restart etcd) runs here. */
+const MIGRATE_KILL_AFTER_MS = 60_000;
+const OUTCOME_POLL_MS = 1000;
+
+const REASON_TEXT: Record<string, string> = {
+  "stop-failed": "systemctl stop failed",
+  "member-missing": "DEST/member disappeared before it could be moved aside",
+  "backup-exists": "a backup with the same timestamp already exists",
+  "backup-failed": "moving DEST/member aside failed",
+  "copy-failed": "cp -a failed",
+  "source-unreadable": "the source could not be listed",
+  "copy-unreadable": "the copy could not be listed",
+  "odd-names": "the source has entries with names an etcd member directory never has",
+  "verify-mismatch": "the copy does not match the source",
+  "member-exists": "DEST/member appeared meanwhile",
+  "rename-failed": "mv -T of the verified copy failed",
+  "client-gone": "its client went away (connection lost or the CLI cancelled), so it did not commit",
+  interrupted: "the host-side time limit stopped it",
+};
+
+/**
+ * Runs the migration script (stop, [backup], copy, verify, rename: see ETCD_MIGRATE_SCRIPT) and returns the
+ * source's manifest. When the connection is lost or times out, the script carries on and decides on the host
+ * (it rolls back and restarts etcd when its client is gone); this waits for the outcome it records, reconnecting,
+ * until the script's host-side bound has passed, so the error says what is true on the host.
+ */
+/** The migrate script's argv as exec runs it under its host-side bound (what preview shows and commands.log has). */
+function migrateUnderHostBound(argv: string[]): string[] {
+  const bound = planHostTimeout(MIGRATE_TIMEOUT_MS, MIGRATE_KILL_AFTER_MS);
+  return buildRemoteTimeoutArgv(bound.termMs / 1000, argv, bound.killAfterMs / 1000);
 }
 
-/** Stops the unit and proves it is inactive: etcd must not write while its files are copied. */
-async function stopService(conn: ConnectionArgs, unit: string): Promise<void> {
-  requireSuccess(
-    await runStep(conn, { argv: buildSystemctlCommand("stop", unit), why: "stop etcd" }, TIMEOUTS.serviceMs),
-    `systemd could not stop ${unit}.`,
-  );
-  const state = parseIsActiveOutput(
-    (await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs })).stdout,
-  );
-  if (state !== "inactive" && state !== "failed" && state !== "unknown" && state !== "") {
-    throw toolFailure(
-      conn,
-      buildSystemctlCommand("is-active", unit),
-      `${unit} is ${state} after systemctl stop`,
-      "Stop it by hand and run pulumi up again.",
-    );
-  }
-}
-
-/** Copies SRC to a temporary folder beside DEST/member, verifies it file by file, and renames it into place. */
-async function copyVerifyCommit(conn: ConnectionArgs, spec: Spec): Promise<ManifestEntry[]> {
+async function runMigration(
+  conn: ConnectionArgs,
+  spec: Spec,
+  backupStamp: string | undefined,
+): Promise<ManifestEntry[]> {
   const tempId = randomBytes(6).toString("hex");
-  await step(
-    conn,
-    buildCopyCommand(spec.source, spec.destination, tempId),
-    `copy ${spec.source} into ${spec.destination}`,
-  );
+  const argv = buildEtcdMigrateCommand({ ...spec, tempId, backupTimestamp: backupStamp });
+  const started = Date.now();
+  let outcome: EtcdMigrateOutcome;
+  let lost: RemoteError | undefined;
   try {
-    const argv = buildVerifyCommand(spec.source, spec.destination, tempId);
-    const out = requireSuccess(
-      await runStep(conn, { argv, why: "verify" }, TIMEOUTS.longMs),
-      "Could not read the copy back.",
-    );
-    const parsed = parseVerifyOutput(out.stdout);
-    if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-    const differences = diffManifests(parsed.value.source, parsed.value.copy, { labels: ["source", "copy"] });
-    if (differences.length > 0) {
+    const out = await runStep(conn, { argv, why: "migrate" }, MIGRATE_TIMEOUT_MS, {
+      hostTimeout: true,
+      killAfterMs: MIGRATE_KILL_AFTER_MS,
+    });
+    outcome = parseEtcdMigrateOutput({ exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr });
+  } catch (err) {
+    if (!isRemoteError(err, "connection", "timeout")) throw err;
+    lost = err;
+    outcome = { kind: "unknown", stderr: err.stderrTail };
+  }
+  if (outcome.kind === "unknown") {
+    progress(conn, "the migration's outcome did not come back over SSH; reading it from the host");
+    const deadline = started + planHostTimeout(MIGRATE_TIMEOUT_MS, MIGRATE_KILL_AFTER_MS).boundMs + 5000;
+    const recorded = await awaitOutcome(conn, tempId, deadline);
+    // The script has ended: nobody needs to wait for its host-side bound any more.
+    if (recorded) releaseHostHold(conn);
+    outcome = recorded ?? outcome;
+  }
+  const display = displayLine(argv);
+  const kind = lost?.kind ?? "command";
+  const lostNote = lost
+    ? `${lost.kind === "timeout" ? "no answer in time" : "the connection was lost"} during the migration; on the host, `
+    : "";
+  switch (outcome.kind) {
+    case "done":
+      if (lost) progress(conn, "the connection was lost, but the migration completed on the host");
+      return outcome.source ?? (await manifest(conn, spec.source));
+    case "refused":
       throw toolFailure(
         conn,
         argv,
-        `the copy does not match the source: ${differences.join("; ")}`,
-        "Was etcd still writing? The copy was discarded; run pulumi up again.",
+        `the migration refused to start: ${outcome.message}`,
+        "Nothing was changed and etcd was not stopped; fix the cause and run pulumi up again.",
       );
+    case "rolledBack": {
+      const what = [
+        REASON_TEXT[outcome.reason] ?? outcome.reason,
+        ...(outcome.differences && outcome.differences.length > 0 ? [outcome.differences.join("; ")] : []),
+      ].join(": ");
+      const restart = restartSentence(outcome.restart, spec);
+      const backupPath = backupStamp ? `${spec.destination}/member.backup-${backupStamp}` : undefined;
+      const summary =
+        `${lostNote}EtcdDataMigration failed at the ${outcome.step} step (${what}) and rolled back: the copy was ` +
+        `removed${backupPath && !outcome.backupKept ? `, ${spec.destination}/member was moved back` : ""}, and ${restart}`;
+      const error = new RemoteError({
+        kind,
+        host: connectionLabel(conn),
+        summary,
+        command: display,
+        stderrTail: outcome.stderr,
+        hint:
+          outcome.restart.kind === "restartFailed"
+            ? `ETCD IS NOT RUNNING. On the host run: systemctl start ${spec.unit}; then run pulumi up again.`
+            : outcome.reason === "client-gone" || outcome.reason === "interrupted"
+              ? "The source was never modified. Run pulumi up again once the host answers: the copy is redone from scratch."
+              : outcome.reason === "verify-mismatch"
+                ? "Was something else writing to the source? Run pulumi up again: the copy is redone from scratch."
+                : "The source was never modified. Fix the cause (free space, permissions) and run pulumi up again: the copy is redone from scratch.",
+      });
+      if (backupPath && outcome.backupKept) {
+        throw new PartialFailure(
+          `${error.message}\nThe previous ${spec.destination}/member is at ${backupPath}.`,
+          "",
+          {
+            backupPath,
+          },
+        );
+      }
+      throw error;
     }
-    await step(
-      conn,
-      buildCommitCommand(spec.destination, tempId),
-      `rename the verified copy to ${spec.destination}/member`,
-    );
-    return parsed.value.source;
-  } catch (err) {
-    await exec(conn, buildDiscardTempCommand(spec.destination, tempId), { timeoutMs: TIMEOUTS.longMs }).catch(
-      () => undefined,
-    );
-    throw err;
+    case "unknown":
+      throw new RemoteError({
+        kind: lost?.kind ?? "command",
+        host: connectionLabel(conn),
+        summary:
+          `${lostNote}the migration's outcome could not be learned (${outcome.stderr || "no outcome recorded"}). ` +
+          `${spec.unit} MAY BE STOPPED`,
+        command: display,
+        hint:
+          `On the host check \`systemctl is-active ${spec.unit}\`; if it is not active, run: systemctl start ${spec.unit} ` +
+          `(its data in ${spec.source} is untouched). Then run pulumi up again.`,
+      });
+  }
+}
+
+function restartSentence(r: EtcdRestartOutcome, spec: Spec): string {
+  switch (r.kind) {
+    case "restarted":
+      return `${spec.unit} was started again on the source data (${spec.source}, never modified) and is active`;
+    case "restartFailed":
+      return `${spec.unit} COULD NOT BE STARTED AGAIN (it is ${r.state}): etcd is down on this host`;
+    case "notRunning":
+      return `${spec.unit} was left stopped, as it was before the migration (${r.state || "inactive"})`;
+  }
+}
+
+/** Polls the migration's outcome file until it appears or `deadline` passes, reconnecting as needed. */
+async function awaitOutcome(
+  conn: ConnectionArgs,
+  tempId: string,
+  deadline: number,
+): Promise<EtcdMigrateOutcome | undefined> {
+  for (;;) {
+    forgetUnreachable(conn); // the host is expected back: dial it again, not the memo of its last failure
+    try {
+      const out = await exec(conn, buildMigrateResultCommand(tempId), { timeoutMs: TIMEOUTS.readMs });
+      const parsed = out.exitCode === 0 ? parseMigrateResult(out.stdout) : undefined;
+      if (parsed) return parsed;
+    } catch (err) {
+      if (!isRemoteError(err, "connect", "connection", "timeout")) throw err;
+    }
+    if (Date.now() > deadline) return undefined;
+    await sleep(OUTCOME_POLL_MS);
   }
 }
 
@@ -307,19 +393,18 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
       throw new Error(`${hostId(conn)}: EtcdDataMigration refused: ${decision.reason}`);
     // A member of a multi-member cluster stops only when the others are healthy and keep a quorum without it.
     const member = await guardMemberStop(conn, spec.unit, insp.serviceState);
-    await stopService(conn, spec.unit);
-    let backupPath: string | undefined;
+    let backupStamp: string | undefined;
     if (decision.action === "backupThenCopy") {
-      const stamp = backupTimestamp(new Date());
-      backupPath = `${spec.destination}/member.backup-${stamp}`;
+      backupStamp = backupTimestamp(new Date());
       progress(
         conn,
-        `the destination holds a different member directory (${decision.differences.slice(0, 3).join("; ")}): moving it to ${backupPath}`,
+        `the destination holds a different member directory (${decision.differences.slice(0, 3).join("; ")}): ` +
+          `moving it to ${spec.destination}/member.backup-${backupStamp}`,
       );
-      await step(conn, buildBackupCommand(spec.destination, stamp), `move ${spec.destination}/member aside`);
     }
     try {
-      const entries = await copyVerifyCommit(conn, spec);
+      const entries = await runMigration(conn, spec, backupStamp);
+      const backupPath = backupStamp ? `${spec.destination}/member.backup-${backupStamp}` : undefined;
       const outs = {
         ...outputsFrom(inputs, entries, new Date().toISOString(), backupPath),
         ...(member ? { memberId: member.memberId, memberName: member.memberName } : {}),
@@ -330,17 +415,13 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
       );
       return outs;
     } catch (err) {
-      if (backupPath === undefined) throw err;
-      // The old destination was moved aside: record it, so nobody loses track of where it went.
-      throw new PartialFailure(
-        `${(err as Error).message}\nThe previous ${spec.destination}/member is at ${backupPath}.`,
-        id,
-        {
-          ...withDefaults(inputs),
-          backupPath,
-          __provider: inputs.__provider,
-        },
-      );
+      if (!(err instanceof PartialFailure)) throw err;
+      // The old destination is still moved aside: record it, so nobody loses track of where it went.
+      throw new PartialFailure(err.message, id, {
+        ...withDefaults(inputs),
+        ...err.properties,
+        __provider: inputs.__provider,
+      });
     }
   });
 }
@@ -363,7 +444,7 @@ export const etcdDataMigrationProvider = {
     // A migration in the state was done (a create that failed is not in the state, or was recorded with its
     // backupPath only, which the apply's inspection then finds as a different DEST/member).
     const record: EtcdMigrationRecord | undefined = same ? { migrated: true } : undefined;
-    const plan = planEtcdMigration(spec, record);
+    const plan = planEtcdMigration(spec, record, migrateUnderHostBound);
     inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand });
     return { inputs: defined(inputs), failures: [] };
   },

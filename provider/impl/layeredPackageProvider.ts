@@ -10,7 +10,8 @@
  *           next `up` verifies and continues without a second transaction.
  * - read:   booted and pending deployments (and the rpm-ostree version, for the flags); a declared package no
  *           longer requested, or another origin, is drift; returned as the inputs too, so preview plans the repair.
- * - delete: uninstall the packages this resource layered (one transaction), reboot per the policy. A rebase is
+ * - delete: uninstall the packages this resource layered (`addedPackages`, one transaction), reboot per the
+ *           policy. Packages already requested before it declared them (`adoptedPackages`) stay, and a rebase is
  *           not undone.
  */
 import {
@@ -134,6 +135,7 @@ function outputsFrom(
   status: RpmOstreeStatus,
   bootId: string,
   caps: RpmOstreeCapabilities,
+  ownership: { addedPackages?: string[]; adoptedPackages?: string[] } = {},
 ): Outputs {
   const booted = bootedDeployment(status);
   const next = defaultDeployment(status);
@@ -157,6 +159,7 @@ function outputsFrom(
     layeredPackages: booted?.packages ?? [],
     pendingReboot: needsReboot(status),
     bootId,
+    ...defined(ownership),
   }) as Outputs;
 }
 
@@ -218,9 +221,11 @@ async function converge(
   inputs: Inputs,
   managed: string[] | undefined,
   caps: RpmOstreeCapabilities,
+  onFirstStatus: (status: RpmOstreeStatus) => void = () => undefined,
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const status = await idleStatus(conn);
+    if (attempt === 0) onFirstStatus(status);
     const plan = planLayeringTransaction(
       { packages: inputs.packages, rebase: inputs.rebase, managed },
       status,
@@ -277,12 +282,45 @@ async function converge(
   );
 }
 
-async function apply(id: string, inputs: Inputs, managed: string[] | undefined): Promise<Outputs> {
+/**
+ * Which declared packages this resource layers itself and which it adopted (already requested before it declared
+ * them): a package keeps its standing from the last apply; a newly declared one is adopted when `requested` (the
+ * host before this apply's transaction) already has it.
+ */
+export function packageOwnership(
+  declared: readonly string[],
+  requested: readonly string[],
+  previous?: Pick<Outputs, "packages" | "adoptedPackages">,
+): { addedPackages: string[]; adoptedPackages: string[] } {
+  const before = new Set(previous?.packages ?? []);
+  const adoptedBefore = new Set(previous?.adoptedPackages ?? []);
+  const adopted = declared.filter((p) => (before.has(p) ? adoptedBefore.has(p) : requested.includes(p)));
+  return { addedPackages: declared.filter((p) => !adopted.includes(p)), adoptedPackages: adopted };
+}
+
+/** Packages this resource may uninstall: the ones it layered (all declared ones in state older than that split). */
+function ownPackages(props: Pick<Outputs, "packages" | "addedPackages">): string[] {
+  return props.addedPackages ?? props.packages ?? [];
+}
+
+async function apply(
+  id: string,
+  inputs: Inputs,
+  managed: string[] | undefined,
+  previous?: Outputs,
+): Promise<Outputs> {
   const conn = connectionOf(inputs);
   const declaration = { packages: inputs.packages, rebase: inputs.rebase };
   return withHostLock(conn, async () => {
     const caps = await readCapabilities(conn);
-    const ran = await converge(conn, inputs, managed, caps);
+    let ownership = packageOwnership(inputs.packages, [], previous);
+    const ran = await converge(conn, inputs, managed, caps, (first) => {
+      ownership = packageOwnership(
+        inputs.packages,
+        defaultDeployment(first)?.requestedPackages ?? [],
+        previous,
+      );
+    });
     let status = await readStatus(conn);
     let bootId = await readBootId(conn);
     // `ran` matters for "ifNeeded" too: after an uninstall the booted deployment still has every declared
@@ -290,7 +328,7 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
     const decision = decideReboot(inputs.reboot ?? "ifNeeded", status, declaration, ran);
     const partial = (message: string) =>
       new PartialFailure(message, id, {
-        ...outputsFrom(inputs, status, bootId, caps),
+        ...outputsFrom(inputs, status, bootId, caps, ownership),
         __provider: inputs.__provider,
       });
     if (decision.reboot) {
@@ -319,7 +357,7 @@ async function apply(id: string, inputs: Inputs, managed: string[] | undefined):
         );
       }
     }
-    return outputsFrom(inputs, status, bootId, caps);
+    return outputsFrom(inputs, status, bootId, caps, ownership);
   });
 }
 
@@ -350,6 +388,8 @@ function inputsOf(outs: Outputs): Inputs {
     layeredPackages: _l,
     pendingReboot: _p,
     bootId: _i,
+    addedPackages: _a,
+    adoptedPackages: _d,
     __provider: _v,
     ...inputs
   } = outs;
@@ -394,15 +434,18 @@ export const layeredPackageProvider = {
   },
 
   async update(id: string, olds: Outputs, news: Inputs) {
-    // Packages this resource declared before: only those are ever uninstalled.
-    return { outs: await apply(id, news, olds.packages ?? []) };
+    // Packages this resource layered before: only those are ever uninstalled (never adopted ones).
+    return { outs: await apply(id, news, ownPackages(olds), olds) };
   },
 
   async read(id: string, props: Outputs) {
     const conn = connectionOf(props);
     const status = await readStatus(conn);
     const bootId = await readBootId(conn);
-    const outs = outputsFrom(props, status, bootId, await readCapabilities(conn));
+    const outs = outputsFrom(props, status, bootId, await readCapabilities(conn), {
+      addedPackages: props.addedPackages,
+      adoptedPackages: props.adoptedPackages,
+    });
     // The refreshed state as inputs too, so the next preview plans the repair from what was found (a package
     // removed by hand, another base) and shows the field it repairs.
     // Only when something drifted since the last apply or refresh: otherwise the inputs stay as they are, and
@@ -416,10 +459,11 @@ export const layeredPackageProvider = {
   async delete(_id: string, props: Outputs) {
     const conn = connectionOf(props);
     await withHostLock(conn, async () => {
+      // Only what this resource layered: packages it adopted (requested before it declared them) stay.
       const ran = await converge(
         conn,
         { ...props, packages: [], rebase: undefined },
-        props.packages,
+        ownPackages(props),
         await readCapabilities(conn),
       );
       if (!ran) return;

@@ -4,7 +4,7 @@
  * the plain settings the dialer uses.
  */
 import { createHash, randomBytes } from "crypto";
-import { registerSecret } from "./errors";
+import { registerIdentifier, registerSecret } from "./errors";
 
 /**
  * Settings for one SSH hop. Field names, meanings and defaults are those of `@pulumi/command`
@@ -156,10 +156,13 @@ export interface ResolvedEndpoint {
 export interface ResolvedConnection extends ResolvedEndpoint {
   proxy?: ResolvedEndpoint;
   /**
-   * Identifies the pooled connection: `user@host:port#<hash>`, the hash covering credentials, host-key policy
-   * and proxy (salted per process, so the secrets cannot be recovered from it).
+   * Identifies the pooled connection: `user@host:port#<hash>`, the hash covering user, credentials, host-key
+   * policy and proxy (salted per process, so the secrets cannot be recovered from it). The pool replaces
+   * `host:port` with the host's resolved identity, so two names of one host share a connection.
    */
   poolKey: string;
+  /** The `#<hash>` part of {@link poolKey}. */
+  credentialHash: string;
 }
 
 /**
@@ -171,12 +174,15 @@ export interface ResolvedConnection extends ResolvedEndpoint {
 export function resolveConnection(conn: ConnectionArgs): ResolvedConnection {
   const target = resolveEndpoint(conn, "connection", undefined);
   const proxy = conn.proxy ? resolveEndpoint(conn.proxy, "connection.proxy", conn.knownHosts) : undefined;
-  return { ...target, proxy, poolKey: `${target.label}#${identityHash(target, proxy)}` };
+  const credentialHash = identityHash(target, proxy);
+  return { ...target, proxy, poolKey: `${target.label}#${credentialHash}`, credentialHash };
 }
 
 /** `user@host:port` of a connection, without resolving credentials. */
 export function connectionLabel(conn: Pick<ConnectionArgs, "host" | "port" | "user">): string {
-  return `${conn.user ?? defaults.user ?? DEFAULT_USER}@${conn.host}:${conn.port ?? DEFAULT_PORT}`;
+  const label = `${conn.user ?? defaults.user ?? DEFAULT_USER}@${conn.host}:${conn.port ?? DEFAULT_PORT}`;
+  registerIdentifier(label);
+  return label;
 }
 
 function resolveEndpoint(
@@ -187,6 +193,8 @@ function resolveEndpoint(
   validateEndpoint(hop, field);
   const port = hop.port ?? DEFAULT_PORT;
   const user = hop.user ?? defaults.user ?? DEFAULT_USER;
+  registerIdentifier(`${user}@${hop.host}:${port}`);
+  registerIdentifier(`${user}@${hop.host}`);
   return {
     host: hop.host,
     port,
@@ -252,11 +260,18 @@ function dialLimit(value: number | undefined): number {
 /** Per-process salt, so a pool key seen in a log cannot be used to test guesses of a password offline. */
 const POOL_KEY_SALT = randomBytes(16);
 
+/** The hash of one hop's user, credentials and host-key policy (the pool keys jump host connections by it). */
+export function endpointHash(ep: ResolvedEndpoint): string {
+  return identityHash(ep, undefined);
+}
+
+/** The target's name and port are left out: the pool pairs the hash with the host's resolved identity. */
 function identityHash(target: ResolvedEndpoint, proxy: ResolvedEndpoint | undefined): string {
-  const identity = (e: ResolvedEndpoint) => [e.host, e.port, e.user, e.auth, e.hostKeyPolicy];
+  const hop = (e: ResolvedEndpoint) => [e.user, e.auth, e.hostKeyPolicy];
+  const proxyHop = (e: ResolvedEndpoint) => [e.host, e.port, ...hop(e)];
   return createHash("sha256")
     .update(POOL_KEY_SALT)
-    .update(JSON.stringify([identity(target), proxy ? identity(proxy) : null]))
+    .update(JSON.stringify([hop(target), proxy ? proxyHop(proxy) : null]))
     .digest("hex")
     .slice(0, 16);
 }

@@ -40,6 +40,15 @@ export interface DialedConnection {
   readonly gone: boolean;
 }
 
+/**
+ * Where {@link dial} gets its jump host connection: a shared one (the pool keeps one per jump host for every
+ * target behind it) that it hands back with `release` when the target connection is gone.
+ */
+export interface JumpHosts {
+  acquire(ep: ResolvedEndpoint, dialOne: () => Promise<Client>): Promise<Client>;
+  release(client: Client): void;
+}
+
 /** Default backoff: 250 ms, doubling, at most 5 s. */
 export function defaultBackoffMs(attempt: number): number {
   return Math.min(250 * 2 ** (attempt - 1), 5000);
@@ -50,17 +59,25 @@ export function defaultBackoffMs(attempt: number): number {
  *
  * @throws RemoteError of kind `connect`, `hostkey` or `auth`.
  */
-export async function dial(rc: ResolvedConnection, opts: DialOptions): Promise<DialedConnection> {
-  const proxy = rc.proxy ? await dialWithRetry(rc.proxy, () => directSocket(rc.proxy!), opts) : undefined;
+export async function dial(
+  rc: ResolvedConnection,
+  opts: DialOptions,
+  jumpHosts?: JumpHosts,
+): Promise<DialedConnection> {
+  const dialProxy = () => dialWithRetry(rc.proxy!, (signal) => directSocket(rc.proxy!, signal), opts);
+  const proxy = rc.proxy
+    ? await (jumpHosts ? jumpHosts.acquire(rc.proxy, dialProxy) : dialProxy())
+    : undefined;
+  const letGo = (c: Client) => (jumpHosts ? jumpHosts.release(c) : c.end());
   try {
     const proxyState = proxy ? watch(proxy) : undefined;
     const sockFactory = proxy
-      ? () => forwardedSocket(proxy, proxyState!, rc.proxy!, rc)
-      : () => directSocket(rc);
+      ? (signal: AbortSignal) => forwardedSocket(proxy, proxyState!, rc.proxy!, rc, signal)
+      : (signal: AbortSignal) => directSocket(rc, signal);
     const target = await dialWithRetry(rc, sockFactory, opts);
-    return wrap(target, proxy, proxyState);
+    return wrap(target, proxy, proxyState, letGo);
   } catch (err) {
-    proxy?.end();
+    if (proxy) letGo(proxy);
     throw err;
   }
 }
@@ -70,9 +87,12 @@ export async function dial(rc: ResolvedConnection, opts: DialOptions): Promise<D
 
 type Attempt = { ok: true; client: Client } | { ok: false; error: RemoteError; retriable: boolean };
 
+/** Opens the byte stream one attempt runs SSH over; when `signal` aborts, the stream (or the connect) is torn down. */
+type SocketFactory = (signal: AbortSignal) => Promise<Duplex>;
+
 async function dialWithRetry(
   ep: ResolvedEndpoint,
-  makeSock: () => Promise<Duplex>,
+  makeSock: SocketFactory,
   opts: DialOptions,
 ): Promise<Client> {
   const hostCheck = buildHostKeyCheck(ep);
@@ -103,7 +123,7 @@ async function dialWithRetry(
 
 function dialOnce(
   ep: ResolvedEndpoint,
-  makeSock: () => Promise<Duplex>,
+  makeSock: SocketFactory,
   hostCheck: HostKeyCheck,
   authMethods: AnyAuthMethod[],
   opts: DialOptions,
@@ -114,11 +134,14 @@ function dialOnce(
     let verdict: HostKeyVerdict | undefined;
     let sock: Duplex | undefined;
     let settled = false;
+    const abort = new AbortController();
 
     const finish = (result: Attempt) => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      // A TCP connect still waiting for its SYN-ACK is aborted too: no half-open socket outlives its attempt.
+      if (!result.ok) abort.abort();
       client.removeAllListeners();
       // An 'error' event without a listener would crash the process; the new owner adds its own next.
       client.on("error", () => undefined);
@@ -131,7 +154,7 @@ function dialOnce(
     const timer =
       ep.perDialTimeoutMs > 0 ? setTimeout(() => finish(dialTimeout(ep)), ep.perDialTimeoutMs) : undefined;
 
-    makeSock().then(
+    makeSock(abort.signal).then(
       (s) => {
         sock = s;
         if (settled) return void s.destroy();
@@ -240,13 +263,22 @@ function parsePrivateKey(ep: ResolvedEndpoint, key: string, passphrase: string |
  * A connected TCP socket with Nagle off: ssh2 leaves it on, which costs a delayed ACK (~40 ms) on every command.
  * Handed over only once connected, so no early socket error can fire before ssh2 listens for it.
  */
-function directSocket(ep: ResolvedEndpoint): Promise<Duplex> {
+function directSocket(ep: ResolvedEndpoint, signal: AbortSignal): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: ep.host, port: ep.port });
     sock.setNoDelay(true);
-    sock.once("error", reject);
+    const onAbort = () => {
+      sock.destroy();
+      reject(new Error("dial attempt abandoned"));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    sock.once("error", (err) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(err);
+    });
     sock.once("connect", () => {
-      sock.removeListener("error", reject);
+      signal.removeEventListener("abort", onAbort);
+      sock.removeAllListeners("error");
       resolve(sock);
     });
   });
@@ -270,6 +302,7 @@ function forwardedSocket(
   state: Watched,
   proxyEp: ResolvedEndpoint,
   target: ResolvedEndpoint,
+  signal: AbortSignal,
 ): Promise<Duplex> {
   if (state.gone) {
     // ssh2 would wait forever for a reply on a closed connection.
@@ -277,23 +310,37 @@ function forwardedSocket(
     return Promise.reject(Object.assign(err, { fatal: true, via: proxyEp.label }));
   }
   return new Promise((resolve, reject) => {
-    proxy.forwardOut("127.0.0.1", 0, target.host, target.port, (err, stream) =>
-      err ? reject(Object.assign(err, { via: proxyEp.label })) : resolve(stream),
-    );
+    proxy.forwardOut("127.0.0.1", 0, target.host, target.port, (err, stream) => {
+      if (err) return reject(Object.assign(err, { via: proxyEp.label }));
+      // A channel that opens after its attempt was abandoned is closed at once.
+      if (signal.aborted) return void stream.destroy();
+      resolve(stream);
+    });
   });
 }
 
 /** How long the jump host connection outlives a target that does not close when asked. */
 const PROXY_CLOSE_GRACE_MS = 2000;
 
-function wrap(client: Client, proxy: Client | undefined, proxyState: Watched | undefined): DialedConnection {
+function wrap(
+  client: Client,
+  proxy: Client | undefined,
+  proxyState: Watched | undefined,
+  letGo: (proxy: Client) => void,
+): DialedConnection {
   const listeners: Array<(reason: string) => void> = [];
   let goneReason: string | undefined;
   let lastError: string | undefined;
+  let proxyLetGo = false;
+  const releaseProxy = () => {
+    if (!proxy || proxyLetGo) return;
+    proxyLetGo = true;
+    letGo(proxy);
+  };
   const markGone = (reason: string) => {
     if (goneReason !== undefined) return;
     goneReason = lastError ? `${reason}: ${lastError}` : reason;
-    proxy?.end();
+    releaseProxy();
     for (const fn of listeners.splice(0)) fn(goneReason);
   };
   client.on("error", (err: Error) => (lastError = messageOf(err)));
@@ -310,7 +357,7 @@ function wrap(client: Client, proxy: Client | undefined, proxyState: Watched | u
       // The target first: its disconnect travels through the jump host, which is ended once the target has
       // closed (markGone), or after a grace period if it never does.
       client.end();
-      if (proxy) setTimeout(() => proxy.end(), PROXY_CLOSE_GRACE_MS).unref();
+      if (proxy) setTimeout(releaseProxy, PROXY_CLOSE_GRACE_MS).unref();
     },
     onGone(fn) {
       if (goneReason !== undefined) fn(goneReason);

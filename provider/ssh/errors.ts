@@ -113,7 +113,7 @@ export function formatRemoteError(init: RemoteErrorInit): string {
 function redactInit(init: RemoteErrorInit): RemoteErrorInit {
   return {
     ...init,
-    host: redact(init.host),
+    host: redact(init.host), // a registered identifier: kept whole, unless it is not one
     summary: redact(init.summary),
     command: init.command === undefined ? undefined : redact(init.command),
     stderrTail: init.stderrTail === undefined ? undefined : redact(init.stderrTail),
@@ -151,21 +151,59 @@ export function registerSecret(value: string | undefined): void {
 }
 
 /**
- * Returns `text` with every registered secret replaced by `[redacted]`. Apply it to anything that may be shown
- * to a person: error messages, log lines, command lines, captured stderr.
+ * Registers a string that names something rather than hides it (`user@host:port`, `user@host`), so that
+ * {@link redact} leaves it whole even when a secret happens to occur inside it: a password `root` must not turn
+ * every `root@10.0.0.5:22` into `[redacted]@10.0.0.5:22`. A secret occurrence that reaches outside such a name
+ * is still replaced whole.
+ */
+export function registerIdentifier(value: string | undefined): void {
+  if (!value || identifiers.has(value)) return;
+  identifiers.add(value);
+  orderedIdentifiers = [...identifiers].sort((a, b) => b.length - a.length);
+}
+
+const identifiers = new Set<string>();
+let orderedIdentifiers: string[] = [];
+
+/**
+ * Returns `text` with every registered secret replaced by `[redacted]`, except where the occurrence lies wholly
+ * inside a registered identifier (see {@link registerIdentifier}). Apply it to anything that may be shown to a
+ * person: error messages, log lines, command lines, captured stderr.
  */
 export function redact(text: string): string {
-  let out = text;
-  for (const secret of ordered) {
-    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  if (!ordered.some((secret) => text.includes(secret))) return text;
+  const kept = occurrences(text, orderedIdentifiers);
+  const hidden: Array<[number, number]> = [];
+  for (const [start, end] of occurrences(text, ordered)) {
+    if (!kept.some(([ks, ke]) => ks <= start && end <= ke)) hidden.push([start, end]);
   }
-  return out;
+  if (hidden.length === 0) return text;
+  hidden.sort((a, b) => a[0] - b[0]);
+  let out = "";
+  let at = 0;
+  for (const [start, end] of hidden) {
+    if (end <= at) continue;
+    if (start >= at) out += text.slice(at, start) + REDACTED;
+    at = Math.max(at, end);
+  }
+  return out + text.slice(at);
+}
+
+/** Every `[start, end)` where one of `needles` occurs in `text` (overlaps included). */
+function occurrences(text: string, needles: readonly string[]): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  for (const n of needles) {
+    for (let i = text.indexOf(n); i >= 0; i = text.indexOf(n, i + 1)) found.push([i, i + n.length]);
+  }
+  return found;
 }
 
 /** Forgets every registered secret. For tests only. */
 export function clearSecretsForTesting(): void {
   secrets.clear();
   ordered = [];
+  identifiers.clear();
+  orderedIdentifiers = [];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

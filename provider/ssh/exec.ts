@@ -7,7 +7,8 @@
  */
 import type { ClientChannel } from "ssh2";
 import type { ConnectionArgs } from "./connection";
-import { RemoteError, messageOf, tailLines } from "./errors";
+import { RemoteError, isRemoteError, messageOf, tailLines } from "./errors";
+import { holdHostUntil } from "./lock";
 import { logLine } from "./log";
 import { acquire, type Lease } from "./pool";
 import { quoteCommand } from "./quote";
@@ -25,6 +26,16 @@ export interface ExecOptions {
    * with {@link buildRemoteTimeoutArgv}. Default: none.
    */
   timeoutMs?: number;
+  /**
+   * Have the host itself stop the command before the client gives up on it: the argv runs under coreutils
+   * `timeout` (see {@link planHostTimeout} for the figures), so a command the client reports as timed out is no
+   * longer running on the host, whatever sshd does with signals and even when the connection is lost. A command
+   * the host stopped fails with kind `timeout`. When the connection is lost while such a command runs, the host
+   * stays busy for {@link withHostLock} until the host-side bound has passed. Needs `timeoutMs`. Default: `false`.
+   */
+  hostTimeout?: boolean;
+  /** Milliseconds between the host's SIGTERM and its SIGKILL, with {@link hostTimeout}. Default: see {@link planHostTimeout}. */
+  killAfterMs?: number;
   /** Run the command as root through `sudo -n --` (non-interactive: fails rather than prompting). Default: `false`. */
   sudo?: boolean;
   /**
@@ -60,6 +71,8 @@ export interface ExecResult {
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Channel-open attempts before giving up (a refused channel open ran nothing, so retrying is safe). */
 const CHANNEL_OPEN_ATTEMPTS = 8;
+/** Connections tried for a command whose connection was gone before it could be sent. */
+const NOT_SENT_ATTEMPTS = 3;
 /** Grace between SIGTERM and SIGKILL for a timed-out command. */
 const KILL_GRACE_MS = 1000;
 /** How long a stopped channel may hold its slot before the slot is given back anyway. */
@@ -88,7 +101,38 @@ export function buildRemoteTimeoutArgv(
   killAfterSeconds = 10,
 ): string[] {
   if (!(seconds > 0) || !(killAfterSeconds > 0)) throw new RangeError("timeout seconds must be > 0");
-  return ["timeout", "--kill-after", `${killAfterSeconds}s`, `${seconds}s`, ...argv];
+  // Fractions to the millisecond: coreutils has taken floating-point durations since 8.x (Fedora 26: 8.27).
+  const s = (x: number) => `${Number(x.toFixed(3))}s`;
+  return ["timeout", "--kill-after", s(killAfterSeconds), s(seconds), ...argv];
+}
+
+/** The host-side bound of a command with {@link ExecOptions.hostTimeout}: all milliseconds. */
+export interface HostTimeoutPlan {
+  /** When the host sends SIGTERM, counted from the command's start. */
+  termMs: number;
+  /** How long after SIGTERM the host sends SIGKILL. */
+  killAfterMs: number;
+  /** `termMs + killAfterMs`: by then the command has ended on the host. Always below the client's timeout. */
+  boundMs: number;
+}
+
+/**
+ * The host-side bound for a client timeout of `timeoutMs`: SIGKILL (`killAfterMs`, default 5% of the timeout,
+ * 0.5 to 10 s) comes a margin (2%, 0.5 to 5 s, for the network and the session's start) before the client would
+ * give up, and SIGTERM that much earlier again. So when the client reports a timeout, the host's own bound has
+ * already passed. Pure.
+ *
+ * @throws RangeError when `timeoutMs` leaves no time to run the command.
+ */
+export function planHostTimeout(timeoutMs: number, killAfterMs?: number): HostTimeoutPlan {
+  const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+  const margin = clamp(timeoutMs * 0.02, 500, 5000);
+  const kill = killAfterMs ?? clamp(timeoutMs * 0.05, 500, 10_000);
+  const term = timeoutMs - margin - kill;
+  if (!(term >= 100)) {
+    throw new RangeError(`timeoutMs ${timeoutMs} is too short for a host-side bound (kill grace ${kill} ms)`);
+  }
+  return { termMs: term, killAfterMs: kill, boundMs: term + kill };
 }
 
 /**
@@ -104,10 +148,61 @@ export async function exec(
   argv: readonly string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
-  const command = buildCommandLine(argv, opts);
+  const bound =
+    opts.hostTimeout && opts.timeoutMs !== undefined
+      ? planHostTimeout(opts.timeoutMs, opts.killAfterMs)
+      : undefined;
+  if (opts.hostTimeout && !bound) throw new TypeError("hostTimeout needs timeoutMs");
+  const run = bound ? buildRemoteTimeoutArgv(bound.termMs / 1000, argv, bound.killAfterMs / 1000) : argv;
+  const command = buildCommandLine(run, opts);
   const started = Date.now();
-  const lease = await acquire(conn);
-  return runOnLease(lease, command, opts, started);
+  let result: ExecResult | undefined;
+  for (let attempt = 1; result === undefined; attempt++) {
+    const lease = await acquire(conn);
+    try {
+      result = await runOnLease(lease, command, opts, started, bound);
+    } catch (err) {
+      if (err instanceof NotSent) {
+        // Nothing ran: a fresh connection may carry it (the pool dials one), a few times at most.
+        if (attempt < NOT_SENT_ATTEMPTS) continue;
+        throw new RemoteError({
+          kind: "connect",
+          host: lease.label,
+          command,
+          summary: `the connection kept dropping before the command could be sent (${attempt} connections); the command did not run`,
+          hint: "check the host's sshd and network; running pulumi up again is safe",
+        });
+      }
+      // Lost after it was sent, or no exit status even after the host's bound: it may still run on the host, until
+      // its own bound at the latest, counted from now (it started before now).
+      if (bound && isRemoteError(err, "connection", "timeout"))
+        holdHostUntil(conn, Date.now() + bound.boundMs);
+      throw err;
+    }
+  }
+  if (bound && stoppedByHost(result, bound)) throw hostTimeoutError(result, bound);
+  return result;
+}
+
+/** `timeout` exits 124 when it stopped the command, or dies of its own group SIGKILL (137) after the grace. */
+function stoppedByHost(r: ExecResult, bound: HostTimeoutPlan): boolean {
+  const killed = r.exitCode === 124 || r.exitCode === 137 || r.signal === "KILL" || r.signal === "SIGKILL";
+  return killed && r.durationMs >= bound.termMs;
+}
+
+function hostTimeoutError(r: ExecResult, bound: HostTimeoutPlan): RemoteError {
+  return new RemoteError({
+    kind: "timeout",
+    host: r.host,
+    command: r.command,
+    exitCode: r.exitCode,
+    signal: r.signal,
+    summary:
+      `the command ran past its limit of ${bound.termMs / 1000} s and the host stopped it (coreutils timeout: ` +
+      `SIGTERM, then SIGKILL ${bound.killAfterMs / 1000} s later); it is no longer running`,
+    stderrTail: tailLines(r.stderr),
+    hint: "if it is just slow, raise the timeout; it may have partly run, so check the host before retrying",
+  });
 }
 
 /**
@@ -151,27 +246,50 @@ export function check(result: ExecResult): ExecResult {
 // ---------------------------------------------------------------------------------------------------------------
 // One command on one channel
 
-function runOnLease(lease: Lease, command: string, opts: ExecOptions, started: number): Promise<ExecResult> {
+/** Thrown inside this module when the connection was gone before the command was sent: nothing ran. */
+class NotSent extends Error {}
+
+function runOnLease(
+  lease: Lease,
+  command: string,
+  opts: ExecOptions,
+  started: number,
+  bound: HostTimeoutPlan | undefined,
+): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {
     const cap = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const out = { stdout: new OutputBuffer(cap), stderr: new OutputBuffer(cap) };
     let channel: ClientChannel | undefined;
     let timedOut = false;
     let settled = false;
+    /** The channel request on the wire, if any: a timeout waits for it (see below). */
+    let inFlight: Promise<unknown> | undefined;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       fn();
     };
-    const timer =
-      opts.timeoutMs !== undefined && opts.timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            settle(() => reject(timeoutError(lease, command, opts.timeoutMs!, out.stderr.text())));
-            if (channel) stopChannel(channel, lease);
-          }, opts.timeoutMs)
-        : undefined;
+    const deadline = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? started + opts.timeoutMs : Infinity;
+    let timer: NodeJS.Timeout | undefined;
+    const onDeadline = () => {
+      // A started command under a host-side bound: the host stops it, so wait for the exit status the host sends
+      // (exit 124, "stopped by the host"), which proves it ended; give up only if even that does not come, by
+      // another host bound (the connection stalled, or the host's timeout itself was killed).
+      if (bound && channel && Date.now() < deadline + bound.boundMs) {
+        timer = setTimeout(onDeadline, deadline + bound.boundMs - Date.now());
+        return;
+      }
+      timedOut = true;
+      const fail = () =>
+        settle(() => reject(timeoutError(lease, command, opts.timeoutMs!, out.stderr.text(), bound)));
+      // A request on the wire may still start the command: report the timeout only once it is known whether it
+      // did (then it is stopped as any timed-out command), never before.
+      if (inFlight && !channel) void inFlight.finally(fail);
+      else fail();
+      if (channel) stopChannel(channel, lease);
+    };
+    if (deadline !== Infinity) timer = setTimeout(onDeadline, Math.max(0, deadline - Date.now()));
 
     // Wired synchronously in ssh2's callback: a short command's exit status can arrive in the same packet
     // batch as the exec reply, and an 'exit' event emitted before we listen would be lost.
@@ -188,7 +306,12 @@ function runOnLease(lease: Lease, command: string, opts: ExecOptions, started: n
       if (opts.stdin !== undefined) ch.end(opts.stdin);
       else ch.end();
     };
-    openChannel(lease, command, onChannel).catch((err: unknown) => {
+    const attempt = {
+      deadline,
+      timedOut: () => timedOut,
+      track: (p: Promise<unknown>) => (inFlight = p.catch(() => undefined)),
+    };
+    openChannel(lease, command, onChannel, attempt).catch((err: unknown) => {
       lease.release();
       settle(() => reject(err));
     });
@@ -222,24 +345,32 @@ function collect(
 }
 
 /**
- * Opens a session channel and starts the command, retrying refused channel opens (nothing ran). `onChannel` is
- * called synchronously from ssh2's callback with the started channel.
+ * Opens a session channel and starts the command, retrying refused channel opens (nothing ran) until the exec's
+ * deadline: no attempt starts (and no backoff sleeps) past it, so no command starts after its caller was told it
+ * timed out. `onChannel` is called synchronously from ssh2's callback with the started channel.
+ *
+ * @throws NotSent when the connection was already gone (nothing was sent).
  */
 async function openChannel(
   lease: Lease,
   command: string,
   onChannel: (ch: ClientChannel) => void,
+  attempt: { deadline: number; timedOut: () => boolean; track: (p: Promise<unknown>) => void },
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    if (lease.gone) throw connectionLost(lease, command, "", "before the command was sent");
+  for (let n = 1; ; n++) {
+    if (attempt.timedOut()) return;
+    if (lease.gone) throw new NotSent("the connection was lost before the command was sent");
     try {
-      return await execRequest(lease, command, onChannel);
+      const request = execRequest(lease, command, onChannel);
+      attempt.track(request);
+      return await request;
     } catch (err) {
-      if (!isChannelOpenFailure(err) || attempt >= CHANNEL_OPEN_ATTEMPTS)
-        throw channelError(err, lease, command);
+      if (err instanceof NotSent) throw err;
+      if (!isChannelOpenFailure(err) || n >= CHANNEL_OPEN_ATTEMPTS) throw channelError(err, lease, command);
       // sshd frees a session slot only after reaping the previous session's process: wait a little.
-      const wait = 20 * 2 ** (attempt - 1);
-      logLine(`channel open on ${lease.label} refused (${messageOf(err)}); retry ${attempt} in ${wait} ms`);
+      const wait = 20 * 2 ** (n - 1);
+      if (Date.now() + wait >= attempt.deadline) throw channelError(err, lease, command);
+      logLine(`channel open on ${lease.label} refused (${messageOf(err)}); retry ${n} in ${wait} ms`);
       await sleep(wait);
     }
   }
@@ -247,11 +378,16 @@ async function openChannel(
 
 function execRequest(lease: Lease, command: string, onChannel: (ch: ClientChannel) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    lease.client.exec(command, (err, ch) => {
-      if (err) return reject(err);
-      onChannel(ch);
-      resolve();
-    });
+    try {
+      lease.client.exec(command, (err, ch) => {
+        if (err) return reject(err);
+        onChannel(ch);
+        resolve();
+      });
+    } catch (err) {
+      // ssh2 throws "Not connected" synchronously when the connection is already closed: nothing was sent.
+      reject(/Not connected/i.test(messageOf(err)) ? new NotSent(messageOf(err)) : err);
+    }
   });
 }
 
@@ -372,7 +508,26 @@ function connectionLost(
   });
 }
 
-function timeoutError(lease: Lease, command: string, timeoutMs: number, stderr: string): RemoteError {
+function timeoutError(
+  lease: Lease,
+  command: string,
+  timeoutMs: number,
+  stderr: string,
+  bound: HostTimeoutPlan | undefined,
+): RemoteError {
+  if (bound) {
+    return new RemoteError({
+      kind: "timeout",
+      host: lease.label,
+      command,
+      summary:
+        `no exit status within ${timeoutMs} ms, nor after the host's own limit (SIGTERM at ${bound.termMs / 1000} s, ` +
+        `SIGKILL ${bound.killAfterMs / 1000} s later) should have stopped it: the connection stalled, or the host's ` +
+        "timeout was itself killed; other work on this host waits out one more host limit",
+      stderrTail: tailLines(stderr),
+      hint: "check the host and the network; the command may have partly run, so check the host before retrying",
+    });
+  }
   return new RemoteError({
     kind: "timeout",
     host: lease.label,
@@ -383,7 +538,7 @@ function timeoutError(lease: Lease, command: string, timeoutMs: number, stderr: 
     stderrTail: tailLines(stderr),
     hint:
       "if it is just slow, raise the timeout; it may have partly run or still be running, so check the host " +
-      "before retrying (run it under buildRemoteTimeoutArgv to have the host enforce the limit)",
+      "before retrying (run it with hostTimeout to have the host enforce the limit)",
   });
 }
 

@@ -22,17 +22,27 @@ export type {
   ResolvedConnection,
   ResolvedEndpoint,
 } from "./connection";
-export { RemoteError, formatRemoteError, isRemoteError, redact, registerSecret, tailLines } from "./errors";
+export {
+  RemoteError,
+  formatRemoteError,
+  isRemoteError,
+  redact,
+  registerIdentifier,
+  registerSecret,
+  tailLines,
+} from "./errors";
 export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
 export {
   DEFAULT_MAX_OUTPUT_BYTES,
   buildCommandLine,
   buildRemoteTimeoutArgv,
   check,
+  planHostTimeout,
   exec,
   execOk,
 } from "./exec";
-export type { ExecOptions, ExecResult } from "./exec";
+export type { ExecOptions, ExecResult, HostTimeoutPlan } from "./exec";
+export { hostIdentity } from "./identity";
 export {
   algorithmsForKeyType,
   buildHostKeyCheck,
@@ -44,7 +54,7 @@ export {
   parsePublicKeyLine,
 } from "./hostKey";
 export type { HostKeyCheck, HostKeyVerdict, KnownHostEntry, PublicKey } from "./hostKey";
-export { DEFAULT_LOCK_NAME, withHostLock } from "./lock";
+export { DEFAULT_LOCK_NAME, holdHostUntil, releaseHostHold, withHostLock } from "./lock";
 export { setSshLogger } from "./log";
 export type { SshLogger } from "./log";
 export {

@@ -4,11 +4,18 @@
  * All dynamic resources share one provider process, and the engine runs independent resources in parallel.
  * Some host tools allow one transaction at a time (rpm-ostree refuses a second one with "Transaction in
  * progress"), so work that must not overlap on a host takes this lock; different hosts proceed in parallel.
+ * The lock is keyed by the host's identity ({@link hostIdentity}: resolved address and port), so one host named
+ * two ways is one lock. A command whose connection was lost while it ran may still be running on the host until
+ * its host-side bound passes ({@link holdHostUntil}); the next holder of that host's lock waits for that.
  */
-import { DEFAULT_PORT, type ConnectionArgs } from "./connection";
+import type { ConnectionArgs } from "./connection";
+import { hostIdentity } from "./identity";
+import { logLine } from "./log";
 
 /** Tail of each lock's FIFO chain: the promise the next comer waits for. */
 const tails = new Map<string, Promise<void>>();
+/** Per host identity: until when (epoch ms) a command the client lost track of may still run there. */
+const busyUntil = new Map<string, number>();
 
 /** Default lock name: one lock per host. */
 export const DEFAULT_LOCK_NAME = "host";
@@ -16,7 +23,8 @@ export const DEFAULT_LOCK_NAME = "host";
 /**
  * Runs `fn` while holding the lock `name` of the host `conn.host:conn.port` (the user and credentials do not
  * matter: it is the host's state being protected). Waiters run in arrival order. Locks with different names on
- * the same host are independent. The lock is released when `fn` settles, whether it resolves or throws.
+ * the same host are independent. The lock is released when `fn` settles, whether it resolves or throws. Before
+ * `fn` runs, the holder also waits until no orphaned command may still be running on the host.
  *
  * @param name lock name within the host. Default: `"host"`.
  */
@@ -37,7 +45,8 @@ export async function withHostLock<T>(
   const fn = typeof nameOrFn === "function" ? nameOrFn : maybeFn;
   if (!fn) throw new TypeError("withHostLock needs a function to run");
   const name = typeof nameOrFn === "string" ? nameOrFn : DEFAULT_LOCK_NAME;
-  const key = `${conn.host.toLowerCase()}:${conn.port ?? DEFAULT_PORT}#${name}`;
+  const identity = await hostIdentity(conn);
+  const key = `${identity}#${name}`;
 
   const previous = tails.get(key) ?? Promise.resolve();
   let unlock!: () => void;
@@ -47,11 +56,43 @@ export async function withHostLock<T>(
 
   await previous;
   try {
+    await waitUntilIdle(identity, conn.host);
     return await fn();
   } finally {
     unlock();
     if (tails.get(key) === tail) tails.delete(key);
   }
+}
+
+/**
+ * Marks the host busy until `untilMs` (epoch ms): a command was sent there and the connection was lost before its
+ * exit status came back, so it may run until its host-side bound. Later lock holders of the host wait for it.
+ */
+export function holdHostUntil(conn: Pick<ConnectionArgs, "host" | "port">, untilMs: number): void {
+  void hostIdentity(conn).then((identity) => {
+    busyUntil.set(identity, Math.max(busyUntil.get(identity) ?? 0, untilMs));
+  });
+}
+
+/**
+ * Says the command that {@link holdHostUntil} waited for is known to have ended (its outcome was read from the
+ * host after a reconnect), so later lock holders need not wait for its bound.
+ */
+export function releaseHostHold(conn: Pick<ConnectionArgs, "host" | "port">): void {
+  void hostIdentity(conn).then((identity) => busyUntil.delete(identity));
+}
+
+async function waitUntilIdle(identity: string, host: string): Promise<void> {
+  const until = busyUntil.get(identity);
+  if (until === undefined) return;
+  const wait = until - Date.now();
+  if (wait > 0) {
+    logLine(
+      `waiting ${Math.ceil(wait / 1000)} s for ${host}: a command whose connection was lost may run until then`,
+    );
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  if ((busyUntil.get(identity) ?? 0) <= Date.now()) busyUntil.delete(identity);
 }
 
 /** Number of locks currently held or waited for (for tests). */

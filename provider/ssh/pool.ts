@@ -9,9 +9,10 @@
  * {@link PoolOptions.idleMs}.
  */
 import type { Client } from "ssh2";
-import { resolveConnection, type ConnectionArgs, type ResolvedConnection } from "./connection";
-import { defaultBackoffMs, dial, type DialedConnection } from "./dial";
+import { endpointHash, resolveConnection, type ConnectionArgs, type ResolvedConnection } from "./connection";
+import { defaultBackoffMs, dial, type DialedConnection, type JumpHosts } from "./dial";
 import { RemoteError, isRemoteError } from "./errors";
+import { hostIdentity, knownHostIdentity } from "./identity";
 import { logLine } from "./log";
 
 /** Pool tuning. Every field has a default; see {@link configurePool}. */
@@ -130,9 +131,10 @@ export async function acquire(conn: ConnectionArgs): Promise<Lease> {
   const rc = resolveConnection(conn);
   const known = recentlyUnreachable(rc);
   if (known) throw known;
+  const key = entryKey(rc, await hostIdentity(rc));
   // A pooled connection can drop between being chosen and being used; then nothing was sent, so take a fresh one.
   for (let attempt = 1; ; attempt++) {
-    const entry = reuseEnabled() ? pooledEntry(rc) : new PoolEntry(rc, false);
+    const entry = reuseEnabled() ? pooledEntry(rc, key) : new PoolEntry(rc, false, key);
     const lease = await entry.lease();
     if (!lease.gone || attempt >= 3) return lease;
     lease.release();
@@ -141,7 +143,14 @@ export async function acquire(conn: ConnectionArgs): Promise<Lease> {
 
 /** Closes the pooled connection for `conn`, if any (commands in flight on it fail with kind `connection`). */
 export function evict(conn: ConnectionArgs): void {
-  entries.get(resolveConnection(conn).poolKey)?.close("evicted");
+  const rc = resolveConnection(conn);
+  const identity = knownHostIdentity(rc);
+  if (identity !== undefined) entries.get(entryKey(rc, identity))?.close("evicted");
+}
+
+/** `user@ADDRESS:PORT#hash`: one entry per host identity, user and credentials (see {@link hostIdentity}). */
+function entryKey(rc: ResolvedConnection, identity: string): string {
+  return `${rc.user}@${identity}#${rc.credentialHash}`;
 }
 
 /** Closes every pooled connection and waits (at most `timeoutMs`, default 2 s) until they are closed. */
@@ -157,14 +166,63 @@ export function poolStats(): PoolStats {
   return { open: entries.size, dialed: stats.dialed };
 }
 
-function pooledEntry(rc: ResolvedConnection): PoolEntry {
-  let entry = entries.get(rc.poolKey);
+function pooledEntry(rc: ResolvedConnection, key: string): PoolEntry {
+  let entry = entries.get(key);
   if (!entry || entry.closed) {
-    entry = new PoolEntry(rc, true);
-    entries.set(rc.poolKey, entry);
+    entry = new PoolEntry(rc, true, key);
+    entries.set(key, entry);
   }
   return entry;
 }
+
+/**
+ * Jump host connections, one per jump host identity (address, port, user, credentials), shared by every target
+ * connection through it: one bastion connection per run, not one per target. Closed once no target uses it.
+ */
+const jumpHosts = new Map<string, { client: Promise<Client>; users: number }>();
+const jumpKeyOf = new Map<Client, string>();
+
+const sharedJumpHosts: JumpHosts = {
+  async acquire(ep, dialOne) {
+    const key = `${ep.user}@${await hostIdentity(ep)}#${endpointHash(ep)}`;
+    let entry = jumpHosts.get(key);
+    if (!entry) {
+      entry = { client: dialOne(), users: 0 };
+      jumpHosts.set(key, entry);
+      const mine = entry;
+      mine.client.then(
+        (c) => {
+          jumpKeyOf.set(c, key);
+          stats.dialed++;
+          // A jump host that drops is dialled afresh by the next target.
+          c.on("close", () => {
+            if (jumpHosts.get(key) === mine) jumpHosts.delete(key);
+          });
+        },
+        () => {
+          if (jumpHosts.get(key) === mine) jumpHosts.delete(key);
+        },
+      );
+    }
+    entry.users++;
+    try {
+      return await entry.client;
+    } catch (err) {
+      entry.users--;
+      throw err;
+    }
+  },
+  release(client) {
+    const key = jumpKeyOf.get(client);
+    const entry = key === undefined ? undefined : jumpHosts.get(key);
+    if (!entry) return void client.end();
+    entry.users--;
+    if (entry.users > 0) return;
+    jumpHosts.delete(key!);
+    jumpKeyOf.delete(client);
+    client.end();
+  },
+};
 
 /** One connection (dialed lazily, once) and its channel semaphore. */
 class PoolEntry {
@@ -178,6 +236,7 @@ class PoolEntry {
   constructor(
     private readonly rc: ResolvedConnection,
     private readonly pooled: boolean,
+    private readonly key: string,
   ) {}
 
   async lease(): Promise<Lease> {
@@ -219,7 +278,7 @@ class PoolEntry {
         keepaliveCountMax: options.keepaliveCountMax,
         backoffMs: options.dialBackoffMs,
       };
-      this.connection = dial(this.rc, dialOptions).then(
+      this.connection = dial(this.rc, dialOptions, reuseEnabled() ? sharedJumpHosts : undefined).then(
         (d) => {
           unreachable.delete(this.rc.poolKey);
           return this.adopt(d);
@@ -287,6 +346,6 @@ class PoolEntry {
   private markClosed(): void {
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (entries.get(this.rc.poolKey) === this) entries.delete(this.rc.poolKey);
+    if (entries.get(this.key) === this) entries.delete(this.key);
   }
 }

@@ -197,7 +197,7 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
   /** Commands that could write: the copy (`cp -a`), rename, backup, discard, a stop. */
   const writers = (cmds: string[]) =>
     cmds.filter((c) =>
-      /atomic-host:etcd-(copy|commit|backup|discard)|\bcp -a\b|^systemctl (stop|start|restart)|^mkdir /.test(
+      /atomic-host:etcd-(migrate|copy|commit|backup|discard)|\bcp -a\b|^systemctl (stop|start|restart)|^mkdir /.test(
         c,
       ),
     );
@@ -287,16 +287,13 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       created = await p.create(inputs);
       const ms = Date.now() - t0;
 
-      // The provider stopped the RPM etcd, then copied, verified and renamed.
+      // The provider stopped the RPM etcd, then copied, verified and renamed: one host-side script, which
+      // rolls back (and starts etcd again) on any failure before the rename.
       expect(await unitState("host1")).to.have.property("active", "inactive");
       const ran = commandsOf("host1");
-      const stopAt = ran.indexOf("systemctl stop etcd.service");
-      const copyAt = ran.findIndex((c) => c.includes("atomic-host:etcd-copy"));
-      const commitAt = ran.findIndex((c) => c.includes("atomic-host:etcd-commit"));
-      expect(stopAt, ran.join("\n---\n")).to.be.greaterThan(-1);
-      expect(copyAt).to.be.greaterThan(stopAt);
-      expect(commitAt).to.be.greaterThan(copyAt);
-      expect(ran.some((c) => c.includes("atomic-host:etcd-verify"))).to.equal(true);
+      const migrate = writers(ran).filter((c) => !c.startsWith("mkdir ")); // DEST was created first
+      expect(migrate, ran.join("\n---\n")).to.have.length(1);
+      expect(migrate[0]).to.match(/^timeout --kill-after \S+ \S+ sh -c '# atomic-host:etcd-migrate v1\n/);
 
       // The source: there, with the same files and contents, but for what etcd's own shutdown wrote.
       expect(await settled()).to.equal(stableBefore);
@@ -428,39 +425,46 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       const partial = await inDest("host2", ".member.tmp-*");
       expect(partial).to.have.length(1);
       await sim.killSshd("host2", { restartAfterMs: 500 });
+      // The script carries on without its session (sshd does not kill a session's processes when it dies); once cp
+      // can go on, its next progress line finds no reader, and it rolls back instead of committing. The provider
+      // reconnects and reads the outcome the script recorded, so the error says what happened on the host.
+      await sshdAnswers("host2");
+      await releaseLease("host2");
       const err = await attempt;
       expect(err, "create should have failed").to.be.instanceOf(Error);
       expect(err!.message).to.match(
-        /^\[connection\] root@127\.0\.0\.1:\d+: copy \/var\/lib\/etcd\/member into/,
+        /^\[connection\] root@127\.0\.0\.1:\d+: the connection was lost during the migration; on the host, EtcdDataMigration failed at the verify step \(its client went away/,
       );
-      expect(err!.message).to.contain("the connection was lost during the step");
-      expect(err!.message).to.contain("The source is never modified. Run pulumi up again");
-      expect(err!.message).to.contain("<etcd-copy script>"); // the step, not 40 lines of shell
-
-      // The copy carries on without its session (sshd does not kill a session's processes when it dies); let it
-      // finish, as it would on a real host (the exec wrapper logs it when it ends), then look.
-      await releaseLease("host2");
-      await waitFor("the orphaned copy to finish", async () =>
-        commandsOf("host2").some((c) => c.includes("atomic-host:etcd-copy")),
+      expect(err!.message).to.contain(
+        "etcd.service was left stopped, as it was before the migration (inactive)",
       );
-      const orphan = sim.readCommandsLog("host2").find((e) => e.command.includes("atomic-host:etcd-copy"))!;
+      expect(err!.message).to.contain(
+        "The source was never modified. Run pulumi up again once the host answers",
+      );
+      expect(err!.message).to.contain("<etcd-migrate script>"); // the script, not 80 lines of shell
+      const script = sim
+        .readCommandsLog("host2")
+        .find((e) => e.command.includes("atomic-host:etcd-migrate"))!;
       figures.push(
-        `host2: the orphaned copy ended with ${JSON.stringify({ exitCode: orphan.exitCode, signal: orphan.signal })}`,
+        `host2: the orphaned migration ended with ${JSON.stringify({ exitCode: script.exitCode, signal: script.signal })}`,
       );
       expect(await exists("host2", MEMBER)).to.equal(false);
-      const leftovers = await inDest("host2", ".member.tmp-*");
-      expect(leftovers).to.deep.equal(partial); // its temporary folder, never renamed
+      expect(await inDest("host2", ".member.tmp-*")).to.deep.equal([]); // rolled back: its copy removed
       expect(await fullListing("host2", SRC)).to.equal(sourceBefore);
 
-      await sshdAnswers("host2");
+      // A copy left by a script that was SIGKILLed (no rollback possible) is discarded by the next create.
+      const leftoverId = "f00dcafe0001";
+      await sh(
+        "host2",
+        `mkdir ${DEST}/.member.tmp-${leftoverId} && echo partial > ${DEST}/.member.tmp-${leftoverId}/x`,
+      );
       sim.clearCommandsLog("host2");
       const done = await p.create(inputs);
       const ran = commandsOf("host2");
-      const leftoverId = leftovers[0]!.slice(".member.tmp-".length);
       expect(
         ran.some((c) => c.includes("atomic-host:etcd-discard") && c.endsWith(` ${leftoverId}`)),
       ).to.equal(true);
-      expect(ran.filter((c) => c.includes("atomic-host:etcd-copy"))).to.have.length(1);
+      expect(ran.filter((c) => c.includes("atomic-host:etcd-migrate"))).to.have.length(1);
       expect(await inDest("host2", ".member.tmp-*")).to.deep.equal([]);
       const srcContent = await contentListing("host2", SRC);
       expect(await contentListing("host2", MEMBER)).to.equal(srcContent);
@@ -523,12 +527,13 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       await releaseLease("host3");
       const err = await attempt;
       expect(err, "create should have failed").to.be.instanceOf(Error);
-      expect(err!.message).to.contain("copy /var/lib/etcd/member into /var/lib/etcd/etcd.etcd failed");
+      expect(err!.message).to.contain(
+        "EtcdDataMigration failed at the copy step (cp -a failed) and rolled back",
+      );
       expect(err!.message).to.contain("No space left on device");
-      expect(err!.message).to.contain("the partial copy was removed");
+      expect(err!.message).to.contain("the copy was removed");
       expect(await sh("host3", `ls -A ${DEST}`)).to.equal("other-writer\n"); // no member/, no .member.tmp-*
       expect(await fullListing("host3", SRC)).to.equal(sourceBefore);
-      expect(commandsOf("host3").some((c) => c.includes("atomic-host:etcd-commit"))).to.equal(false);
 
       await sim.clearDisk("host3", DEST);
       const done = await p.create(inputs);
@@ -628,9 +633,10 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       expect(done.outs.destinationManifestSha256).to.equal(done.outs.manifestSha256);
       // To move the data a running etcd uses, it had to stop it first.
       const ran = commandsOf("host4");
-      const stopAt = ran.indexOf("systemctl stop etcd.service");
-      expect(stopAt).to.be.greaterThan(-1);
-      expect(ran.findIndex((c) => c.includes("atomic-host:etcd-backup"))).to.be.greaterThan(stopAt);
+      // (the script stops it, then moves DEST/member aside: its last argument is the backup's timestamp)
+      const migrate = ran.filter((c) => c.includes("atomic-host:etcd-migrate"));
+      expect(migrate).to.have.length(1);
+      expect(migrate[0]).to.match(/ etcd\.service \d{8}T\d{6}Z$/);
       expect(await unitState("host4")).to.have.property("active", "inactive");
 
       await sh("host4", "systemctl start etcd");

@@ -320,18 +320,21 @@ describe("LayeredPackage provider against simulated Fedora Atomic hosts", functi
     });
 
     it("deletes by uninstalling its packages in one transaction and rebooting, without undoing the rebase", async () => {
+      // htop was layered by hand before the resource declared it (above): adopted, so delete leaves it.
+      expect(masterOuts.adoptedPackages).to.deep.equal(["htop"]);
+      expect(masterOuts.addedPackages).to.deep.equal(MASTER);
       sim.clearCommandsLog(master);
       const bootBefore = sim.bootId(master);
       await provider.delete(masterId, masterOuts);
       expect(h.transactions(master).map((e) => e.command)).to.deep.equal([
-        "rpm-ostree uninstall kubernetes-master flannel etcd htop",
+        "rpm-ostree uninstall kubernetes-master flannel etcd",
       ]);
       expect(h.reboots(master)).to.equal(1);
       expect(sim.bootId(master)).not.to.equal(bootBefore);
       const booted = await h.booted(master);
       expect(booted.origin).to.equal(F27);
-      expect(booted["requested-packages"]).to.deep.equal([]);
-      expect(booted.packages).to.deep.equal([]);
+      expect(booted["requested-packages"]).to.deep.equal(["htop"]);
+      expect(booted.packages).to.deep.equal(["htop"]);
     });
 
     it("leaves packages someone else layered when deleting (only its own are uninstalled)", async () => {
@@ -429,6 +432,29 @@ describe("LayeredPackage provider against simulated Fedora Atomic hosts", functi
   });
 
   // -------------------------------------------------------------------------------------------------------------
+  describe("a package already requested before the resource declared it", () => {
+    it("is adopted, not owned: outputs say which is which, and delete uninstalls only what the resource layered", async () => {
+      const sim = await startCluster("lp-adopt", { hosts: ["adopt"], rebootDownMs: 1000 });
+      const host = sim.host("adopt");
+      const h = helpers(sim);
+      // Someone layered htop by hand before the stack took the host over.
+      const byHand = await inHost(sim, host, "rpm-ostree install htop");
+      expect(byHand.exitCode, byHand.stderr).to.equal(0);
+      const inputs = await checked({ connection: connection(host), packages: ["htop", "etcd"], rebase: F27 });
+      const { id, outs } = await provider.create(inputs);
+      expect(outs.adoptedPackages).to.deep.equal(["htop"]);
+      expect(outs.addedPackages).to.deep.equal(["etcd"]);
+      expect(outs.requestedPackages).to.include.members(["htop", "etcd"]);
+
+      sim.clearCommandsLog(host);
+      await provider.delete(id, outs);
+      expect(h.transactions(host).map((e) => e.command)).to.deep.equal(["rpm-ostree uninstall etcd"]);
+      const booted = await h.booted(host);
+      expect(booted["requested-packages"]).to.deep.equal(["htop"]);
+      expect(booted.origin).to.equal(F27);
+    });
+  });
+
   describe("on rpm-ostree 2018.7", () => {
     let sim: SimCluster;
     let host: ClusterHostEntry;

@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { spawn } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
 import {
   closeAll,
@@ -16,11 +18,60 @@ import {
   removeDir,
   skipUnlessSshd,
   startSshd,
+  waitFor,
   type ClientKey,
   type TestSshd,
 } from "../../helpers/sshd";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * A TCP port on 127.0.0.1 that never answers a SYN: a python listener with a backlog of 0 that never accepts, its
+ * accept queue filled by its own connections.
+ */
+async function blackHole(): Promise<{ port: number; dispose: () => void }> {
+  const script = [
+    "import socket, sys, time",
+    "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(0)",
+    "fill = []",
+    "for _ in range(3):",
+    "    c = socket.socket(); c.setblocking(False)",
+    "    try: c.connect(l.getsockname())",
+    "    except BlockingIOError: pass",
+    "    fill.append(c)",
+    "time.sleep(0.5)",
+    "print(l.getsockname()[1], flush=True)",
+    "sys.stdin.read()",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once("error", reject);
+  });
+  return { port, dispose: () => child.kill() };
+}
+
+/**
+ * This process's sockets in SYN_SENT to `port` on 127.0.0.1, from /proc/net/tcp matched against the socket inodes
+ * of /proc/self/fd: what a connect that was never aborted leaves behind.
+ */
+function synSentTo(port: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync("/proc/self/fd")) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  return fs
+    .readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 9 && f[2] === `0100007F:${hexPort}` && inodes.has(f[9]!))
+    .map((f) => `${f[1]} -> ${f[2]} state ${f[3]}`);
+}
 
 async function rejection(p: Promise<unknown>): Promise<RemoteError> {
   const err = await p.then(
@@ -93,7 +144,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
         "echo",
         "up",
       ]);
-      await sleep(400);
+      await waitFor("a refused dial to be retried", () => lines.some((l) => l.startsWith("dial 1/100")));
       await late.start();
       expect((await running).stdout).to.equal("up\n");
       expect(lines.some((l) => l.startsWith("dial 1/100"))).to.equal(true);
@@ -116,6 +167,31 @@ describe("ssh transport against real sshd: dialing and retries", function () {
     } finally {
       accepted.forEach((s) => s.destroy());
       silent.close();
+    }
+  });
+
+  it("aborts each timed-out TCP connect to a black-holed port: ~dialErrorLimit x perDialTimeout, no socket left", async () => {
+    // A listener whose accept queue is full and that never accepts: Linux drops further SYNs
+    // (tcp_conn_request: sk_acceptq_is_full), so a connect there waits for a SYN-ACK that never comes.
+    const hole = await blackHole();
+    try {
+      const before = synSentTo(hole.port);
+      expect(before, "no earlier connect to the black hole").to.deep.equal([]);
+      const t0 = Date.now();
+      const err = await rejection(
+        exec(conn({ port: hole.port, perDialTimeout: 1, dialErrorLimit: 3 }), ["true"]),
+      );
+      const ms = Date.now() - t0;
+      expect(err.kind).to.equal("connect");
+      expect(err.message).to.contain("no SSH session within 1 s");
+      // 3 attempts of 1 s and two 50 ms backoffs; a loaded machine adds a little.
+      expect(ms).to.be.within(3000, 5000);
+      expect(
+        synSentTo(hole.port),
+        "sockets of this process still connecting to the black hole",
+      ).to.deep.equal([]);
+    } finally {
+      hole.dispose();
     }
   });
 

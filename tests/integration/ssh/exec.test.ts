@@ -204,6 +204,31 @@ describe("ssh transport against real sshd: exec", function () {
     }
   });
 
+  it("starts no command after its caller was told it timed out: channel-open retries stop at the deadline", async () => {
+    // MaxSessions 1 and one long command holding it: every channel open for a second command is refused.
+    const narrow = await startSshd({ authorizedKeys: [key.publicKey], maxSessions: 1 });
+    const lines: string[] = [];
+    setSshLogger((l) => lines.push(l));
+    try {
+      const c = { ...conn, port: narrow.port, hostKey: narrow.hostKey };
+      const holder = exec(c, ["sleep", "1.5"]);
+      await waitFor("the first command to hold the session", () => narrow.commands().length > 0);
+      const err = await rejection(exec(c, ["echo", "late"], { timeoutMs: 300 }));
+      expect(err.kind).to.be.oneOf(["timeout", "connection"]);
+      expect(lines.some((l) => l.startsWith("channel open on"))).to.equal(true);
+      const refusedAtError = lines.filter((l) => l.startsWith("channel open on")).length;
+      await holder; // the session is free again: a retry still going would now get through
+      // A retry loop still running would get through within its next backoff (under 1.3 s): give it that long.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(narrow.commands().filter((x) => x.includes("echo late"))).to.deep.equal([]);
+      expect(lines.filter((l) => l.startsWith("channel open on")).length).to.equal(refusedAtError);
+    } finally {
+      setSshLogger(undefined);
+      await closeAll();
+      await narrow.dispose();
+    }
+  });
+
   it("rejects an argument with NUL before sending anything", async () => {
     const ran = sshd.commands().length;
     const logins = sshd.acceptedLogins();

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import {
   closeAll,
@@ -19,6 +20,26 @@ import {
   type ClientKey,
   type TestSshd,
 } from "../../helpers/sshd";
+
+/** File descriptors of this process's ESTABLISHED TCP sockets to 127.0.0.1:`port` (/proc/self/fd, /proc/net/tcp). */
+function establishedSocketsTo(port: number): number[] {
+  const byInode = new Map<string, number>();
+  for (const fd of fs.readdirSync("/proc/self/fd")) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
+      if (m) byInode.set(m[1]!, Number(fd));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return fs
+    .readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[2] === remote && f[3] === "01" && byInode.has(f[9] ?? ""))
+    .map((f) => byInode.get(f[9]!)!);
+}
 
 /** 20 operations one after another, then 20 at once. */
 async function fortyOperations(conn: ConnectionArgs): Promise<void> {
@@ -65,6 +86,36 @@ describe("ssh transport against real sshd: connection pool", function () {
     expect(sshd.countLog(/Accepted publickey for root/) - before).to.equal(40);
     expect(poolStats().open).to.equal(0);
     await waitFor("sshd to log 40 disconnects", () => sshd.countLog(/Disconnected from user root/) >= 40);
+  });
+
+  it("shares one connection between two names of one host (localhost and 127.0.0.1)", async () => {
+    const before = sshd.acceptedLogins();
+    await Promise.all([
+      exec({ ...conn, host: "localhost" }, ["true"]),
+      exec(conn, ["true"]),
+      exec({ ...conn, host: "LOCALHOST" }, ["true"]),
+    ]);
+    expect(sshd.acceptedLogins() - before).to.equal(1);
+  });
+
+  it("turns Nagle off on the pooled connection's socket (TCP_NODELAY, read back with getsockopt)", async () => {
+    // The latency guard: with Nagle on, each command waits for a delayed ACK (~40 ms). Checked on the socket
+    // itself, not by timing: a python helper duplicates this process's socket with pidfd_getfd(2) and asks the
+    // kernel for the option.
+    await exec(conn, ["true"]);
+    const fds = establishedSocketsTo(sshd.port);
+    expect(fds, "this process's connection to sshd").to.have.length(1);
+    const script = [
+      "import ctypes, os, socket, sys",
+      "libc = ctypes.CDLL(None, use_errno=True)",
+      "fd = libc.syscall(438, os.pidfd_open(int(sys.argv[1])), int(sys.argv[2]), 0)", // pidfd_getfd
+      "if fd < 0: sys.exit('pidfd_getfd: ' + os.strerror(ctypes.get_errno()))",
+      "s = socket.socket(fileno=fd)",
+      "print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))",
+    ].join("\n");
+    const r = spawnSync("python3", ["-c", script, String(process.pid), String(fds[0])], { encoding: "utf8" });
+    expect(r.stderr).to.equal("");
+    expect(r.stdout.trim()).to.equal("1");
   });
 
   it("turns reuse off with configurePool({ reuse: false }) too", async () => {

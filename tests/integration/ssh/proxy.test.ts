@@ -67,6 +67,24 @@ describe("ssh transport against real sshd: jump host (proxy)", function () {
     expect(bastion.commands().slice(bastionRan)).to.deep.equal([]); // the jump host only forwarded
   });
 
+  it("shares one jump host connection between the targets behind it (one bastion connection per run)", async () => {
+    const [b0, t0, n0] = [bastion.acceptedLogins(), target.acceptedLogins(), noForwarding.acceptedLogins()];
+    const second = through(bastion, { port: noForwarding.port, hostKey: noForwarding.hostKey });
+    const runs = await Promise.all([
+      exec(through(bastion), ["sh", "-c", 'echo "$SSH_CONNECTION"']),
+      exec(second, ["sh", "-c", 'echo "$SSH_CONNECTION"']),
+      exec(through(bastion), ["true"]),
+      exec(second, ["true"]),
+    ]);
+    expect(runs.slice(0, 2).map((r) => r.stdout.trim().split(" ")[3])).to.deep.equal([
+      String(target.port),
+      String(noForwarding.port),
+    ]);
+    expect(target.acceptedLogins() - t0).to.equal(1);
+    expect(noForwarding.acceptedLogins() - n0).to.equal(1);
+    expect(bastion.acceptedLogins() - b0).to.equal(1);
+  });
+
   it("closes both connections on closeAll", async () => {
     const disconnected = (s: TestSshd) => s.countLog(/Disconnected from user root/);
     const [b0, t0] = [disconnected(bastion), disconnected(target)];

@@ -3,6 +3,7 @@ import {
   closeAll,
   isRemoteError,
   readBootId,
+  setSshLogger,
   waitForReboot,
   type ConnectionArgs,
   type RemoteError,
@@ -13,14 +14,13 @@ import {
   removeDir,
   skipUnlessSshd,
   startSshd,
+  waitFor,
   type ClientKey,
   type TestSshd,
 } from "../../helpers/sshd";
 
 const BOOT_A = "11111111-2222-4333-8444-555555555555";
 const BOOT_B = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function rejection(p: Promise<unknown>): Promise<RemoteError> {
   const err = await p.then(
@@ -73,13 +73,27 @@ describe("ssh transport against real sshd: reboot detection", function () {
 
   it("returns the new boot id once the host went down and came back with another", async () => {
     const previousBootId = await readBootId(conn);
-    const waiting = waitForReboot(conn, { previousBootId, timeoutMs: 40_000, pollMs: 200 });
-    await sleep(500); // the host is still up with the old boot id for a few polls
-    await sshd.stop();
-    sshd.setBootId(BOOT_B);
-    await sleep(1500); // down: refused connections
-    await sshd.start();
-    expect(await waiting).to.equal(BOOT_B);
+    const lines: string[] = [];
+    setSshLogger((l) => lines.push(l));
+    try {
+      const polls = () => sshd.commands().filter((c) => c.includes("boot_id")).length;
+      const before = polls();
+      const waiting = waitForReboot(conn, { previousBootId, timeoutMs: 40_000, pollMs: 200 });
+      // The host is still up with the old boot id for a few polls...
+      await waitFor("two polls that still see the old boot id", () => polls() >= before + 2, 20_000);
+      await sshd.stop();
+      sshd.setBootId(BOOT_B);
+      // ...then down: the waiter's pooled connection sees the host go away (later polls are refused).
+      await waitFor(
+        "the waiter to see the host go down",
+        () => lines.some((l) => / lost \(/.test(l)),
+        20_000,
+      );
+      await sshd.start();
+      expect(await waiting).to.equal(BOOT_B);
+    } finally {
+      setSshLogger(undefined);
+    }
   });
 
   it("fails with kind timeout when the host does not come back, saying it was unreachable", async () => {

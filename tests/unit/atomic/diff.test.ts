@@ -29,18 +29,21 @@ const replace = (dbr: boolean, replaces: string[], ...changed: string[]): Proper
   changed,
 });
 
-/** Rows every resource shares: which host it is, and what never counts as a change. */
-function hostRows(dbr: boolean): Row[] {
+/**
+ * Rows every resource shares: which host it is, and what never counts as a change. A move to another host
+ * creates first (`dbrMove`); a host unknown at preview may be the same host (`dbrUnknown`).
+ */
+function hostRows(dbrMove: boolean, dbrUnknown = dbrMove): Row[] {
   return [
     [
-      "another host replaces",
+      "another host replaces, creating the new one first",
       { connection: { ...conn, host: "10.0.0.6" } },
-      replace(dbr, ["connection"], "connection.host"),
+      replace(dbrMove, ["connection"], "connection.host"),
     ],
     [
-      "another port replaces",
+      "another port replaces, creating the new one first",
       { connection: { ...conn, port: 2222 } },
-      replace(dbr, ["connection"], "connection.port"),
+      replace(dbrMove, ["connection"], "connection.port"),
     ],
     [
       "leaving out the default port 22 is no change",
@@ -56,12 +59,12 @@ function hostRows(dbr: boolean): Row[] {
     [
       "an unknown host at preview may replace",
       { connection: { ...conn, host: UNKNOWN } },
-      replace(dbr, ["connection"], "connection.host"),
+      replace(dbrUnknown, ["connection"], "connection.host"),
     ],
     [
       "a wholly unknown connection may replace",
       { connection: UNKNOWN },
-      replace(dbr, ["connection"], "connection.host", "connection.port"),
+      replace(dbrUnknown, ["connection"], "connection.host", "connection.port"),
     ],
   ];
 }
@@ -98,17 +101,22 @@ const scOlds = {
   commands: ["atomic install ..."],
 };
 runTable(SYSTEM_CONTAINER_DIFF, scOlds, [
-  ...hostRows(true),
+  ...hostRows(false, true),
   [
-    "a new name replaces, deleting first (one unit name per host)",
+    "a new name replaces, creating the new container first (no collision: another unit)",
     { name: "etcd2" },
-    replace(true, ["name"], "name"),
+    replace(false, ["name"], "name"),
+  ],
+  [
+    "a new name and systemPackage on the same host create first (the name differs)",
+    { name: "etcd2", systemPackage: "yes" },
+    replace(false, ["name", "systemPackage"], "name", "systemPackage"),
   ],
   ["a new image updates", { image: "registry.fedoraproject.org/f27/etcd:3.2" }, update("image")],
   ["storage ostree spelled out is no change", { storage: "ostree" }, none],
   ["systemPackage no spelled out is no change", { systemPackage: "no" }, none],
   [
-    "systemPackage yes replaces (install-time only)",
+    "systemPackage yes replaces, deleting first (install-time only; same host and name would collide)",
     { systemPackage: "yes" },
     replace(true, ["systemPackage"], "systemPackage"),
   ],

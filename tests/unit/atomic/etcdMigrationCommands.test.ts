@@ -21,7 +21,10 @@ import {
   buildCopyCommand,
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
+  buildEtcdMigrateCommand,
   buildManifestCommand,
+  parseEtcdMigrateOutput,
+  parseMigrateResult,
   buildVerifyCommand,
   decideEtcdMigration,
   diffManifests,
@@ -345,6 +348,148 @@ describe("parseEtcdStepOutput", () => {
   for (const [title, out, expected] of rows) {
     it(`classifies ${title}`, () => expect(parseEtcdStepOutput(out)).to.deep.equal(expected));
   }
+});
+
+describe("parseEtcdMigrateOutput and parseMigrateResult", () => {
+  const H = "a".repeat(64);
+  const manifest = (extra = "") =>
+    `@@odd-names 0\ne d 700 4096 wal\ne f 600 3 wal/x.wal\n${extra}h ${H}  ./wal/x.wal\n@@manifest-end`;
+  it("reads a completed migration and the source's manifest", () => {
+    const out = parseEtcdMigrateOutput(
+      output(
+        0,
+        `@@step stop\n@@step copy\n@@step verify\n@@section source\n${manifest()}\n@@section copy\n${manifest()}\n@@end\n@@step commit\n@@done /d/member\n`,
+      ),
+    );
+    expect(out.kind).to.equal("done");
+    if (out.kind !== "done") return;
+    expect(out.member).to.equal("/d/member");
+    expect(out.source!.map((e) => e.path)).to.deep.equal(["wal", "wal/x.wal"]);
+  });
+  it("reads a verify mismatch rolled back with etcd restarted, with the differences", () => {
+    const out = parseEtcdMigrateOutput(
+      output(
+        10,
+        `@@step stop\n@@step copy\n@@step verify\n@@section source\n${manifest()}\n@@section copy\n` +
+          `${manifest("e f 644 6 stray\nh " + H + "  ./stray\n")}\n@@end\n` +
+          "@@failed verify verify-mismatch\n@@restarted etcd.service\n@@error verify-mismatch\n",
+      ),
+    );
+    expect(out).to.deep.equal({
+      kind: "rolledBack",
+      step: "verify",
+      reason: "verify-mismatch",
+      restart: { kind: "restarted" },
+      backupKept: false,
+      differences: ["only in copy: stray (file, 6 bytes)"],
+      stderr: "",
+    });
+  });
+  const rows: [string, string, string, ReturnType<typeof parseEtcdMigrateOutput>][] = [
+    [
+      "a full disk, etcd restarted",
+      "@@step stop\n@@step copy\n@@failed copy copy-failed\n@@restarted etcd.service\n@@error copy-failed\n",
+      "cp: error writing 'x': No space left on device\n",
+      {
+        kind: "rolledBack",
+        step: "copy",
+        reason: "copy-failed",
+        restart: { kind: "restarted" },
+        backupKept: false,
+        differences: undefined,
+        stderr: "cp: error writing 'x': No space left on device",
+      },
+    ],
+    [
+      "a restart that failed, the backup moved back",
+      "@@step stop\n@@step backup\n@@step copy\n@@failed copy copy-failed\n@@restored-backup /d/member.backup-1\n" +
+        "@@restart-failed etcd.service failed\n@@error copy-failed\n",
+      "",
+      {
+        kind: "rolledBack",
+        step: "copy",
+        reason: "copy-failed",
+        restart: { kind: "restartFailed", state: "failed" },
+        backupKept: false,
+        differences: undefined,
+        stderr: "",
+      },
+    ],
+    [
+      "a unit that was not running, a backup that could not be moved back",
+      "@@step stop\n@@step backup\n@@step copy\n@@failed copy interrupted\n@@not-restarted etcd.service inactive\n",
+      "",
+      {
+        kind: "rolledBack",
+        step: "copy",
+        reason: "interrupted",
+        restart: { kind: "notRunning", state: "inactive" },
+        backupKept: true,
+        differences: undefined,
+        stderr: "",
+      },
+    ],
+    [
+      "a refusal before the stop",
+      "@@error destination-missing\n",
+      "",
+      {
+        kind: "refused",
+        refusal: "destination-missing",
+        message: "the destination folder does not exist (or is a symlink)",
+      },
+    ],
+    ["nothing (killed)", "@@step stop\n@@step copy\n", "", { kind: "unknown", stderr: "" }],
+  ];
+  for (const [title, stdout, stderr, expected] of rows) {
+    it(`reads ${title}`, () =>
+      expect(parseEtcdMigrateOutput(output(10, stdout, stderr))).to.deep.equal(expected));
+  }
+  it("reads the outcome file a reconnecting client finds", () => {
+    expect(parseMigrateResult("@@none\n")).to.equal(undefined);
+    expect(parseMigrateResult("done /d/member\n")).to.deep.equal({ kind: "done", member: "/d/member" });
+    expect(parseMigrateResult("failed verify client-gone restarted\n")).to.deep.equal({
+      kind: "rolledBack",
+      step: "verify",
+      reason: "client-gone",
+      restart: { kind: "restarted" },
+      backupKept: false,
+      stderr: "",
+    });
+    expect(parseMigrateResult("failed copy interrupted restart-failed failed backup-kept\n")).to.deep.equal({
+      kind: "rolledBack",
+      step: "copy",
+      reason: "interrupted",
+      restart: { kind: "restartFailed", state: "failed" },
+      backupKept: true,
+      stderr: "",
+    });
+  });
+  it("passes every path and name as a positional parameter; `none` when there is no backup", () => {
+    const argv = buildEtcdMigrateCommand({
+      source: "/var/lib/etcd/member",
+      destination: "/var/lib/etcd/etcd.etcd",
+      unit: "etcd.service",
+      tempId: "abc123",
+    });
+    expect(argv.slice(3)).to.deep.equal([
+      "atomic-host-etcd",
+      "/var/lib/etcd/member",
+      "/var/lib/etcd/etcd.etcd",
+      "abc123",
+      "etcd.service",
+      "none",
+    ]);
+    expect(() =>
+      buildEtcdMigrateCommand({
+        source: "/a",
+        destination: "/b",
+        unit: "u",
+        tempId: "x",
+        backupTimestamp: "now",
+      }),
+    ).to.throw(TypeError);
+  });
 });
 
 describe("the etcd migration scripts, run on this machine", () => {

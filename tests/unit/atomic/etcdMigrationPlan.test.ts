@@ -18,29 +18,45 @@ describe("planEtcdMigration (the preview of an EtcdDataMigration)", () => {
         condition: "/var/lib/etcd/etcd.etcd does not exist",
       },
       {
+        line: "sh -c '<etcd-discard script>' atomic-host-etcd /var/lib/etcd/etcd.etcd '<id>'",
+        condition: "/var/lib/etcd/etcd.etcd holds a .member.tmp-<id> of an interrupted attempt",
+      },
+      {
         line: "env ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=4s member list -w json",
         condition: "etcd.service is a member of a multi-member cluster",
       },
-      { line: "systemctl stop etcd.service" },
       {
-        line: "sh -c '<etcd-copy script>' atomic-host-etcd /var/lib/etcd/member /var/lib/etcd/etcd.etcd '<id>'",
+        line: "sh -c '<etcd-migrate script>' atomic-host-etcd /var/lib/etcd/member /var/lib/etcd/etcd.etcd '<id>' etcd.service none",
       },
-      {
-        line: "sh -c '<etcd-verify script>' atomic-host-etcd /var/lib/etcd/member '/var/lib/etcd/etcd.etcd/.member.tmp-<id>'",
-      },
-      { line: "sh -c '<etcd-commit script>' atomic-host-etcd /var/lib/etcd/etcd.etcd '<id>'" },
     ]);
   });
 
-  it('shows the move aside of a different DEST/member with conflict: "backup", as conditional', () => {
+  it("shows the migrate script under the host-side bound the caller gives", () => {
+    const steps = planEtcdMigration(spec, undefined, (argv) => [
+      "timeout",
+      "--kill-after",
+      "60s",
+      "9s",
+      ...argv,
+    ]).steps;
+    expect(steps.at(-1)!.argv.slice(0, 6)).to.deep.equal([
+      "timeout",
+      "--kill-after",
+      "60s",
+      "9s",
+      "sh",
+      "-c",
+    ]);
+  });
+
+  it('shows both forms of the script with conflict: "backup", each with its condition', () => {
     const steps = planEtcdMigration({ ...spec, conflict: "backup" }, undefined).steps;
-    expect(steps.map((s) => s.kind)).to.deep.equal(["mkdir", "quorum", "stop", "backup", "copy", "verify", "commit"]);
-    expect(steps[3]!.condition).to.equal(
+    expect(steps.map((s) => s.kind)).to.deep.equal(["mkdir", "discard", "quorum", "migrate", "migrate"]);
+    expect(steps[3]!.condition).to.equal("/var/lib/etcd/etcd.etcd/member does not exist");
+    expect(steps[4]!.condition).to.equal(
       "/var/lib/etcd/etcd.etcd/member exists and differs from /var/lib/etcd/member",
     );
-    expect(formatPlanLines([{ argv: steps[3]!.argv }], { quote: quoteCommand })).to.deep.equal([
-      "sh -c '<etcd-backup script>' atomic-host-etcd /var/lib/etcd/etcd.etcd '<UTC>'",
-    ]);
+    expect(steps[4]!.argv.at(-1)).to.equal("<UTC>");
   });
 
   it("plans nothing for a migration the state has (the apply adopts DEST/member)", () => {

@@ -5,6 +5,7 @@ import {
   formatRemoteError,
   isRemoteError,
   redact,
+  registerIdentifier,
   registerSecret,
   tailLines,
 } from "../../../provider/ssh/errors";
@@ -32,6 +33,33 @@ describe("ssh/errors", () => {
       const line = KEY.split("\n")[1];
       expect(redact(`cannot parse: ${line}`)).to.equal("cannot parse: [redacted]");
       expect(redact("-----BEGIN OPENSSH PRIVATE KEY-----")).to.equal("-----BEGIN OPENSSH PRIVATE KEY-----");
+    });
+    it("never shows a short password such as root, wherever it stands outside a host identifier", () => {
+      registerSecret("root");
+      registerIdentifier("root@10.0.0.5:22");
+      expect(redact("password=root; login as root")).to.equal("password=[redacted]; login as [redacted]");
+      expect(redact("rootroot")).to.equal("[redacted][redacted]");
+    });
+    it("leaves root@host whole when the password is root: it names the host, it hides nothing", () => {
+      registerSecret("root");
+      registerIdentifier("root@10.0.0.5:22");
+      registerIdentifier("root@10.0.0.5");
+      expect(redact("[connect] root@10.0.0.5:22: refused")).to.equal("[connect] root@10.0.0.5:22: refused");
+      expect(redact("via the jump host root@10.0.0.5 (root)")).to.equal(
+        "via the jump host root@10.0.0.5 ([redacted])",
+      );
+      const err = new RemoteError({
+        kind: "auth",
+        host: "root@10.0.0.5:22",
+        summary: "password root refused",
+      });
+      expect(err.host).to.equal("root@10.0.0.5:22");
+      expect(err.message).to.equal("[auth] root@10.0.0.5:22: password [redacted] refused");
+    });
+    it("still removes a secret that reaches outside a host identifier", () => {
+      registerSecret("s3cret-root@10.0.0.5:22-tail");
+      registerIdentifier("root@10.0.0.5:22");
+      expect(redact("key s3cret-root@10.0.0.5:22-tail!")).to.equal("key [redacted]!");
     });
     it("ignores empty and undefined secrets", () => {
       registerSecret("");

@@ -1,5 +1,12 @@
 import { expect } from "chai";
-import { OutputBuffer, buildCommandLine, check, type ExecResult } from "../../../provider/ssh/exec";
+import {
+  OutputBuffer,
+  buildCommandLine,
+  buildRemoteTimeoutArgv,
+  check,
+  planHostTimeout,
+  type ExecResult,
+} from "../../../provider/ssh/exec";
 import { RemoteError } from "../../../provider/ssh/errors";
 
 function result(fields: Partial<ExecResult>): ExecResult {
@@ -32,6 +39,52 @@ describe("ssh/exec (pure parts)", () => {
     it("rejects an empty argv and NUL bytes", () => {
       expect(() => buildCommandLine([])).to.throw(TypeError, /at least one argument/);
       expect(() => buildCommandLine(["a", "b\0"])).to.throw(TypeError, /NUL/);
+    });
+  });
+
+  describe("host-side bound", () => {
+    const rows: [number, { termMs: number; killAfterMs: number; boundMs: number }][] = [
+      // 30 min: SIGKILL 10 s (cap) after SIGTERM, 5 s (cap) before the client gives up.
+      [1_800_000, { termMs: 1_785_000, killAfterMs: 10_000, boundMs: 1_795_000 }],
+      // 2 min: 6 s grace, 2.4 s margin.
+      [120_000, { termMs: 111_600, killAfterMs: 6000, boundMs: 117_600 }],
+      // 3 s: floors of 0.5 s each.
+      [3000, { termMs: 2000, killAfterMs: 500, boundMs: 2500 }],
+    ];
+    for (const [timeoutMs, plan] of rows) {
+      it(`ends a ${timeoutMs} ms command on the host before the client gives up`, () => {
+        expect(planHostTimeout(timeoutMs)).to.deep.equal(plan);
+        expect(plan.boundMs).to.be.lessThan(timeoutMs);
+      });
+    }
+    it("takes an explicit kill grace", () => {
+      expect(planHostTimeout(1_800_000, 60_000)).to.deep.equal({
+        termMs: 1_735_000,
+        killAfterMs: 60_000,
+        boundMs: 1_795_000,
+      });
+    });
+    it("refuses a timeout too short to run anything", () => {
+      expect(() => planHostTimeout(1000)).to.throw(RangeError, /too short/);
+    });
+    it("wraps argv in coreutils timeout, seconds to the millisecond", () => {
+      expect(buildRemoteTimeoutArgv(111.6, ["cp", "-a", "a", "b"], 6)).to.deep.equal([
+        "timeout",
+        "--kill-after",
+        "6s",
+        "111.6s",
+        "cp",
+        "-a",
+        "a",
+        "b",
+      ]);
+      expect(buildRemoteTimeoutArgv(1 / 3, ["true"], 0.5)).to.deep.equal([
+        "timeout",
+        "--kill-after",
+        "0.5s",
+        "0.333s",
+        "true",
+      ]);
     });
   });
 

@@ -23,6 +23,19 @@ describe("ssh/lock withHostLock", () => {
     expect(activeHostLocks()).to.equal(0);
   });
 
+  it("is one lock for one host however it is named (localhost, 127.0.0.1, LocalHost)", async () => {
+    let inside = 0;
+    let peak = 0;
+    const job = (host: string) =>
+      withHostLock({ host, port: 22 }, async () => {
+        peak = Math.max(peak, ++inside);
+        await tick(10);
+        inside--;
+      });
+    await Promise.all([job("localhost"), job("127.0.0.1"), job("LocalHost")]);
+    expect(peak).to.equal(1);
+  });
+
   it("lets different hosts, ports and lock names proceed in parallel", async () => {
     let concurrent = 0;
     let peak = 0;

@@ -1,0 +1,236 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as net from "net";
+import { SimCluster } from "../../sim";
+import { handler } from "../../provider/handlers";
+import { closeAll } from "../../provider/ssh";
+import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "./sim/support";
+
+// EtcdDataMigration never leaves etcd stopped: a migration that fails after it stopped the running etcd (sshd
+// killed mid-copy, the destination's disk full, a copy that does not verify) rolls back on the host and starts
+// etcd again on the source data. Each case runs against a simulated Fedora 26 contrib host whose real etcd serves
+// 2,000 seeded keys; after the failed create, etcd is active and serves every key, and the next create completes.
+//
+// cp is pinned half-way through the copy, deterministically: a file the test adds to the source's wal/ folder
+// (etcd ignores names that are not segments) carries a Linux write lease, so cp blocks opening it until the test
+// releases the lease. The files cp reached before it are copied; the rest are not.
+
+const SRC = "/var/lib/etcd/member";
+const DEST = "/var/lib/etcd/etcd.etcd";
+const MEMBER = `${DEST}/member`;
+const PIN = `${SRC}/wal/pin.lease`;
+const LEASE_DIR = "/run/etcdmig-rollback-lease";
+const KEYS = 2000;
+
+describe("EtcdDataMigration rolls back and restarts etcd when it fails after the stop", function () {
+  this.timeout(5 * 60_000);
+  const p = handler("EtcdDataMigration");
+  let dir: string;
+  let sim: SimCluster;
+  let quiet: string | undefined;
+
+  before(async function () {
+    skipUnlessSimAvailable(this);
+    quiet = process.env.PULUMI_ATOMIC_HOST_QUIET;
+    process.env.PULUMI_ATOMIC_HOST_QUIET = "true";
+    dir = tempDir("etcdrb");
+    sim = await SimCluster.start({ dir, hosts: 3, release: 26, layout: "contrib" });
+  });
+
+  after(async () => {
+    await closeAll();
+    await sim?.stop();
+    if (dir) removeDir(dir);
+    if (quiet === undefined) delete process.env.PULUMI_ATOMIC_HOST_QUIET;
+    else process.env.PULUMI_ATOMIC_HOST_QUIET = quiet;
+  });
+
+  const connectionOf = (name: string) => {
+    const h = sim.host(name);
+    return {
+      host: h.host,
+      port: h.port,
+      privateKey: fs.readFileSync(h.privateKeyPath, "utf8"),
+      hostKey: h.hostKey,
+    };
+  };
+
+  async function checked(name: string) {
+    const r = await p.check({}, { connection: connectionOf(name) });
+    expect(r.failures).to.deep.equal([]);
+    return r.inputs;
+  }
+
+  /** Inside the host, without SSH (see etcdDataMigration.test.ts for why stdin is read first). */
+  const inHost = (name: string, command: string) => sim.exec(name, `cat >/dev/null; ${command}`);
+  async function sh(name: string, command: string): Promise<string> {
+    const r = await inHost(name, command);
+    expect(r.exitCode, `${command}\n${r.stderr}`).to.equal(0);
+    return r.stdout;
+  }
+  const exists = async (name: string, path: string) => (await inHost(name, `test -e ${path}`)).exitCode === 0;
+
+  async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await probe())) {
+      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+
+  const unitActive = async (name: string) => (await inHost(name, "systemctl is-active etcd")).stdout.trim();
+  const inDest = async (name: string) =>
+    (await sh(name, `ls -A ${DEST}`)).split("\n").filter((l) => l !== "" && l !== "other-writer");
+
+  /** Seeds the keys and adds the pin file (64 KiB, so writing its copy needs room) to the running etcd's source. */
+  async function prepare(name: string): Promise<Map<string, string>> {
+    const seeded = await sim.seedEtcd(name, KEYS);
+    await sh(name, `head -c 65536 /dev/urandom > ${PIN}`);
+    expect(await unitActive(name)).to.equal("active");
+    return seeded;
+  }
+
+  /** A write lease on the pin file; `broken` appears when someone (cp) blocks opening it. */
+  async function holdLease(name: string): Promise<void> {
+    const perl = [
+      "use Fcntl;",
+      "my ($file, $dir) = @ARGV;",
+      '$SIG{IO} = sub { open(my $m, ">", "$dir/broken"); close($m); };',
+      'open(my $f, "<", $file) or die "open $file: $!";',
+      'fcntl($f, 1024, F_WRLCK) or die "F_SETLEASE: $!";', // 1024 = F_SETLEASE
+      'open(my $m, ">", "$dir/held.new"); print $m "$$\\n"; close($m); rename("$dir/held.new", "$dir/held");',
+      "my $until = time + 180;",
+      'until (-e "$dir/release" || time > $until) { select(undef, undef, undef, 0.05) }',
+    ].join(" ");
+    await sh(
+      name,
+      `rm -rf ${LEASE_DIR} && mkdir -p ${LEASE_DIR} && ` +
+        `setsid -f perl -e '${perl}' ${PIN} ${LEASE_DIR} >${LEASE_DIR}/log 2>&1 </dev/null`,
+    );
+    await waitFor("the lease", () => exists(name, `${LEASE_DIR}/held`), 10_000);
+  }
+  const copyBlocked = (name: string) =>
+    waitFor("cp to reach the pinned file", () => exists(name, `${LEASE_DIR}/broken`));
+  async function releaseLease(name: string): Promise<void> {
+    await sh(name, `touch ${LEASE_DIR}/release`);
+    const pid = (await sh(name, `cat ${LEASE_DIR}/held`)).trim();
+    const state = `awk '/^State:/ {print $2}' /proc/${pid}/status 2>/dev/null`;
+    await waitFor("the lease holder to exit", async () =>
+      /^Z?$/.test((await sh(name, `${state}; true`)).trim()),
+    );
+  }
+
+  async function sshdAnswers(name: string): Promise<void> {
+    const h = sim.host(name);
+    await waitFor(`sshd on ${name}`, () => {
+      return new Promise<boolean>((resolve) => {
+        const s = net.connect(h.port, h.host);
+        const done = (ok: boolean) => {
+          s.destroy();
+          resolve(ok);
+        };
+        s.setTimeout(2000, () => done(false));
+        s.once("data", (d: Buffer) => done(d.toString().startsWith("SSH-")));
+        s.once("error", () => done(false));
+      });
+    });
+  }
+
+  /** etcd active, serving exactly the seeded keys (and DEST holds neither member/ nor a temporary copy). */
+  async function servesEverything(name: string, seeded: Map<string, string>): Promise<void> {
+    expect(await unitActive(name)).to.equal("active");
+    const keys = await sim.etcdGetAll(name);
+    expect(keys.size).to.equal(seeded.size);
+    for (const [k, v] of seeded) if (keys.get(k) !== v) expect(keys.get(k), k).to.equal(v);
+    expect(await inDest(name)).to.deep.equal([]);
+  }
+
+  /** The next create completes: DEST/member is a verified copy of the source. */
+  async function nextCreateCompletes(name: string, inputs: Record<string, unknown>): Promise<void> {
+    const done = await p.create(inputs);
+    expect(done.outs.manifestSha256).to.match(/^[0-9a-f]{64}$/);
+    expect(await exists(name, `${MEMBER}/wal`)).to.equal(true);
+    const list = (d: string) => sh(name, `cd ${d} && find . -type f -print0 | sort -z | xargs -0 sha256sum`);
+    expect(await list(MEMBER)).to.equal(await list(SRC));
+  }
+
+  it("restarts etcd on the source data when sshd is killed mid-copy; the next create completes", async () => {
+    const seeded = await prepare("host1");
+    await holdLease("host1");
+    const inputs = await checked("host1");
+    const attempt = p.create(inputs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await copyBlocked("host1");
+    expect(await unitActive("host1")).to.equal("inactive"); // the migration stopped it
+    await sim.killSshd("host1", { restartAfterMs: 500 });
+    // The script outlives its session; once cp can go on, its next progress line fails (no reader): it rolls back.
+    await sshdAnswers("host1");
+    await releaseLease("host1");
+    const err = await attempt;
+    expect(err, "create should have failed").to.be.instanceOf(Error);
+    if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
+    expect(err!.message).to.match(
+      /^\[connection\] root@127\.0\.0\.1:\d+: the connection was lost during the migration/,
+    );
+    expect(err!.message).to.contain("failed at the verify step (its client went away");
+    expect(err!.message).to.contain(
+      "etcd.service was started again on the source data (/var/lib/etcd/member, never modified) and is active",
+    );
+    await servesEverything("host1", seeded);
+    await nextCreateCompletes("host1", inputs);
+  });
+
+  it("restarts etcd on the source data when the disk fills during the copy; the next create completes", async () => {
+    const seeded = await prepare("host2");
+    await sim.fillDisk("host2", DEST, 256 * 1024 * 1024);
+    await holdLease("host2");
+    const inputs = await checked("host2");
+    const attempt = p.create(inputs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await copyBlocked("host2");
+    // Another writer takes every free block of the destination's filesystem while cp waits.
+    await inHost(
+      "host2",
+      `head -c $(( $(df -Pk ${DEST} | awk 'NR==2 {print $4}') * 1024 )) /dev/zero > ${DEST}/other-writer`,
+    );
+    await releaseLease("host2");
+    const err = await attempt;
+    expect(err, "create should have failed").to.be.instanceOf(Error);
+    if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
+    expect(err!.message).to.match(
+      /^\[command\] root@127\.0\.0\.1:\d+: EtcdDataMigration failed at the copy step \(cp -a failed\)/,
+    );
+    expect(err!.message).to.contain("No space left on device");
+    expect(err!.message).to.contain("etcd.service was started again on the source data");
+    await servesEverything("host2", seeded);
+    await sim.clearDisk("host2", DEST);
+    await nextCreateCompletes("host2", inputs);
+  });
+
+  it("restarts etcd on the source data when the copy does not verify; the next create completes", async () => {
+    const seeded = await prepare("host3");
+    await holdLease("host3");
+    const inputs = await checked("host3");
+    const attempt = p.create(inputs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await copyBlocked("host3");
+    // Something writes into the copy behind cp's back: it no longer matches the source.
+    await sh("host3", `for t in ${DEST}/.member.tmp-*; do echo stray > "$t/stray"; done`);
+    await releaseLease("host3");
+    const err = await attempt;
+    expect(err, "create should have failed").to.be.instanceOf(Error);
+    if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
+    expect(err!.message).to.contain(
+      "EtcdDataMigration failed at the verify step (the copy does not match the source: only in copy: stray (file, 6 bytes))",
+    );
+    expect(err!.message).to.contain("etcd.service was started again on the source data");
+    await servesEverything("host3", seeded);
+    await nextCreateCompletes("host3", inputs);
+  });
+});
