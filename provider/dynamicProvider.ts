@@ -2,11 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 
 /** The resource kinds this package's dynamic provider implements; each names a handler in `handlers.ts`. */
 export type ResourceKind =
-  | "SystemContainer"
-  | "LayeredPackage"
-  | "EtcdDataMigration"
-  | "OstreeRemote"
-  | "HealthGate";
+  "SystemContainer" | "LayeredPackage" | "EtcdDataMigration" | "OstreeRemote" | "HealthGate";
 
 /**
  * The provider object Pulumi serializes into every resource's state (`__provider`).

@@ -16,7 +16,6 @@
 import type { PlannedCommand } from "./result";
 import { buildDiscardTempCommand, buildEtcdMigrateCommand } from "./etcdMigrationCommands";
 import { buildEtcdMemberListCommand } from "./etcdClusterHealth";
-import { buildSystemctlCommand } from "./systemd";
 
 /** Shown instead of the temporary copy's random id. */
 export const ETCD_TEMP_ID_PLACEHOLDER = "<id>";

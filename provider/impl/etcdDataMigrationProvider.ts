@@ -31,8 +31,6 @@ import {
   buildEtcdInspectCommand,
   buildManifestCommand,
   buildDestinationMkdirCommand,
-  buildSystemctlCommand,
-  buildVerifyCommand,
   formatPlanLines,
   planEtcdMigration,
   type EtcdMigrationRecord,

@@ -68,12 +68,14 @@ const READS = [
  * id as `<id>` (both only known at apply).
  */
 function asShown(command: string): string {
-  return command
-    .replace(/'# atomic-host:([A-Za-z0-9_-]+) v[0-9]+\n(?:[^']|'\\'')*'/g, "'<$1 script>'")
-    .replace(/(\S*\.member\.tmp-)[0-9a-f]{12}\b/g, "'$1<id>'")
-    .replace(/ ([0-9a-f]{12})$/, " '<id>'")
-    // The migrate script's operands: SRC DEST ID UNIT BACKUP
-    .replace(/(<etcd-migrate script>' \S+ \S+ \S+ )([0-9a-f]{12})( )/, "$1'<id>'$3");
+  return (
+    command
+      .replace(/'# atomic-host:([A-Za-z0-9_-]+) v[0-9]+\n(?:[^']|'\\'')*'/g, "'<$1 script>'")
+      .replace(/(\S*\.member\.tmp-)[0-9a-f]{12}\b/g, "'$1<id>'")
+      .replace(/ ([0-9a-f]{12})$/, " '<id>'")
+      // The migrate script's operands: SRC DEST ID UNIT BACKUP
+      .replace(/(<etcd-migrate script>' \S+ \S+ \S+ )([0-9a-f]{12})( )/, "$1'<id>'$3")
+  );
 }
 
 interface PreviewStep {
