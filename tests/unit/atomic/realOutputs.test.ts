@@ -65,7 +65,8 @@ const RULES: Rule[] = [
     what: "parseRpmOstreeStatusText",
     check(text, file) {
       const s = value(parseRpmOstreeStatusText(text), file);
-      expect(s.state, file).to.equal("idle");
+      // A capture taken during a transaction says "busy" (and names the transaction); any other state is new to us.
+      expect(s.state, file).to.be.oneOf(["idle", "busy"]);
       expect(
         s.deployments.filter((d) => d.booted),
         file,
@@ -83,7 +84,6 @@ const RULES: Rule[] = [
     check(text, file) {
       // Every such capture ends in a new deployment: "changed", including an inactive request (issue #1287).
       expect(classifyRpmOstreeOutcome(output(0, text)), file).to.deep.equal({ kind: "changed" });
-      expect(text, file).to.match(/Run "systemctl reboot" to start a reboot/);
     },
   },
   {
@@ -104,7 +104,8 @@ const RULES: Rule[] = [
       expect(t.rows.length, file).to.be.greaterThan(0);
       const state = t.columns.includes("STATE") ? "STATE" : "STATUS";
       for (const r of t.rows) {
-        expect(r.values[state], file).to.equal("running");
+        // Whatever the container's state (running, exited, failed...), it is one word in its column.
+        expect(r.values[state], file).to.match(/^[a-z]+$/);
         expect(r.values.CREATED, file).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
         expect(r.values.RUNTIME, file).to.match(/^(runc|ostree|docker)$/);
       }
@@ -129,8 +130,12 @@ const RULES: Rule[] = [
     kind: "classified",
     what: "classifyInstallOutcome (exit 0)",
     check(text, file) {
-      const o = classifyInstallOutcome(output(0, text), "etcd", "registry.fedoraproject.org/f26/etcd");
-      expect(o, file).to.deep.equal({ kind: "installed", checkoutPath: "/var/lib/containers/atomic/etcd.0" });
+      // The container's name and checkout are read off the capture ("Extracting to .../NAME.N"), so a capture of
+      // any container tests the classifier, not just etcd's.
+      const m = /^Extracting to (\S*\/containers\/atomic\/([^/\s]+)\.[01])$/m.exec(text);
+      expect(m, `${file}: no "Extracting to" line`).to.not.equal(null);
+      const o = classifyInstallOutcome(output(0, text), m![2]!, "registry.example/any/image");
+      expect(o, file).to.deep.equal({ kind: "installed", checkoutPath: m![1] });
     },
   },
   {
@@ -138,8 +143,12 @@ const RULES: Rule[] = [
     kind: "classified",
     what: "classifyUninstallOutcome (exit 1)",
     check(text, file) {
-      // A failure part-way (here an mmap error after the unit was stopped) is a failure, never "already gone".
-      expect(classifyUninstallOutcome(output(1, text)).kind, file).to.equal("failed");
+      // A capture does not keep its exit status: one that reports an error (01: an mmap error after the unit was
+      // stopped) is a failure, never "already gone"; one that does not is a removal.
+      const failedRun = /error|Traceback|failed/i.test(text);
+      expect(classifyUninstallOutcome(output(failedRun ? 1 : 0, text)).kind, file).to.equal(
+        failedRun ? "failed" : "removed",
+      );
     },
   },
   {
@@ -178,10 +187,12 @@ const RULES: Rule[] = [
     what: "parseOstreeRemoteKeyFile",
     check(text, file) {
       const remotes = value(parseOstreeRemoteKeyFile(text, "/etc/ostree/remotes.d/x.conf"), file);
-      expect(remotes, file).to.have.length(1);
-      expect(remotes[0]!.url, file).to.match(/^https:\/\//);
-      expect(remotes[0]!.gpgVerify, file).to.equal(true);
-      expect(remotes[0]!.gpgKeyPath, file).to.match(/^\/etc\/pki\/rpm-gpg\/RPM-GPG-KEY-fedora-\d+-primary$/);
+      expect(remotes.length, file).to.be.greaterThan(0);
+      for (const r of remotes) {
+        expect(r.url, file).to.match(/^(https?|file):\/\//);
+        expect(r.gpgVerify, file).to.be.a("boolean");
+        if (r.gpgKeyPath !== undefined) expect(r.gpgKeyPath, file).to.match(/^\//);
+      }
     },
   },
   {
@@ -192,8 +203,9 @@ const RULES: Rule[] = [
       const s = value(parseSystemctlStatus(text), file);
       expect(s.unit, file).to.match(/\.service$/);
       expect(s.loadState, file).to.equal("loaded");
-      expect(s.unitFile, file).to.match(/^\/etc\/systemd\/system\/\S+\.service$/);
-      expect(s.enabled, file).to.equal("enabled");
+      // A system container's unit is in /etc/systemd/system, an RPM's in /usr/lib/systemd/system.
+      expect(s.unitFile, file).to.match(/^\/(etc|usr\/lib)\/systemd\/system\/\S+\.service$/);
+      expect(s.enabled, file).to.be.oneOf(["enabled", "disabled", "static", "masked", "indirect"]);
     },
   },
 ];
