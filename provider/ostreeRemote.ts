@@ -20,6 +20,11 @@ import { makeDynamicProvider } from "./dynamicProvider";
 export interface OstreeRemoteArgs {
   /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
   connection: pulumi.Input<ConnectionArgs>;
+  /**
+   * A name for the host in progress lines and in the preview, e.g. "worker1" (the components pass the cluster's
+   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
+   */
+  hostName?: pulumi.Input<string>;
   /** Remote name, e.g. "fedora-atomic-27" (letters, digits, `_ . -`). Changing it replaces the resource. */
   name: pulumi.Input<string>;
   /** URL of the ostree repository, e.g. "https://kojipkgs.fedoraproject.org/atomic/27". */
@@ -41,6 +46,9 @@ export interface OstreeRemoteArgs {
 /** The inputs as the provider receives them. */
 export interface OstreeRemoteInputs {
   connection: Connection;
+  hostName?: string;
+  /** Computed by check: the connection's `address:port`, not secret, so a reviewer sees where commands run. */
+  host?: string;
   name: string;
   url: string;
   gpgVerify?: boolean;
@@ -61,6 +69,9 @@ const provider = makeDynamicProvider("OstreeRemote");
 
 export class OstreeRemote extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<Connection>;
+  declare readonly hostName: pulumi.Output<string | undefined>;
+  /** The host's `address:port` (not secret). */
+  declare readonly host: pulumi.Output<string>;
   declare readonly name: pulumi.Output<string>;
   declare readonly url: pulumi.Output<string>;
   declare readonly gpgVerify: pulumi.Output<boolean>;
@@ -77,6 +88,7 @@ export class OstreeRemote extends pulumi.dynamic.Resource {
       {
         ...args,
         connection: pulumi.secret(args.connection),
+        host: undefined,
         commands: undefined,
         adopted: undefined,
         file: undefined,

@@ -802,6 +802,7 @@ export function validateOstreeRemoteInputs(inputs: Inputs): CheckFailure[] {
   const i = inputs ?? {};
   const failures = [
     ...validateConnection(i.connection),
+    ...validateHostName(i.hostName),
     ...validateRemoteName(i.name),
     ...validateRemoteUrl(i.url),
     ...validateBoolean(i.gpgVerify, "gpgVerify"),

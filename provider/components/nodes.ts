@@ -113,6 +113,7 @@ function remoteFor(
     `${name}-remote`,
     {
       connection: args.connection,
+      hostName: args.hostName,
       name: remote,
       url,
       gpgVerify,

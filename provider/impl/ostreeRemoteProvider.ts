@@ -34,6 +34,7 @@ import {
   TIMEOUTS,
   configureFromStack,
   connectionOf,
+  withHostLabel,
   declarativeDiff,
   defined,
   hostId,
@@ -167,7 +168,7 @@ export const ostreeRemoteProvider = {
   configure: configureFromStack,
 
   async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
-    const inputs = withDefaults(news);
+    const inputs = withHostLabel(withDefaults(news));
     const failures = validateOstreeRemoteInputs(inputs as unknown as Record<string, unknown>);
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs, failures };

@@ -14,7 +14,7 @@ const REGISTRY = "registry.fedoraproject.org/f27";
 const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
 const PROGRAM = `
 import * as pulumi from "@pulumi/pulumi";
-import { EtcdDataMigration, LayeredPackage, SystemContainer } from "pulumi-atomic-host";
+import { EtcdDataMigration, LayeredPackage, OstreeRemote, SystemContainer } from "pulumi-atomic-host";
 
 const config = new pulumi.Config();
 const host = config.require("host");
@@ -38,18 +38,30 @@ new SystemContainer(
   },
   { dependsOn: [etcd] },
 );
-new LayeredPackage("worker", {
+// The remote the rebase pulls from, as Fedora's 26->27 upgrade guide adds it.
+const remote = new OstreeRemote("worker-remote", {
   connection: worker1,
   hostName: "worker1",
-  packages: ["kubernetes-node", "flannel"],
-  rebase: "${F27}",
+  name: "fedora-atomic-27",
+  url: "https://kojipkgs.fedoraproject.org/atomic/27",
+  gpgKeyPath: "/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary",
 });
+new LayeredPackage(
+  "worker",
+  {
+    connection: worker1,
+    hostName: "worker1",
+    packages: ["kubernetes-node", "flannel"],
+    rebase: "${F27}",
+  },
+  { dependsOn: [remote] },
+);
 `;
 
 /** Resource names in the order they run on their host (the program's dependsOn chain). */
 const ON_HOST: Record<string, string[]> = {
   etcd1: ["etcd-data", "etcd", "kube-controller-manager"],
-  worker1: ["worker"],
+  worker1: ["worker-remote", "worker"],
 };
 
 /** Commands the provider runs to read a host: not part of any plan. */
@@ -60,7 +72,8 @@ const READS = [
   /^systemctl is-active /,
   // The quorum check before an etcd member stops (read-only; the preview shows it as a conditional step).
   /^env ETCDCTL_API=3 etcdctl /,
-  /^sh -c '<(system-container-read|etcd-inspect|etcd-manifest|etcd-lineage) script>'/,
+  /^ostree remote list/,
+  /^sh -c '<(system-container-read|etcd-inspect|etcd-manifest|etcd-lineage|ostree-remotes-read) script>'/,
 ];
 
 /**
