@@ -17,6 +17,7 @@ import {
   imageRef,
   type MigrationMethod,
 } from "./defaults";
+import { nodeStatus, type NodeStatus } from "./status";
 
 /** What every node component takes. */
 export interface NodeArgs {
@@ -108,9 +109,17 @@ function container(
 export class EtcdNode extends pulumi.ComponentResource {
   /** The resources that finish this node: what others wait for. */
   readonly ready: pulumi.Resource[];
+  /** System containers: the move of etcd's data to the container's layout (runs first). */
   readonly migration?: EtcdDataMigration;
+  /** System containers: the etcd container, started on the migrated data. */
   readonly etcd?: SystemContainer;
+  /** Package layering: etcd layered in the rebase to Fedora 27. */
   readonly packages?: LayeredPackage;
+  /**
+   * What the host has, as the last `up` or `refresh` read it: the etcd unit (image, image digest, state) and the
+   * migration's result, or the layered packages and booted version. A registered output of the component.
+   */
+  readonly status: pulumi.Output<NodeStatus>;
 
   constructor(name: string, args: EtcdNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:EtcdNode", name, {}, opts);
@@ -132,7 +141,12 @@ export class EtcdNode extends pulumi.ComponentResource {
       this.packages = layering(this, name, args, ETCD_PACKAGES, after);
       this.ready = [this.packages];
     }
-    this.registerOutputs({});
+    this.status = nodeStatus("etcd", {
+      containers: this.etcd ? [this.etcd] : [],
+      packages: this.packages,
+      migration: this.migration,
+    });
+    this.registerOutputs({ status: this.status });
   }
 }
 
@@ -142,9 +156,14 @@ export class EtcdNode extends pulumi.ComponentResource {
  * colocated) in the rebase to Fedora 27.
  */
 export class MasterNode extends pulumi.ComponentResource {
+  /** The resources that finish this node: what the workers wait for. */
   readonly ready: pulumi.Resource[];
+  /** System containers: flanneld, kube-apiserver, kube-controller-manager, kube-scheduler. */
   readonly containers: SystemContainer[] = [];
+  /** Package layering: kubernetes-master and flannel (and etcd when colocated) in the rebase to Fedora 27. */
   readonly packages?: LayeredPackage;
+  /** What the host has (units, or layered packages and booted version), as the last `up` or `refresh` read it. */
+  readonly status: pulumi.Output<NodeStatus>;
 
   constructor(name: string, args: MasterNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:MasterNode", name, {}, opts);
@@ -160,15 +179,21 @@ export class MasterNode extends pulumi.ComponentResource {
       this.packages = layering(this, name, args, packages, after);
       this.ready = [this.packages];
     }
-    this.registerOutputs({});
+    this.status = nodeStatus("master", { containers: this.containers, packages: this.packages });
+    this.registerOutputs({ status: this.status });
   }
 }
 
 /** A worker. System containers: flanneld, kubelet and kube-proxy. Package layering: kubernetes-node and flannel. */
 export class WorkerNode extends pulumi.ComponentResource {
+  /** The resources that finish this node: what the next batch of workers waits for. */
   readonly ready: pulumi.Resource[];
+  /** System containers: flanneld, kubelet, kube-proxy. */
   readonly containers: SystemContainer[] = [];
+  /** Package layering: kubernetes-node and flannel in the rebase to Fedora 27. */
   readonly packages?: LayeredPackage;
+  /** What the host has (units, or layered packages and booted version), as the last `up` or `refresh` read it. */
+  readonly status: pulumi.Output<NodeStatus>;
 
   constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:WorkerNode", name, {}, opts);
@@ -182,6 +207,7 @@ export class WorkerNode extends pulumi.ComponentResource {
       this.packages = layering(this, name, args, WORKER_PACKAGES, after);
       this.ready = [this.packages];
     }
-    this.registerOutputs({});
+    this.status = nodeStatus("worker", { containers: this.containers, packages: this.packages });
+    this.registerOutputs({ status: this.status });
   }
 }
