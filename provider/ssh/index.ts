@@ -24,6 +24,7 @@ export type {
 } from "./connection";
 export { RemoteError, formatRemoteError, isRemoteError, redact, registerSecret, tailLines } from "./errors";
 export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
+export { dialFailureReason } from "./dial";
 export {
   DEFAULT_MAX_OUTPUT_BYTES,
   buildCommandLine,
@@ -45,7 +46,7 @@ export {
 } from "./hostKey";
 export type { HostKeyCheck, HostKeyVerdict, KnownHostEntry, PublicKey } from "./hostKey";
 export { DEFAULT_LOCK_NAME, withHostLock } from "./lock";
-export { setSshLogger } from "./log";
+export { setSshLogger, setSshProgress } from "./log";
 export type { SshLogger } from "./log";
 export {
   closeAll,
