@@ -53,6 +53,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  credentialFailures,
   declarativeDiff,
   connectionOf,
   defined,
@@ -338,7 +339,10 @@ export const etcdDataMigrationProvider = {
 
   async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withDefaults(news);
-    const failures = validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>);
+    const failures = [
+      ...validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>),
+      ...credentialFailures(inputs.connection),
+    ];
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs, failures };
     const spec = specOf(inputs);

@@ -46,6 +46,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  credentialFailures,
   declarativeDiff,
   connectionOf,
   defined,
@@ -260,7 +261,10 @@ export const layeredPackageProvider = {
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withDefaults(news);
-    const failures = validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>);
+    const failures = [
+      ...validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>),
+      ...credentialFailures(inputs.connection),
+    ];
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs, failures };
     const before = new Set(olds?.packages ?? []);

@@ -37,6 +37,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  credentialFailures,
   declarativeDiff,
   connectionOf,
   defined,
@@ -242,7 +243,10 @@ export const systemContainerProvider = {
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withDefaults(news);
-    const failures = validateSystemContainerInputs(inputs as unknown as Record<string, unknown>);
+    const failures = [
+      ...validateSystemContainerInputs(inputs as unknown as Record<string, unknown>),
+      ...credentialFailures(inputs.connection),
+    ];
     if (failures.length > 0) return { inputs, failures };
     const previous = olds && olds.name !== undefined && sameHostAndName(olds, inputs) ? olds : undefined;
     inputs.priorImage = previous
