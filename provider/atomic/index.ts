@@ -201,3 +201,4 @@ export {
   formatCommandForDisplay,
   formatPlanLines,
 } from "./plan";
+export { atomicFailureAdvice, registryOf, rpmOstreeFailureAdvice, type AtomicFailureContext } from "./advice";

@@ -26,6 +26,7 @@ import {
   parseRpmOstreeStatus,
   parseRpmOstreeVersion,
   planLayeringTransaction,
+  rpmOstreeFailureAdvice,
   rpmOstreeCapabilities,
   validateLayeredPackageInputs,
   verifyBooted,
@@ -200,10 +201,13 @@ async function converge(
           conn,
           plan.argv,
           `rpm-ostree found no package named ${outcome.packages.join(", ")} in the host's repositories`,
-          "Check the package names and the host's enabled rpm-md repositories (/etc/yum.repos.d).",
+          rpmOstreeFailureAdvice(outcome.kind),
         );
       default:
-        requireSuccess(out.exitCode === 0 ? { ...out, exitCode: -1 } : out, outcome.message);
+        requireSuccess(
+          out.exitCode === 0 ? { ...out, exitCode: -1 } : out,
+          rpmOstreeFailureAdvice(outcome.kind),
+        );
     }
   }
   throw new Error(

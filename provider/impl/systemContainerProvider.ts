@@ -14,6 +14,7 @@
 import {
   SYSTEM_CONTAINER_DEFAULTS,
   SYSTEM_CONTAINER_DIFF,
+  atomicFailureAdvice,
   buildSystemContainerReadCommand,
   buildUninstallCommand,
   classifyInstallOutcome,
@@ -27,6 +28,7 @@ import {
   planSystemContainerCreate,
   planSystemContainerUpdate,
   validateSystemContainerInputs,
+  type AtomicFailureKind,
   type SystemContainerObservation,
   type SystemContainerPlan,
   type SystemContainerStep,
@@ -140,8 +142,7 @@ async function runPlan(
 async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContainerStep): Promise<void> {
   const timeout = step.kind === "start" || step.kind === "stop" ? TIMEOUTS.serviceMs : TIMEOUTS.longMs;
   const out = await runStep(conn, step, timeout);
-  const hint = `Run "${quoteCommand(step.argv)}" on the host to see the whole output.`;
-  let outcome: { kind: string; message?: string; failure?: string; installedImage?: string };
+  let outcome: { kind: string; message?: string; failure?: AtomicFailureKind; installedImage?: string };
   switch (step.kind) {
     case "pull":
       outcome = classifyPullOutcome(out);
@@ -176,9 +177,14 @@ async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContaine
       return;
   }
   if (outcome.kind === "failed") {
+    // The tool's words are the error's stderr lines; `next:` says what to check for this class of failure.
     requireSuccess(
       out.exitCode === 0 ? { ...out, exitCode: -1 } : out,
-      `${outcome.message ?? ""} ${hint}`.trim(),
+      atomicFailureAdvice(outcome.failure ?? "other", {
+        name: inputs.name,
+        image: inputs.image,
+        step: step.kind,
+      }),
     );
   }
 }
@@ -297,7 +303,11 @@ export const systemContainerProvider = {
       const out = await runStep(conn, { argv, why: "remove the system container" }, TIMEOUTS.longMs);
       const outcome = classifyUninstallOutcome(out);
       if (outcome.kind === "absent") progress(conn, `system container ${props.name} was already gone`);
-      if (outcome.kind === "failed") requireSuccess(out, outcome.message);
+      if (outcome.kind === "failed")
+        requireSuccess(
+          out,
+          atomicFailureAdvice(outcome.failure, { name: props.name, image: props.image, step: "uninstall" }),
+        );
     });
   },
 };
