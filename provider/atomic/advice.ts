@@ -77,3 +77,36 @@ export function rpmOstreeFailureAdvice(kind: RpmOstreeOutcome["kind"]): string {
       );
   }
 }
+
+/** What `systemctl is-active` and `is-enabled` said of etcd's unit when a migration was deleted. */
+export interface EtcdUnitAfterDelete {
+  active: string;
+  enabled: string;
+}
+
+/**
+ * The line `pulumi destroy` prints when it deletes an EtcdDataMigration (after the etcd container, which depends on
+ * it, was uninstalled): etcd is left stopped and disabled on purpose, and how to run it again. `unit` is what the
+ * host said, or undefined when it could not be read.
+ */
+export function etcdLeftStoppedMessage(
+  spec: { source: string; destination: string; unit: string },
+  unit: EtcdUnitAfterDelete | undefined,
+): string {
+  const again =
+    `To run etcd again: "pulumi up" installs the etcd container again on ${spec.destination}/member; or, to go back ` +
+    `to the RPM's etcd, move ${spec.source} aside, "cp -a ${spec.destination}/member ${spec.source}", ` +
+    `"chown -R etcd:etcd ${spec.source}" (the RPM's unit runs as etcd) and "systemctl enable --now ${spec.unit}".`;
+  const why =
+    `the etcd container is removed and the RPM's etcd is not restarted on ${spec.source}: that copy stopped at ` +
+    `the migration, and etcd started on it would rewind the cluster to that moment.`;
+  if (unit && unit.active === "active") {
+    return (
+      `warning: ${spec.unit} is active (${unit.enabled || "unknown"}) although the etcd container is removed: ` +
+      `check which data it runs on (ETCD_DATA_DIR in /etc/etcd/etcd.conf); ${spec.source} is older than ` +
+      `${spec.destination}/member. ${again}`
+    );
+  }
+  const state = unit ? ` (${unit.active || "inactive"}, ${unit.enabled || "no unit file"})` : "";
+  return `${spec.unit} is left stopped and disabled${state}: ${why} ${again}`;
+}

@@ -201,4 +201,11 @@ export {
   formatCommandForDisplay,
   formatPlanLines,
 } from "./plan";
-export { atomicFailureAdvice, registryOf, rpmOstreeFailureAdvice, type AtomicFailureContext } from "./advice";
+export {
+  atomicFailureAdvice,
+  etcdLeftStoppedMessage,
+  registryOf,
+  rpmOstreeFailureAdvice,
+  type AtomicFailureContext,
+  type EtcdUnitAfterDelete,
+} from "./advice";

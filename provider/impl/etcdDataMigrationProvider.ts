@@ -34,6 +34,7 @@ import {
   containsUnknown,
   decideEtcdMigration,
   diffManifests,
+  etcdLeftStoppedMessage,
   etcdMigrationWarnings,
   manifestSha256,
   manifestTotals,
@@ -45,6 +46,7 @@ import {
   serviceUnitName,
   validateEtcdDataMigrationInputs,
   type EtcdInspection,
+  type EtcdUnitAfterDelete,
   type ManifestEntry,
 } from "../atomic";
 import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
@@ -162,6 +164,13 @@ async function stopService(conn: ConnectionArgs, unit: string): Promise<void> {
       "Stop it by hand and run pulumi up again.",
     );
   }
+}
+
+/** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
+async function readUnitState(conn: ConnectionArgs, unit: string): Promise<EtcdUnitAfterDelete> {
+  const active = await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs });
+  const enabled = await exec(conn, buildSystemctlCommand("is-enabled", unit), { timeoutMs: TIMEOUTS.readMs });
+  return { active: parseIsActiveOutput(active.stdout), enabled: enabled.stdout.trim().split("\n")[0] ?? "" };
 }
 
 /** Copies SRC to a temporary folder beside DEST/member, verifies it file by file, and renames it into place. */
@@ -386,10 +395,15 @@ export const etcdDataMigrationProvider = {
   },
 
   async delete(_id: string, props: Outputs) {
+    const conn = connectionOf(props);
     const spec = specOf(props);
     progress(
-      connectionOf(props),
+      conn,
       `leaving ${spec.source} and ${spec.destination}/member in place (delete never removes etcd data)`,
     );
+    // Say what the host has now, and why etcd stays down: a read only, so a host that cannot be read does not
+    // fail the delete (nothing is removed either way).
+    const unit = await readUnitState(conn, spec.unit).catch(() => undefined);
+    progress(conn, etcdLeftStoppedMessage(spec, unit));
   },
 };

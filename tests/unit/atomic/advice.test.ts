@@ -6,6 +6,7 @@ import {
   classifyRollbackOutcome,
   classifyRpmOstreeOutcome,
   classifyUpdateOutcome,
+  etcdLeftStoppedMessage,
   registryOf,
   rpmOstreeFailureAdvice,
   type AtomicFailure,
@@ -102,4 +103,29 @@ describe("registryOf", () => {
   ];
   for (const [ref, registry] of rows)
     it(`${ref} -> ${registry}`, () => expect(registryOf(ref)).to.equal(registry));
+});
+
+describe("the line destroy prints for the etcd data migration", () => {
+  const spec = {
+    source: "/var/lib/etcd/member",
+    destination: "/var/lib/etcd/etcd.etcd",
+    unit: "etcd.service",
+  };
+  it("says etcd is left stopped and disabled, why, and how to run it again", () => {
+    const line = etcdLeftStoppedMessage(spec, { active: "inactive", enabled: "disabled" });
+    expect(line).to.match(/^etcd\.service is left stopped and disabled \(inactive, disabled\): /);
+    expect(line).to.contain("would rewind the cluster");
+    expect(line).to.contain(
+      '"pulumi up" installs the etcd container again on /var/lib/etcd/etcd.etcd/member',
+    );
+    expect(line).to.contain('"systemctl enable --now etcd.service"');
+  });
+  it("warns when etcd is running anyway", () => {
+    const line = etcdLeftStoppedMessage(spec, { active: "active", enabled: "enabled" });
+    expect(line).to.match(/^warning: etcd\.service is active \(enabled\)/);
+    expect(line).to.contain("ETCD_DATA_DIR");
+  });
+  it("still explains when the host could not be read", () => {
+    expect(etcdLeftStoppedMessage(spec, undefined)).to.match(/^etcd\.service is left stopped and disabled: /);
+  });
 });
