@@ -12,3 +12,6 @@ export const layered = pulumi.all(
     n.packages ? [pulumi.interpolate`${n.packages.booted.version} ${n.packages.layeredPackages}`] : [],
   ),
 );
+
+// Per host: address, roles, layered packages, booted version and origin, pending reboot.
+export const hosts = cluster.hosts;

@@ -13,3 +13,6 @@ export const containers = pulumi.all(
     n.containers.map((c) => pulumi.interpolate`${c.name} ${c.unitState} ${c.imageId}`),
   ),
 );
+
+// Per host: address, roles, units (image, image digest, state), the etcd migration's result.
+export const hosts = cluster.hosts;
