@@ -97,7 +97,7 @@ async function dialWithRetry(
       throw result.error;
     }
     const wait = opts.backoffMs(attempt);
-    progressLine(`${failed}; retrying in ${(wait / 1000).toFixed(1)} s`);
+    progressLine(`${failed}; retrying in ${wait < 1000 ? `${wait} ms` : `${(wait / 1000).toFixed(1)} s`}`);
     await sleep(wait);
   }
 }
