@@ -203,7 +203,9 @@ function resolveEndpoint(
     auth: resolveAuth(hop),
     hostKeyPolicy: {
       hostKey: hop.hostKey,
-      hostKeySource: hop.hostKey !== undefined ? hop.hostKeySource : undefined,
+      ...(hop.hostKey !== undefined && hop.hostKeySource !== undefined
+        ? { hostKeySource: hop.hostKeySource }
+        : {}),
       knownHosts: hop.knownHosts ?? inheritedKnownHosts ?? defaults.knownHosts,
       insecureIgnoreHostKey: hop.insecureIgnoreHostKey === true,
     },
