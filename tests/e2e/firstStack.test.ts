@@ -108,6 +108,9 @@ describe("the README's first stack, followed to the letter", function () {
   let shell: Shell;
   let sim: SimCluster | undefined;
   const steps: Step[] = [];
+  // `pulumi login --local` creates the account's ~/.pulumi (meta.yaml) even though the stacks live elsewhere.
+  const localBackend = path.join(os.userInfo().homedir, ".pulumi");
+  const hadLocalBackend = fs.existsSync(localBackend);
   const commands = walkthroughCommands(README);
 
   before(function () {
@@ -155,6 +158,11 @@ describe("the README's first stack, followed to the letter", function () {
     if (dir && fs.existsSync(path.join(dir, "cluster.json")) && clusterProcesses(dir).length > 0)
       await SimCluster.attach(dir).stop();
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+    // Leave no trace: remove the login's ~/.pulumi when this test made it and it holds nothing else.
+    if (!hadLocalBackend && fs.existsSync(localBackend)) {
+      const left = fs.readdirSync(localBackend).filter((f) => !/^meta\.yaml(\.attrs)?$/.test(f));
+      if (left.length === 0) fs.rmSync(localBackend, { recursive: true, force: true });
+    }
   });
 
   it("installs the package from the tarball the README names", () => {
