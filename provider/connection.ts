@@ -32,6 +32,12 @@ export interface ConnectionArgs {
    * `knownHosts` must list the host, or `insecureIgnoreHostKey` must be set.
    */
   hostKey?: pulumi.Input<string>;
+  /**
+   * Where `hostKey` was configured, e.g. "my-cluster:cluster.hosts[0].hostKey": host-key errors name it instead of
+   * `connection.hostKey`. AtomicCluster sets it for hosts read from stack configuration. Not a credential; changing
+   * it runs nothing.
+   */
+  hostKeySource?: pulumi.Input<string>;
   /** A jump host, reached first; the target is dialled through it. Same fields, one hop. */
   proxy?: pulumi.Input<ProxyConnectionArgs>;
   /** known_hosts content (not a path) used to verify the host key when `hostKey` is not given. */

@@ -1,5 +1,9 @@
-# Sourced by every script that runs the Pulumi CLI: puts the project's CLI first on PATH and sets the offline
-# environment. The caller still chooses the backend folder (PULUMI_BACKEND_URL) for its own stacks.
+# The test environment: sourced by the demo, the benchmark and the tests, never meant for a shell used on real
+# hosts. It puts the project's CLI first on PATH and sets: PULUMI_SKIP_CONFIRMATIONS=true (`up` and `destroy` do
+# not ask), PULUMI_NODEJS_TRANSPILE_ONLY=true (no type check of programs), no update check, no automatic plugin
+# downloads, no Automation API version check, PULUMI_HOME in the project's cache, PULUMI_CONFIG_PASSPHRASE empty
+# unless set. The caller still chooses the backend folder (PULUMI_BACKEND_URL) for its own stacks. CONTRIBUTING.md
+# lists each variable and why.
 _here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=toolchain/versions.env
 . "$_here/toolchain/versions.env"

@@ -9,14 +9,17 @@
  *                      [--etcd-cluster]
  *   atomic-host-sim down --dir DIR
  *   atomic-host-sim status --dir DIR [--json]
+ *   atomic-host-sim config --dir DIR [--project NAME] [--method systemContainers|packageLayering]
  *   atomic-host-sim reboot|kill|start --dir DIR --host NAME
  */
+import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import type { ClusterOptions, HostReport } from "./cluster";
 import { clusterProcesses, clusterStatus, startCluster, stopCluster } from "./cluster";
 import type { EtcdLayout, Release, RpmOstreeVersion } from "./host";
 import { SimCluster, seedEtcdKeys } from "./index";
+import { formatStackConfig, projectNameOf, type Method } from "./stackConfig";
 
 const USAGE = `usage:
   atomic-host-sim up --dir DIR --hosts N [--release 26|27] [--layout contrib|rpm] [--base-port P]
@@ -26,6 +29,9 @@ const USAGE = `usage:
                      [--etcd-cluster]
   atomic-host-sim down --dir DIR
   atomic-host-sim status --dir DIR [--json]
+  atomic-host-sim config --dir DIR [--project NAME] [--method systemContainers|packageLayering]
+      prints the stack configuration of the hosts, to append under config: in Pulumi.<stack>.yaml
+      (--project: the configuration namespace; default: the name in ./Pulumi.yaml)
   atomic-host-sim reboot|kill|start --dir DIR --host NAME
 `;
 
@@ -46,6 +52,8 @@ const OPTIONS = {
   "etcd-cluster": { type: "boolean" },
   host: { type: "string" },
   json: { type: "boolean" },
+  project: { type: "string" },
+  method: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -173,6 +181,23 @@ async function status(values: Values): Promise<void> {
   process.stdout.write(values.json ? `${JSON.stringify(reports, null, 2)}\n` : formatStatus(reports));
 }
 
+/** `config`: the stack configuration block of the cluster in DIR, for `>> Pulumi.<stack>.yaml`. */
+function stackConfig(values: Values): void {
+  const dir = requireDir(values);
+  let project = values.project;
+  if (project === undefined) {
+    const text = fs.existsSync("Pulumi.yaml") ? fs.readFileSync("Pulumi.yaml", "utf8") : "";
+    project = projectNameOf(text);
+    if (project === undefined)
+      throw new UsageError(
+        "no Pulumi.yaml with a name here: run it in the project's folder, or pass --project NAME",
+      );
+  }
+  const method = oneOf<Method>(values, "method", ["systemContainers", "packageLayering"]);
+  const cluster = SimCluster.attach(dir);
+  process.stdout.write(formatStackConfig(cluster.simFile(), cluster.hosts, { project, method }));
+}
+
 async function hostOp(op: "reboot" | "kill" | "start", values: Values): Promise<void> {
   if (!values.host) throw new UsageError("--host NAME is required");
   const cluster = SimCluster.attach(requireDir(values));
@@ -199,6 +224,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === "up") await up(parsed.values);
     else if (command === "down") await down(parsed.values);
     else if (command === "status") await status(parsed.values);
+    else if (command === "config") stackConfig(parsed.values);
     else if (command === "reboot" || command === "kill" || command === "start")
       await hostOp(command, parsed.values);
     else throw new UsageError(`unknown command '${command}'`);

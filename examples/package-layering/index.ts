@@ -27,3 +27,6 @@ export const remotes = pulumi.all(
 
 // Every health gate of the rollout: which batch it closes, the host it ran on, what it checked, when it passed.
 export const healthGates = cluster.gateSummaries;
+
+// Per host: address, roles, layered packages, booted version and origin, pending reboot.
+export const hosts = cluster.hosts;

@@ -13,5 +13,9 @@ export const containers = pulumi.all(
     n.containers.map((c) => pulumi.interpolate`${c.name} ${c.unitState} ${c.imageId}`),
   ),
 );
+
+// Per host: address, roles, units (image, image digest, state), the etcd migration's result.
+export const hosts = cluster.hosts;
+
 // Every health gate of the rollout: which batch it closes, the host it ran on, what it checked, when it passed.
 export const healthGates = cluster.gateSummaries;

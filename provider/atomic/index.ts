@@ -314,3 +314,11 @@ export {
   judgeHealthCheck,
   validateHealthChecks,
 } from "./healthGate";
+export {
+  atomicFailureAdvice,
+  etcdLeftStoppedMessage,
+  registryOf,
+  rpmOstreeFailureAdvice,
+  type AtomicFailureContext,
+  type EtcdUnitAfterDelete,
+} from "./advice";

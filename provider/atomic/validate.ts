@@ -646,6 +646,7 @@ const CONNECTION_STRING_FIELDS = [
   "privateKeyPassword",
   "agentSocketPath",
   "hostKey",
+  "hostKeySource",
   "knownHosts",
 ] as const;
 

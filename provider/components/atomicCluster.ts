@@ -5,6 +5,7 @@ import { HealthGate } from "../healthGate";
 import { clusterSpecWarnings, effectiveMaxUnavailable } from "./clusterSpec";
 import { ETCD_CLUSTER_CHECK, nodeGateChecks } from "./healthGates";
 import { EtcdNode, MasterNode, WorkerNode } from "./nodes";
+import { mergeHostStatus, type HostStatus, type NodeStatus } from "./status";
 
 export interface AtomicClusterArgs extends ClusterSpec {
   /**
@@ -12,6 +13,11 @@ export interface AtomicClusterArgs extends ClusterSpec {
    * hostKey). Leave the key out to use the stack's `atomic-host:privateKey` secret or ssh-agent.
    */
   connection?: Omit<ConnectionArgs, "host" | "port">;
+  /**
+   * The stack configuration key the description was read from, e.g. "my-cluster:cluster" (`readClusterConfig`
+   * sets it). Errors about a host's settings then name their path there: `my-cluster:cluster.hosts[0].hostKey`.
+   */
+  configKey?: string;
 }
 
 /** One health gate of the rollout, as the stack outputs show it. */
@@ -36,9 +42,20 @@ export interface GateSummary {
  * next `up` runs the gate again and carries on.
  */
 export class AtomicCluster extends pulumi.ComponentResource {
+  /** One EtcdNode per host with the role etcd (with package layering, not on a host that is also a master). */
   readonly etcdNodes: EtcdNode[] = [];
+  /** One MasterNode per host with the role master. */
   readonly masters: MasterNode[] = [];
+  /** One WorkerNode per host with the role worker, in batches of `maxUnavailable`. */
   readonly workers: WorkerNode[] = [];
+  /**
+   * Every host by its configured name, as the last `up` or `refresh` read it: `address` ("host:port"), `roles`,
+   * `units` (per system container: image, image digest, systemd state), with package layering
+   * `layeredPackages`, `requestedPackages`, `bootedVersion`, `bootedOrigin`, `pendingReboot`, and on an etcd host
+   * migrated to system containers `etcdMigration` (files, bytes, manifest, when). A registered output:
+   * `export const hosts = cluster.hosts;` shows it in `pulumi stack output`.
+   */
+  readonly hosts: pulumi.Output<Record<string, HostStatus>>;
   /** Every health gate, in rollout order. */
   readonly gates: { batch: string; host: string; gate: HealthGate }[] = [];
   /** The gates as plain values (also registered as this component's `gates` output). */
@@ -59,8 +76,19 @@ export class AtomicCluster extends pulumi.ComponentResource {
       host: h.host,
       port: h.port ?? 22,
       user: h.user ?? args.user ?? args.connection?.user ?? "root",
-      ...(h.hostKey ? { hostKey: h.hostKey } : {}),
+      ...(h.hostKey
+        ? {
+            hostKey: h.hostKey,
+            // So that a host-key error names the line of the stack configuration to fix.
+            ...(args.configKey
+              ? { hostKeySource: `${args.configKey}.hosts[${args.hosts.indexOf(h)}].hostKey` }
+              : {}),
+          }
+        : {}),
     });
+    const byHost = new Map<string, pulumi.Output<NodeStatus>[]>();
+    const track = (h: ClusterHostSpec, status: pulumi.Output<NodeStatus>) =>
+      byHost.set(h.name, [...(byHost.get(h.name) ?? []), status]);
     const layering = args.method === "packageLayering";
     for (const w of clusterSpecWarnings(args)) pulumi.log.warn(w, this);
 
@@ -84,6 +112,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
         { parent: this, dependsOn: previous },
       );
       this.etcdNodes.push(node);
+      track(h, node.status);
       this.gates.push({ batch: `etcd ${h.name}`, host: h.name, gate: node.gate });
       previous = node.ready;
     }
@@ -144,6 +173,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
         { parent: this, dependsOn: previous },
       );
       this.masters.push(node);
+      track(h, node.status);
       return { h, role: "master" as const, node };
     });
     if (masters.length > 0) previous = closeBatch("masters", masters);
@@ -159,6 +189,7 @@ export class AtomicCluster extends pulumi.ComponentResource {
           { parent: this, dependsOn: after },
         );
         this.workers.push(node);
+        track(h, node.status);
         return { h, role: "worker" as const, node };
       });
       previous = closeBatch(`workers ${i / batch + 1}`, group);
@@ -171,6 +202,17 @@ export class AtomicCluster extends pulumi.ComponentResource {
           .apply(([checks, passedAt]): GateSummary => ({ batch: b, host, checks: checks ?? [], passedAt })),
       ),
     );
-    this.registerOutputs({ gates: this.gateSummaries });
+    this.hosts = pulumi
+      .all(
+        args.hosts.map((h) =>
+          pulumi
+            .all(byHost.get(h.name) ?? [])
+            .apply(
+              (parts) => [h.name, mergeHostStatus(`${h.host}:${h.port ?? 22}`, h.roles, parts)] as const,
+            ),
+        ),
+      )
+      .apply((entries) => Object.fromEntries(entries));
+    this.registerOutputs({ hosts: this.hosts, gates: this.gateSummaries });
   }
 }

@@ -85,6 +85,9 @@ export function clusterSpecWarnings(
 }
 
 const ROLES: readonly Role[] = ["etcd", "master", "worker"];
+/** An OpenSSH public key line (type, base64, optional comment) or an OpenSSH `SHA256:` fingerprint. */
+const HOST_KEY_FORM =
+  /^((ssh|ecdsa|sk)-[A-Za-z0-9@.-]+ [A-Za-z0-9+/]+={0,2}( .*)?|SHA256:[A-Za-z0-9+/]{43}=?)$/;
 const METHODS: readonly MigrationMethod[] = ["systemContainers", "packageLayering"];
 const REBOOTS = ["ifNeeded", "always", "never"] as const;
 
@@ -216,7 +219,15 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
     if (typeof h.host !== "string" || !/^[A-Za-z0-9.:-]+$/.test(h.host) || h.host.startsWith("-")) {
       err(`${at}.host`, "must be a host name or IP address");
     }
-    if (
+    if (typeof h.port === "string") {
+      // YAML reads `port: "2222"` (and `pulumi config set --path` without --type) as a string.
+      err(
+        `${at}.port`,
+        /^[0-9]+$/.test(h.port)
+          ? `${JSON.stringify(h.port)} is a string; write the number without quotes (port: ${Number(h.port)})`
+          : `${JSON.stringify(h.port.slice(0, 40))} is not a port: a whole number from 1 to 65535`,
+      );
+    } else if (
       h.port !== undefined &&
       !(Number.isInteger(h.port) && (h.port as number) >= 1 && (h.port as number) <= 65535)
     ) {
@@ -227,8 +238,25 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
     addresses.add(address);
     optString(`${at}.user`, h.user);
     optString(`${at}.hostKey`, h.hostKey);
-    if (!Array.isArray(h.roles) || h.roles.length === 0 || !h.roles.every((r) => ROLES.includes(r as Role))) {
+    if (typeof h.hostKey === "string" && h.hostKey !== "" && !HOST_KEY_FORM.test(h.hostKey.trim())) {
+      // A public key, not a secret: but only its first characters are shown, enough to recognise it.
+      err(
+        `${at}.hostKey`,
+        `${JSON.stringify(h.hostKey.slice(0, 24))}... is neither an OpenSSH public key line ("ssh-ed25519 AAAA...", ` +
+          `as ssh-keyscan prints it) nor a "SHA256:..." fingerprint (as ssh-keygen -lf prints it)`,
+      );
+    }
+    if (typeof h.roles === "string") {
+      err(`${at}.roles`, `must be a list, e.g. [${JSON.stringify(h.roles)}], not a single string`);
+    } else if (!Array.isArray(h.roles) || h.roles.length === 0) {
       err(`${at}.roles`, `must be a non-empty list of "etcd", "master", "worker"`);
+    } else {
+      h.roles.forEach((r: unknown, j: number) => {
+        if (!ROLES.includes(r as Role)) {
+          const shown = typeof r === "string" ? JSON.stringify(r.slice(0, 40)) : `a ${typeof r}`;
+          err(`${at}.roles[${j}]`, `${shown} is not one of ${ROLES.join(", ")}`);
+        }
+      });
     }
   });
   if (errors.length > 0) return { errors };

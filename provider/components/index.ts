@@ -18,3 +18,4 @@ export {
   type NodeArgs,
   type WorkerNodeArgs,
 } from "./nodes";
+export type { EtcdMigrationStatus, HostStatus, NodeStatus, UnitStatus } from "./status";

@@ -20,6 +20,7 @@ import {
   imageRef,
   type MigrationMethod,
 } from "./defaults";
+import { nodeStatus, type NodeStatus } from "./status";
 import { etcdMemberGateChecks, type UserHealthChecks } from "./healthGates";
 
 /** What every node component takes. */
@@ -179,11 +180,19 @@ function container(
 export class EtcdNode extends pulumi.ComponentResource {
   /** The resources that finish this node: what others wait for. */
   readonly ready: pulumi.Resource[];
+  /** System containers: the move of etcd's data to the container's layout (runs first). */
   readonly migration?: EtcdDataMigration;
+  /** System containers: the etcd container, started on the migrated data. */
   readonly etcd?: SystemContainer;
+  /** Package layering: etcd layered in the rebase to Fedora 27. */
   readonly packages?: LayeredPackage;
   /** With package layering: the ostree remote the rebase pulls from. */
   readonly remote?: OstreeRemote;
+  /**
+   * What the host has, as the last `up` or `refresh` read it: the etcd unit (image, image digest, state) and the
+   * migration's result, or the layered packages and booted version. A registered output of the component.
+   */
+  readonly status: pulumi.Output<NodeStatus>;
   readonly gate: HealthGate;
 
   constructor(name: string, args: EtcdNodeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -222,7 +231,12 @@ export class EtcdNode extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.etcd ?? this.packages!] },
     );
     this.ready = [this.gate];
-    this.registerOutputs({});
+    this.status = nodeStatus("etcd", {
+      containers: this.etcd ? [this.etcd] : [],
+      packages: this.packages,
+      migration: this.migration,
+    });
+    this.registerOutputs({ status: this.status });
   }
 }
 
@@ -232,11 +246,16 @@ export class EtcdNode extends pulumi.ComponentResource {
  * colocated) in the rebase to Fedora 27.
  */
 export class MasterNode extends pulumi.ComponentResource {
+  /** The resources that finish this node: what the workers wait for. */
   readonly ready: pulumi.Resource[];
+  /** System containers: flanneld, kube-apiserver, kube-controller-manager, kube-scheduler. */
   readonly containers: SystemContainer[] = [];
+  /** Package layering: kubernetes-master and flannel (and etcd when colocated) in the rebase to Fedora 27. */
   readonly packages?: LayeredPackage;
   /** With package layering: the ostree remote the rebase pulls from. */
   readonly remote?: OstreeRemote;
+  /** What the host has (units, or layered packages and booted version), as the last `up` or `refresh` read it. */
+  readonly status: pulumi.Output<NodeStatus>;
 
   constructor(name: string, args: MasterNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:MasterNode", name, {}, opts);
@@ -252,17 +271,23 @@ export class MasterNode extends pulumi.ComponentResource {
       ({ packages: this.packages, remote: this.remote } = layering(this, name, args, packages, after));
       this.ready = [this.packages];
     }
-    this.registerOutputs({});
+    this.status = nodeStatus("master", { containers: this.containers, packages: this.packages });
+    this.registerOutputs({ status: this.status });
   }
 }
 
 /** A worker. System containers: flanneld, kubelet and kube-proxy. Package layering: kubernetes-node and flannel. */
 export class WorkerNode extends pulumi.ComponentResource {
+  /** The resources that finish this node: what the next batch of workers waits for. */
   readonly ready: pulumi.Resource[];
+  /** System containers: flanneld, kubelet, kube-proxy. */
   readonly containers: SystemContainer[] = [];
+  /** Package layering: kubernetes-node and flannel in the rebase to Fedora 27. */
   readonly packages?: LayeredPackage;
   /** With package layering: the ostree remote the rebase pulls from. */
   readonly remote?: OstreeRemote;
+  /** What the host has (units, or layered packages and booted version), as the last `up` or `refresh` read it. */
+  readonly status: pulumi.Output<NodeStatus>;
 
   constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("atomic-host:index:WorkerNode", name, {}, opts);
@@ -276,6 +301,7 @@ export class WorkerNode extends pulumi.ComponentResource {
       ({ packages: this.packages, remote: this.remote } = layering(this, name, args, WORKER_PACKAGES, after));
       this.ready = [this.packages];
     }
-    this.registerOutputs({});
+    this.status = nodeStatus("worker", { containers: this.containers, packages: this.packages });
+    this.registerOutputs({ status: this.status });
   }
 }

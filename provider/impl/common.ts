@@ -9,11 +9,13 @@ import {
   RemoteError,
   configurePool,
   connectionLabel,
+  getDefaultCredentials,
   exec,
   quoteCommand,
   redact,
   registerSecret,
   setDefaultCredentials,
+  setSshProgress,
   type ConnectionArgs,
   type ExecOptions,
   type ExecResult,
@@ -33,6 +35,7 @@ export interface ConfigureRequestLike {
  * They are never captured into state: only this process holds them, and they are registered for redaction.
  */
 export async function configureFromStack(req: ConfigureRequestLike): Promise<void> {
+  stackConfigured = true;
   const get = (k: string) => {
     const v = req.config.get(`${CONFIG_NAMESPACE}:${k}`);
     return v === undefined || v === "" ? undefined : v;
@@ -54,6 +57,61 @@ export async function configureFromStack(req: ConfigureRequestLike): Promise<voi
     knownHosts: get("knownHosts"),
     agentSocketPath: get("agentSocketPath"),
   });
+  // Each failed dial attempt, live: without it an unreachable host is 27 silent seconds (10 attempts).
+  setSshProgress((line) => {
+    if (process.env.PULUMI_ATOMIC_HOST_QUIET !== "true") console.log(`[atomic-host] ${line}`);
+  });
+}
+
+/** Whether `configure` read the stack's configuration: only then does the provider know every credential source. */
+let stackConfigured = false;
+
+/** The stack configuration keys the provider reads, for messages. */
+export const CREDENTIAL_CONFIG_KEYS = [
+  "privateKey",
+  "privateKeyPassword",
+  "password",
+  "user",
+  "knownHosts",
+  "agentSocketPath",
+].map((k) => `${CONFIG_NAMESPACE}:${k}`);
+
+/**
+ * What to do when nothing to log in with is configured: the stack secret first, since that is where most
+ * stacks keep the key.
+ */
+export const NO_CREDENTIALS_ADVICE =
+  `set the stack secret ${CONFIG_NAMESPACE}:privateKey ("pulumi config set --secret ${CONFIG_NAMESPACE}:privateKey < ~/.ssh/KEY"), ` +
+  `or ${CONFIG_NAMESPACE}:password; ${CONFIG_NAMESPACE}:privateKeyPassword unlocks an encrypted key, ` +
+  `${CONFIG_NAMESPACE}:user logs in as another user than root; or give connection.privateKey or connection.password, ` +
+  "or run an ssh-agent holding the key (SSH_AUTH_SOCK) before pulumi";
+
+/**
+ * `check`'s failure when no credential source is configured at all: no key or password in the connection (or its
+ * jump host), none in the stack's configuration, no agent socket. `up` could only fail to log in, so preview
+ * says so. Only in a provider process whose `configure` ran (a script calling the handlers has no stack).
+ */
+export function credentialFailures(connection: unknown): { property: string; reason: string }[] {
+  if (!stackConfigured || connection === null || typeof connection !== "object") return [];
+  const c = connection as Record<string, unknown>;
+  const given = (hop: Record<string, unknown> | undefined) =>
+    hop !== undefined &&
+    ["privateKey", "password", "agentSocketPath"].some((k) => hop[k] !== undefined && hop[k] !== "");
+  const defaults = getDefaultCredentials();
+  if (given(c)) return [];
+  if (defaults.privateKey || defaults.password || defaults.agentSocketPath || process.env.SSH_AUTH_SOCK)
+    return [];
+  return [
+    {
+      property: "connection.privateKey",
+      reason: `no credentials to log in to ${String(c.host)} with: ${NO_CREDENTIALS_ADVICE}`,
+    },
+  ];
+}
+
+/** For tests: forget that `configure` ran. */
+export function resetStackConfiguredForTesting(): void {
+  stackConfigured = false;
 }
 
 /** The name progress lines give each connection's host (the resource's `hostName`), by connection object. */
@@ -220,7 +278,8 @@ export function declarativeDiff(
   const d = diffProperties(table, olds, news);
   const strip = (c: unknown) => {
     if (c === null || typeof c !== "object") return c;
-    const { host: _h, port: _p, ...rest } = c as Record<string, unknown>;
+    // hostKeySource only names, in messages, where the host key was configured: no reason to update.
+    const { host: _h, port: _p, hostKeySource: _s, ...rest } = c as Record<string, unknown>;
     return rest;
   };
   const credentials = stableJson(strip(olds.connection)) !== stableJson(strip(news.connection));

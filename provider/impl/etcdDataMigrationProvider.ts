@@ -30,6 +30,8 @@ import {
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
   buildManifestCommand,
+  buildSystemctlCommand,
+  parseIsActiveOutput,
   buildDestinationMkdirCommand,
   formatPlanLines,
   planEtcdMigration,
@@ -37,6 +39,7 @@ import {
   containsUnknown,
   decideEtcdMigration,
   diffManifests,
+  etcdLeftStoppedMessage,
   etcdMigrationWarnings,
   manifestSha256,
   manifestTotals,
@@ -51,6 +54,7 @@ import {
   type EtcdInspection,
   type EtcdMigrateOutcome,
   type EtcdRestartOutcome,
+  type EtcdUnitAfterDelete,
   type ManifestEntry,
 } from "../atomic";
 import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
@@ -71,6 +75,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  credentialFailures,
   declarativeDiff,
   connectionOf,
   defined,
@@ -164,6 +169,13 @@ const REASON_TEXT: Record<string, string> = {
 function migrateUnderHostBound(argv: string[]): string[] {
   const bound = planHostTimeout(MIGRATE_TIMEOUT_MS, MIGRATE_KILL_AFTER_MS);
   return buildRemoteTimeoutArgv(bound.termMs / 1000, argv, bound.killAfterMs / 1000);
+}
+
+/** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
+async function readUnitState(conn: ConnectionArgs, unit: string): Promise<EtcdUnitAfterDelete> {
+  const active = await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs });
+  const enabled = await exec(conn, buildSystemctlCommand("is-enabled", unit), { timeoutMs: TIMEOUTS.readMs });
+  return { active: parseIsActiveOutput(active.stdout), enabled: enabled.stdout.trim().split("\n")[0] ?? "" };
 }
 
 async function runMigration(
@@ -429,7 +441,10 @@ export const etcdDataMigrationProvider = {
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withHostLabel(withDefaults(news));
-    const failures = validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>);
+    const failures = [
+      ...validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>),
+      ...credentialFailures(inputs.connection),
+    ];
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs: defined(inputs), failures };
     const spec = specOf(inputs);
@@ -477,10 +492,15 @@ export const etcdDataMigrationProvider = {
   },
 
   async delete(_id: string, props: Outputs) {
+    const conn = connectionOf(props);
     const spec = specOf(props);
     progress(
-      connectionOf(props),
+      conn,
       `leaving ${spec.source} and ${spec.destination}/member in place (delete never removes etcd data)`,
     );
+    // Say what the host has now, and why etcd stays down: a read only, so a host that cannot be read does not
+    // fail the delete (nothing is removed either way).
+    const unit = await readUnitState(conn, spec.unit).catch(() => undefined);
+    progress(conn, etcdLeftStoppedMessage(spec, unit));
   },
 };

@@ -31,6 +31,7 @@ import {
   parseRpmOstreeStatus,
   parseRpmOstreeVersion,
   planLayeringTransaction,
+  rpmOstreeFailureAdvice,
   rpmOstreeCapabilities,
   splitRefspec,
   validateLayeredPackageInputs,
@@ -60,6 +61,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  credentialFailures,
   declarativeDiff,
   connectionOf,
   defined,
@@ -271,10 +273,13 @@ async function converge(
           conn,
           plan.argv,
           `rpm-ostree found no package named ${outcome.packages.join(", ")} in the host's repositories`,
-          "Check the package names and the host's enabled rpm-md repositories (/etc/yum.repos.d).",
+          rpmOstreeFailureAdvice(outcome.kind),
         );
       default:
-        requireSuccess(out.exitCode === 0 ? { ...out, exitCode: -1 } : out, outcome.message);
+        requireSuccess(
+          out.exitCode === 0 ? { ...out, exitCode: -1 } : out,
+          rpmOstreeFailureAdvice(outcome.kind),
+        );
     }
   }
   throw new Error(
@@ -402,7 +407,10 @@ export const layeredPackageProvider = {
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const { __recorded: _r, ...declared } = news;
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
-    const failures = validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>);
+    const failures = [
+      ...validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>),
+      ...credentialFailures(inputs.connection),
+    ];
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs: defined(inputs), failures };
     // The same planner as the apply, on the host as the state records it. Another host (a replacement) or no

@@ -34,6 +34,7 @@ import {
   TIMEOUTS,
   configureFromStack,
   connectionOf,
+  credentialFailures,
   withHostLabel,
   declarativeDiff,
   defined,
@@ -169,7 +170,10 @@ export const ostreeRemoteProvider = {
 
   async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withHostLabel(withDefaults(news));
-    const failures = validateOstreeRemoteInputs(inputs as unknown as Record<string, unknown>);
+    const failures = [
+      ...validateOstreeRemoteInputs(inputs as unknown as Record<string, unknown>),
+      ...credentialFailures(inputs.connection),
+    ];
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs, failures };
     // What a host without the remote runs; at apply an identical remote is adopted (nothing runs) and a

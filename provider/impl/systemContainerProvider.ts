@@ -18,6 +18,7 @@ import {
   SYSTEM_CONTAINER_DEFAULTS,
   SYSTEM_CONTAINER_DIFF,
   buildImageCommitCommand,
+  atomicFailureAdvice,
   buildSystemContainerReadCommand,
   buildSystemctlStatusCommand,
   buildUninstallCommand,
@@ -39,6 +40,7 @@ import {
   recordAfterPlan,
   recordOfObservation,
   validateSystemContainerInputs,
+  type AtomicFailureKind,
   type SystemContainerObservation,
   type SystemContainerRecord,
   type SystemContainerPlan,
@@ -59,6 +61,7 @@ import {
   PartialFailure,
   TIMEOUTS,
   configureFromStack,
+  credentialFailures,
   declarativeDiff,
   connectionOf,
   defined,
@@ -258,8 +261,7 @@ async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContaine
     }
   }
   const out = await runStep(conn, step, timeout);
-  const hint = `Run "${quoteCommand(step.argv)}" on the host to see the whole output.`;
-  let outcome: { kind: string; message?: string; failure?: string; installedImage?: string };
+  let outcome: { kind: string; message?: string; failure?: AtomicFailureKind; installedImage?: string };
   switch (step.kind) {
     case "pull":
       outcome = classifyPullOutcome(out);
@@ -324,9 +326,14 @@ async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContaine
       return;
   }
   if (outcome.kind === "failed") {
+    // The tool's words are the error's stderr lines; `next:` says what to check for this class of failure.
     requireSuccess(
       out.exitCode === 0 ? { ...out, exitCode: -1 } : out,
-      `${outcome.message ?? ""} ${hint}`.trim(),
+      atomicFailureAdvice(outcome.failure ?? "other", {
+        name: inputs.name,
+        image: inputs.image,
+        step: step.kind,
+      }),
     );
   }
 }
@@ -392,7 +399,10 @@ export const systemContainerProvider = {
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const { priorImage: _p, __recorded: _r, ...declared } = news;
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
-    const failures = validateSystemContainerInputs(inputs as unknown as Record<string, unknown>);
+    const failures = [
+      ...validateSystemContainerInputs(inputs as unknown as Record<string, unknown>),
+      ...credentialFailures(inputs.connection),
+    ];
     if (failures.length > 0) return { inputs: defined(inputs), failures };
     const previous = olds && olds.name !== undefined && sameHostAndName(olds, inputs) ? olds : undefined;
     if (!containsUnknown(inputs as unknown as Record<string, unknown>)) {
@@ -461,7 +471,11 @@ export const systemContainerProvider = {
       const out = await runStep(conn, { argv, why: "remove the system container" }, TIMEOUTS.longMs);
       const outcome = classifyUninstallOutcome(out);
       if (outcome.kind === "absent") progress(conn, `system container ${props.name} was already gone`);
-      if (outcome.kind === "failed") requireSuccess(out, outcome.message);
+      if (outcome.kind === "failed")
+        requireSuccess(
+          out,
+          atomicFailureAdvice(outcome.failure, { name: props.name, image: props.image, step: "uninstall" }),
+        );
     });
   },
 };

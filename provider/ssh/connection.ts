@@ -47,6 +47,12 @@ export interface ProxyConnectionArgs {
    */
   hostKey?: string;
   /**
+   * Where {@link hostKey} was configured, e.g. `my-cluster:cluster.hosts[0].hostKey` (AtomicCluster sets it from
+   * the stack configuration): host-key errors name that path instead of `connection.hostKey`, so the person
+   * fixing it knows which line to edit. Not a credential. Default: none.
+   */
+  hostKeySource?: string;
+  /**
    * Contents of a `known_hosts` file used to verify the host key when {@link hostKey} is not set. Plain
    * (`host`, `[host]:port`, wildcards, negation) and hashed (`|1|…`) entries and `@revoked` markers are
    * understood. For the proxy hop, the target's value is used when the proxy sets none. Default: the
@@ -133,6 +139,8 @@ export interface ResolvedAuth {
 /** How one hop verifies the server's host key. */
 export interface HostKeyPolicy {
   hostKey?: string;
+  /** Where `hostKey` was configured, for messages (see {@link ProxyConnectionArgs.hostKeySource}). */
+  hostKeySource?: string;
   knownHosts?: string;
   insecureIgnoreHostKey: boolean;
 }
@@ -203,6 +211,9 @@ function resolveEndpoint(
     auth: resolveAuth(hop),
     hostKeyPolicy: {
       hostKey: hop.hostKey,
+      ...(hop.hostKey !== undefined && hop.hostKeySource !== undefined
+        ? { hostKeySource: hop.hostKeySource }
+        : {}),
       knownHosts: hop.knownHosts ?? inheritedKnownHosts ?? defaults.knownHosts,
       insecureIgnoreHostKey: hop.insecureIgnoreHostKey === true,
     },

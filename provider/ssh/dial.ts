@@ -11,9 +11,9 @@ import * as net from "net";
 import { Client, utils, type AnyAuthMethod, type ConnectConfig } from "ssh2";
 import type { Duplex } from "stream";
 import { RemoteError, messageOf } from "./errors";
-import { buildHostKeyCheck, type HostKeyCheck, type HostKeyVerdict } from "./hostKey";
+import { buildHostKeyCheck, hostKeySetting, type HostKeyCheck, type HostKeyVerdict } from "./hostKey";
 import type { ResolvedConnection, ResolvedEndpoint } from "./connection";
-import { logLine } from "./log";
+import { progressLine } from "./log";
 
 /** Tuning for {@link dial}. */
 export interface DialOptions {
@@ -101,7 +101,7 @@ async function dialWithRetry(
       kind: "hostkey",
       host: ep.label,
       summary: hostCheck.message,
-      hint: "fix connection.hostKey",
+      hint: `fix ${hostKeySetting(ep.hostKeyPolicy)}`,
     });
   }
   const authMethods = buildAuthMethods(ep);
@@ -109,11 +109,15 @@ async function dialWithRetry(
   for (let attempt = 1; ; attempt++) {
     const result = await dialOnce(ep, makeSock, hostCheck, authMethods, opts);
     if (result.ok) return result.client;
-    if (!result.retriable || attempt >= ep.dialErrorLimit) throw result.error;
+    if (!result.retriable) throw result.error;
+    // One line per attempt, so a person watching an `up` sees why it waits (10 attempts take about 27 s).
+    const failed = `${ep.label}: dial attempt ${attempt}/${limitText} failed: ${dialFailureReason(result.error.message)}`;
+    if (attempt >= ep.dialErrorLimit) {
+      progressLine(`${failed}; giving up`);
+      throw result.error;
+    }
     const wait = opts.backoffMs(attempt);
-    logLine(
-      `dial ${attempt}/${limitText} to ${ep.label} failed (${firstLine(result.error.message)}); retrying in ${wait} ms`,
-    );
+    progressLine(`${failed}; retrying in ${wait < 1000 ? `${wait} ms` : `${(wait / 1000).toFixed(1)} s`}`);
     await sleep(wait);
   }
 }
@@ -234,7 +238,10 @@ function buildAuthMethods(ep: ResolvedEndpoint): AnyAuthMethod[] {
       host: ep.label,
       summary:
         "no credentials to log in with: no private key, no password and no ssh-agent (SSH_AUTH_SOCK is unset)",
-      hint: "set connection.privateKey or connection.password, configure provider default credentials, or run an ssh-agent holding the key",
+      hint:
+        'set the stack secret atomic-host:privateKey ("pulumi config set --secret atomic-host:privateKey < ~/.ssh/KEY"), ' +
+        "or atomic-host:password (atomic-host:privateKeyPassword for an encrypted key, atomic-host:user for another " +
+        "user than root); or set connection.privateKey or connection.password; or run an ssh-agent holding the key",
     });
   }
   return methods;
@@ -468,8 +475,29 @@ function fail(error: RemoteError, retriable: boolean): Attempt {
   return { ok: false, error, retriable };
 }
 
-function firstLine(text: string): string {
-  return text.split("\n")[0];
+/** Socket error codes in words, as `ssh` prints them. */
+const SOCKET_CODE_WORDS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by peer",
+  ECONNABORTED: "connection aborted",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network is unreachable",
+  EHOSTDOWN: "host is down",
+  ETIMEDOUT: "connection timed out",
+  EPIPE: "broken pipe",
+  ENOTFOUND: "host name not found (DNS)",
+  EAI_AGAIN: "host name lookup failed for now (DNS)",
+};
+
+/**
+ * The reason a dial attempt failed, in a few words (`connection refused`), from its error message: the socket
+ * error code in words when there is one, else the message's first line without the host prefix.
+ */
+export function dialFailureReason(message: string): string {
+  const code = /\b(E[A-Z_]{3,})\b/.exec(message)?.[1];
+  if (code && SOCKET_CODE_WORDS[code]) return SOCKET_CODE_WORDS[code];
+  const first = message.split("\n")[0];
+  return first.replace(/^\[\w+\] \S+: /, "").replace(/^could not open an SSH connection: /, "");
 }
 
 function sleep(ms: number): Promise<void> {

@@ -184,7 +184,13 @@ export function buildHostKeyCheck(target: HostKeyTarget): HostKeyCheck | Error {
   return { verify: (blob) => ({ ok: false, ...unpinnedWords(blob, target) }) };
 }
 
+/** The setting a pinned key came from: its stack configuration path when known, else `connection.hostKey`. */
+export function hostKeySetting(policy: Pick<HostKeyPolicy, "hostKeySource">): string {
+  return policy.hostKeySource ?? "connection.hostKey";
+}
+
 function pinnedKeyCheck(hostKey: string, target: HostKeyTarget): HostKeyCheck | Error {
+  const setting = hostKeySetting(target.hostKeyPolicy);
   const trimmed = hostKey.trim();
   if (/^SHA256:/i.test(trimmed)) {
     const expected = "SHA256:" + trimmed.slice(7).replace(/=+$/, "");
@@ -193,12 +199,12 @@ function pinnedKeyCheck(hostKey: string, target: HostKeyTarget): HostKeyCheck | 
   const pinned = parsePublicKeyLine(trimmed);
   if (pinned instanceof Error) {
     return new Error(
-      `connection.hostKey is neither an OpenSSH public key line nor a SHA256: fingerprint: ${pinned.message}`,
+      `${setting} is neither an OpenSSH public key line nor a SHA256: fingerprint: ${pinned.message}`,
     );
   }
   const algorithms = algorithmsForKeyType(pinned.type);
   if (algorithms.length === 0)
-    return new Error(`connection.hostKey has a key type ssh2 cannot verify: ${pinned.type}`);
+    return new Error(`${setting} has a key type ssh2 cannot verify: ${pinned.type}`);
   return {
     serverHostKeyAlgorithms: algorithms,
     verify: (blob) => compareFingerprint(blob, fingerprintSha256(pinned.blob), target),
@@ -211,7 +217,7 @@ function compareFingerprint(blob: Buffer, expected: string, target: HostKeyTarge
   return {
     ok: false,
     summary:
-      `host key mismatch: the server presented ${describeKey(blob)} but connection.hostKey pins ${expected}; ` +
+      `host key mismatch: the server presented ${describeKey(blob)} but ${hostKeySetting(target.hostKeyPolicy)} pins ${expected}; ` +
       "the connection was refused before any credential or command was sent",
     hint: changedKeyHint(blob, target),
   };
@@ -285,7 +291,7 @@ function hostKeyFile(type: string): string {
 function changedKeyHint(blob: Buffer, target: HostKeyTarget): string {
   return (
     "if the host was reinstalled and its new key is genuine, check the new fingerprint on the host's console " +
-    `(ssh-keygen -lf ${hostKeyFile(keyTypeOfBlob(blob) ?? "ed25519")}) and update connection.hostKey/knownHosts for ` +
+    `(ssh-keygen -lf ${hostKeyFile(keyTypeOfBlob(blob) ?? "ed25519")}) and update ${target.hostKeyPolicy.hostKeySource ?? "connection.hostKey/knownHosts"} for ` +
     `${knownHostsName(target.host, target.port)}; otherwise treat this as a possible man-in-the-middle and stop`
   );
 }

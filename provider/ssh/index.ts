@@ -32,6 +32,7 @@ export {
   tailLines,
 } from "./errors";
 export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
+export { dialFailureReason } from "./dial";
 export {
   DEFAULT_MAX_OUTPUT_BYTES,
   buildCommandLine,
@@ -55,7 +56,7 @@ export {
 } from "./hostKey";
 export type { HostKeyCheck, HostKeyVerdict, KnownHostEntry, PublicKey } from "./hostKey";
 export { DEFAULT_LOCK_NAME, holdHostUntil, releaseHostHold, withHostLock } from "./lock";
-export { setSshLogger } from "./log";
+export { setSshLogger, setSshProgress } from "./log";
 export type { SshLogger } from "./log";
 export {
   closeAll,

@@ -24,3 +24,20 @@ export function logLine(line: string): void {
   if (logger) logger(safe);
   else if (process.env.PULUMI_ATOMIC_HOST_SSH_DEBUG) process.stderr.write(`[ssh] ${safe}\n`);
 }
+
+let progressSink: SshLogger | undefined;
+
+/**
+ * Sets the function that receives progress lines: what a person watching an `up` should see while the SSH layer
+ * works (each failed dial attempt), as opposed to the debug lines of {@link setSshLogger}. The provider points it
+ * at its progress output; `undefined` sends progress lines to {@link logLine} again.
+ */
+export function setSshProgress(fn: SshLogger | undefined): void {
+  progressSink = fn;
+}
+
+/** Reports one progress line, redacted. */
+export function progressLine(line: string): void {
+  if (progressSink) progressSink(redact(line));
+  else logLine(line);
+}

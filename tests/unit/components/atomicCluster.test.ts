@@ -296,3 +296,138 @@ describe("AtomicCluster", () => {
     });
   });
 });
+
+/** What a host would report, per resource type, so the component's outputs can be checked end to end. */
+function hostReport(type: string, inputs: Record<string, any>): Record<string, unknown> {
+  if (type.endsWith(":SystemContainer"))
+    return { ...inputs, imageId: `sha256:${inputs.name}`, unitState: "active", deployment: 0 };
+  if (type.endsWith(":LayeredPackage"))
+    return {
+      ...inputs,
+      layeredPackages: inputs.packages,
+      requestedPackages: inputs.packages,
+      booted: { checksum: "c0ffee", version: "27.1", origin: inputs.rebase },
+      pendingReboot: false,
+    };
+  if (type.endsWith(":EtcdDataMigration"))
+    return {
+      ...inputs,
+      source: "/var/lib/etcd/member",
+      destination: "/var/lib/etcd/etcd.etcd",
+      files: 7,
+      bytes: 4096,
+      manifestSha256: "ab".repeat(32),
+      migratedAt: "2026-12-01T10:00:00.000Z",
+    };
+  return inputs;
+}
+
+async function clusterHosts(spec: ClusterSpec): Promise<Record<string, any>> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: `${args.name}-id`, state: hostReport(args.type, args.inputs) }),
+      call: (args) => args.inputs,
+    },
+    "proj",
+    "stack",
+    false,
+  );
+  const cluster = new AtomicCluster("c", { ...spec, connection: { insecureIgnoreHostKey: true } });
+  return new Promise((resolve) => cluster.hosts.apply(resolve));
+}
+
+describe("AtomicCluster outputs", () => {
+  it("reports per host its roles, units with image, digest and state, and the etcd migration", async () => {
+    const hosts = await clusterHosts({
+      method: "systemContainers",
+      hosts: [
+        { name: "etcd1", host: "10.0.0.1", roles: ["etcd"] },
+        { name: "m1", host: "10.0.0.2", port: 2222, roles: ["master", "worker"] },
+      ],
+    });
+    expect(Object.keys(hosts)).to.deep.equal(["etcd1", "m1"]);
+    expect(hosts.etcd1).to.deep.equal({
+      address: "10.0.0.1:22",
+      roles: ["etcd"],
+      units: {
+        etcd: { image: "registry.fedoraproject.org/f27/etcd", imageId: "sha256:etcd", state: "active" },
+      },
+      etcdMigration: {
+        source: "/var/lib/etcd/member",
+        destination: "/var/lib/etcd/etcd.etcd",
+        files: 7,
+        bytes: 4096,
+        manifestSha256: "ab".repeat(32),
+        migratedAt: "2026-12-01T10:00:00.000Z",
+      },
+    });
+    expect(hosts.m1.address).to.equal("10.0.0.2:2222");
+    expect(hosts.m1.roles).to.deep.equal(["master", "worker"]);
+    // A master that is also a worker: both components' units, flanneld once.
+    expect(Object.keys(hosts.m1.units).sort()).to.deep.equal([
+      "flanneld",
+      "kube-apiserver",
+      "kube-controller-manager",
+      "kube-proxy",
+      "kube-scheduler",
+      "kubelet",
+    ]);
+    expect(hosts.m1.units.kubelet).to.deep.equal({
+      image: "registry.fedoraproject.org/f27/kubernetes-kubelet",
+      imageId: "sha256:kubelet",
+      state: "active",
+    });
+  });
+
+  it("reports layered packages and the booted version with package layering", async () => {
+    const hosts = await clusterHosts({
+      method: "packageLayering",
+      hosts: [
+        { name: "m1", host: "10.0.0.2", roles: ["master", "etcd"] },
+        { name: "w1", host: "10.0.0.3", roles: ["worker"] },
+      ],
+    });
+    expect(hosts.m1).to.deep.equal({
+      address: "10.0.0.2:22",
+      roles: ["master", "etcd"],
+      units: {},
+      layeredPackages: ["kubernetes-master", "flannel", "etcd"],
+      requestedPackages: ["kubernetes-master", "flannel", "etcd"],
+      bootedVersion: "27.1",
+      bootedOrigin: "fedora-atomic-27:fedora/27/x86_64/atomic-host",
+      pendingReboot: false,
+    });
+    expect(hosts.w1.layeredPackages).to.deep.equal(["kubernetes-node", "flannel"]);
+  });
+
+  it("names the stack configuration path of each host's key in its connection", async () => {
+    const seen: Record<string, any> = {};
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          seen[args.name] = args.inputs;
+          return { id: `${args.name}-id`, state: hostReport(args.type, args.inputs) };
+        },
+        call: (args) => args.inputs,
+      },
+      "proj",
+      "stack",
+      false,
+    );
+    const hostKey = "SHA256:a2QQ3NHEOIfALRJoa9ScptnGVS7VHOaTgMGxR/rs58w";
+    const cluster = new AtomicCluster("c", {
+      method: "systemContainers",
+      configKey: "my-cluster:cluster",
+      hosts: [
+        { name: "etcd1", host: "10.0.0.1", roles: ["etcd"] },
+        { name: "master1", host: "10.0.0.2", roles: ["master"], hostKey },
+      ],
+    });
+    await new Promise((resolve) => cluster.hosts.apply(resolve));
+    // The connection is registered as a secret: the mock sees it wrapped.
+    expect(seen["c-master1-master-kube-apiserver"].connection.value.hostKeySource).to.equal(
+      "my-cluster:cluster.hosts[1].hostKey",
+    );
+    expect(seen["c-etcd1-etcd-etcd"].connection.value.hostKeySource).to.equal(undefined);
+  });
+});

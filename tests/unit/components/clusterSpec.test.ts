@@ -64,6 +64,34 @@ describe("parseClusterSpec", () => {
       { ...good, hosts: [good.hosts[0], { ...good.hosts[1], port: 2201 }] },
       "127.0.0.1:2201 is listed twice",
     ],
+    [
+      "a misspelt role, naming it and its place in the list",
+      { ...good, hosts: [{ ...good.hosts[0], roles: ["etcd", "etdc"] }, good.hosts[1]] },
+      `cluster.hosts[0].roles[1]: "etdc" is not one of etcd, master, worker`,
+    ],
+    [
+      "roles given as one string",
+      { ...good, hosts: [{ ...good.hosts[0], roles: "etcd" }, good.hosts[1]] },
+      `cluster.hosts[0].roles: must be a list, e.g. ["etcd"], not a single string`,
+    ],
+    [
+      "a port given as a string",
+      { ...good, hosts: [{ ...good.hosts[0], port: "2222" }, good.hosts[1]] },
+      `cluster.hosts[0].port: "2222" is a string; write the number without quotes (port: 2222)`,
+    ],
+    [
+      "a port that is not a number at all",
+      { ...good, hosts: [{ ...good.hosts[0], port: "ssh" }, good.hosts[1]] },
+      `cluster.hosts[0].port: "ssh" is not a port`,
+    ],
+    [
+      "a placeholder left as the host key",
+      {
+        ...good,
+        hosts: [{ ...good.hosts[0], hostKey: "SHA256:REPLACE_WITH_THE_HOSTS_FINGERPRINT" }, good.hosts[1]],
+      },
+      `cluster.hosts[0].hostKey: "SHA256:REPLACE_WITH_THE_"... is neither an OpenSSH public key line`,
+    ],
     ["no master", { ...good, hosts: [good.hosts[0]] }, "cluster.hosts: no host has the role master"],
     ["no etcd", { ...good, hosts: [good.hosts[1]] }, "cluster.hosts: no host has the role etcd"],
     [
@@ -152,6 +180,18 @@ describe("parseClusterSpec", () => {
       gpgKeyPath: "/etc/pki/rpm-gpg/k",
     });
   });
+  it("accepts host keys as ssh-keyscan lines and as SHA256 fingerprints", () => {
+    const hostKeys = [
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG6xn1zQ0zZ8q0nE3hM4m3bVY0D0lW2vYy0hW9r8zJ3k",
+      "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= root@etcd1",
+      "SHA256:a2QQ3NHEOIfALRJoa9ScptnGVS7VHOaTgMGxR/rs58w",
+    ];
+    for (const hostKey of hostKeys) {
+      const { errors } = parseClusterSpec({ ...good, hosts: [{ ...good.hosts[0], hostKey }, good.hosts[1]] });
+      expect(errors, hostKey).to.deep.equal([]);
+    }
+  });
+
   for (const [what, raw, message] of cases) {
     it(`rejects ${what}`, () => {
       const { spec, errors } = parseClusterSpec(raw);

@@ -30,7 +30,7 @@ type FieldsAccepted<Theirs, Ours> = false extends {
   ? false
   : true;
 /** Our fields that `@pulumi/command` does not have. */
-type OurAdditions = "knownHosts" | "insecureIgnoreHostKey";
+type OurAdditions = "knownHosts" | "insecureIgnoreHostKey" | "hostKeySource";
 
 // A value typed as @pulumi/command's connection is assignable to ours, in both its output and unwrapped-input forms.
 export type _plainIsAssignable = Assert<IsAssignable<CommandConnection, ConnectionArgs>>;
@@ -40,7 +40,7 @@ export type _proxyIsAssignable = Assert<IsAssignable<CommandProxyConnection, Pro
 // Field by field (structural assignability alone would ignore a field we dropped or renamed).
 export type _everyFieldAccepted = Assert<FieldsAccepted<CommandConnection, ConnectionArgs>>;
 export type _everyProxyFieldAccepted = Assert<FieldsAccepted<CommandProxyConnection, ProxyConnectionArgs>>;
-// Apart from our two additions, we have no field they lack, and our fields' values are valid for them.
+// Apart from our three additions, we have no field they lack, and our fields' values are valid for them.
 export type _noOtherFields = Assert<
   IsAssignable<Exclude<keyof ConnectionArgs, OurAdditions>, keyof CommandConnection>
 >;

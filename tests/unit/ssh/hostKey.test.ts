@@ -124,6 +124,21 @@ describe("ssh/hostKey", () => {
       expect(v.summary).to.contain(RSA_FP).and.contain(ED25519_FP).and.contain("mismatch");
       expect(v.hint).to.contain("db1.example").and.contain("man-in-the-middle");
     });
+    it("names the stack configuration path a pinned key came from, in the reason and the advice", () => {
+      const source = "my-cluster:cluster.hosts[2].hostKey";
+      const v = check(
+        target({ hostKey: ED25519_LINE, hostKeySource: source, insecureIgnoreHostKey: false }),
+      ).verify(rsa.blob);
+      expect(v.ok).to.equal(false);
+      if (v.ok) return;
+      expect(v.summary).to.contain(`but ${source} pins ${ED25519_FP}`);
+      expect(v.hint).to.contain(`update ${source} for db1.example`);
+      const bad = buildHostKeyCheck(
+        target({ hostKey: "ssh-ed25519 !!!", hostKeySource: source, insecureIgnoreHostKey: false }),
+      );
+      expect(bad).to.be.instanceOf(Error);
+      expect((bad as Error).message).to.match(new RegExp(`^${source.replace(/[[\].]/g, "\\$&")} is neither`));
+    });
     it("accepts a SHA256: fingerprint pin (with or without padding) and does not restrict algorithms", () => {
       for (const pin of [ED25519_FP, `${ED25519_FP}=`]) {
         const c = check(target({ hostKey: pin, insecureIgnoreHostKey: false }));
