@@ -131,9 +131,11 @@ export class AtomicTool {
     new DockerImageRecord(this.env).record(image, remote, this.env.now());
   }
 
-  private uninstall(name: string, storage: string | undefined): number {
+  private uninstall(name: string, _storage: string | undefined): number {
     if (this.sc.getCheckout(name)) return this.sc.uninstall(name);
-    if (storage !== undefined) throw new AtomicValueError(`Unable to find ${name} in the ${storage} backend`);
+    // `--storage` is only a preference: uninstall does not pass `required` (projectatomic/atomic V1.12.1
+    // Atomic/uninstall.py:54), so the other backends are searched too and the error is the generic one
+    // (Atomic/backendutils.py:85-101), with or without `--storage`.
     throw new AtomicValueError(`Unable to find '${name}' in the following backends: docker, ostree`);
   }
 
