@@ -172,8 +172,9 @@ export interface ImagesListOptions {
 }
 
 /**
- * `display_all_image_info`. JSON is `json.dump(list)` on one line with no newline; the table ends with an empty
- * line (atomic's final `write_out("")`).
+ * `display_all_image_info`. JSON is `util.output_json(list)`: `json.dumps(indent=4, separators=(',', ': '))`
+ * written with `write_out`, so with a trailing newline (projectatomic/atomic V1.12.1 Atomic/images.py:164-166,
+ * Atomic/util.py:249-250,267-269); the table ends with an empty line (atomic's final `write_out("")`).
  */
 export function renderImagesList(rows: readonly ImageRow[], opts: ImagesListOptions): { text: string } {
   const id = (r: ImageRow) => (opts.truncate ? r.id.slice(0, 12) : r.id);
@@ -193,7 +194,8 @@ export function renderImagesList(rows: readonly ImageRow[], opts: ImagesListOpti
       backend: r.backend,
       vuln_info: {},
     }));
-    return { text: pyJsonDumps(list) };
+    // Atomic/images.py:165 -> Atomic/util.py:267-269 (output_json: indent=4, write_out adds "\n").
+    return { text: pyJsonDumps(list, { indent: 4, separators: [",", ": "] }) + "\n" };
   }
   const wRepo = rows.length ? Math.max(...rows.map((r) => r.repo.length)) + 2 : 1;
   const wTag = rows.length ? Math.max(...rows.map((r) => r.tag.length)) + 2 : 1;

@@ -239,7 +239,7 @@ export class AtomicTool {
         dangling: false,
       });
     }
-    // json.dump writes no newline; the table carries its own.
+    // Both forms carry their own final newline (output_json's write_out; the table's last write_out("")).
     this.io.outRaw(renderImagesList(rows, cmd).text);
     return 0;
   }

@@ -1,7 +1,7 @@
 /**
  * Python's `json.dumps` as atomic calls it, byte for byte: atomic writes its `info` file with
- * `json.dumps(info, indent=4)`, `containers list --json` with `indent=4, separators=(',', ': ')` and
- * `images list --json` with plain `json.dump` (separators `', '` and `': '`, one line). Clients parse these, so
+ * `json.dumps(info, indent=4)`, `containers list --json` and `images list --json` with `output_json`
+ * (`indent=4, separators=(',', ': ')`, Atomic/util.py:267-269 at V1.12.1). Clients parse these, so
  * the exact spacing matters less than the key order, but golden files compare bytes.
  *
  * Differences from `JSON.stringify` reproduced here: `ensure_ascii` (non-ASCII as `\uXXXX`), `", "`/`": "` in the
