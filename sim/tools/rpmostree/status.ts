@@ -4,9 +4,9 @@
  *
  * v2017.10 text: `State: idle` | `State: transaction: <title>`, then `Deployments:`, each deployment introduced by
  * `● ` (booted) or two spaces and the origin refspec; keys right-aligned to the width of "InactiveBaseReplacements"
- * (24) plus two leading spaces; blank line between deployments. 2018.7 differences: `State: idle; auto updates
- * disabled` / `State: busy`, `ostree://` before the refspec, wrapped package lists; JSON gains `cached-update`,
- * `pinned`, `staged`. `status --json` is compact JSON without a final newline in both.
+ * (24) plus two leading spaces; blank line between deployments. 2018.7 differences: `State: idle` / `State: busy`,
+ * `AutomaticUpdates: disabled`, `Transaction: <title>` when busy, `ostree://` before the refspec, wrapped package
+ * lists; JSON gains `cached-update`, `pinned`, `staged`. `status --json` is compact JSON without a final newline in both.
  */
 import { BaseImage, nevra } from "../../catalog";
 import { formatUtcDateTime } from "../atomic/hostEnv";
@@ -76,7 +76,12 @@ function packagesLine(key: string, pkgs: readonly string[], opts: StatusTextOpti
 function stateLine(state: RpmOstreeState, version: RpmOstreeVersion): string {
   if (version === "2017.10")
     return state.transaction ? `State: transaction: ${state.transaction.title}` : "State: idle";
-  return state.transaction ? "State: busy" : "State: idle; auto updates disabled";
+  // coreos/rpm-ostree v2018.7 src/app/rpmostree-builtin-status.c:292-295 (state, then the policy "none" as
+  // `AutomaticUpdates: disabled`) and :356-360 (`Transaction: <title>` while busy). The one-line
+  // `State: idle; auto updates disabled` form is v2018.2-v2018.6's.
+  const lines = [state.transaction ? "State: busy" : "State: idle", "AutomaticUpdates: disabled"];
+  if (state.transaction) lines.push(`Transaction: ${state.transaction.title}`);
+  return lines.join("\n");
 }
 
 export function renderStatusText(state: RpmOstreeState, opts: StatusTextOptions): string {
