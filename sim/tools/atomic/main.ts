@@ -123,6 +123,9 @@ export class AtomicTool {
   private pullToDocker(image: string): void {
     const remote = this.sc.registryImage(image);
     if (!remote) throw new AtomicValueError(skopeoManifestUnknown(image, this.env.now(), false));
+    // DockerBackend.pull_image announces the fully qualified name (tag defaulted to latest, Atomic/util.py:986-987;
+    // Atomic/objects/image.py:112-122) before skopeo copy: projectatomic/atomic V1.12.1 Atomic/backends/_docker.py:345.
+    this.io.out(`Pulling ${canonicalImageRef(image)} ...`);
     this.io.out("Getting image source signatures");
     for (const layer of remote.layers) this.io.out(`Copying blob ${layer}`);
     this.io.out(`Copying config ${remote.digest}`);
