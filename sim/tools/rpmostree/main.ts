@@ -369,6 +369,7 @@ export class RpmOstreeTool {
     if (!r.ok && r.phase === "origin") throw new RpmOstreeError(r.error);
     if (pullRefspec !== undefined) this.pull(pullRefspec);
     if (!r.ok) {
+      for (const w of r.warnings ?? []) this.io.out(w);
       const target = baseImageForRef(parseRefspec(change.refspec ?? s.deployments[0].origin).ref);
       if (r.phase === "depsolve" && target) {
         // libdnf gives up after the tree is checked out and the repositories are loaded.
@@ -389,26 +390,30 @@ export class RpmOstreeTool {
       }
       throw new RpmOstreeError(r.error);
     }
-    if (r.unchanged) return { lines: ["No change."], exit: unchangedExit, printDiff: false };
+    if (r.unchanged) return { lines: [...r.warnings, "No change."], exit: unchangedExit, printDiff: false };
     // Packages layered in any existing deployment are in the package cache; the rest is downloaded.
     const cached = new Set(
       s.deployments.flatMap((d) => resolveRequests(baseOf(d), d.packages).layered.map((p) => nevra(p))),
     );
     const { deployments, countChange } = writeDeployment(s.deployments, r.deployment);
-    const lines = renderDeployProgress({
-      baseChecksum: r.deployment.baseChecksum,
-      release: releaseOf(r.deployment),
-      needsRepos: r.deployment.requestedPackages.length > 0,
-      newInactive: r.newInactive,
-      toDownload: r.resolution.layered.filter((p) => !cached.has(nevra(p))),
-      layered: r.resolution.layered,
-      countChange,
-      // A base commit no deployment has yet is pulled (rebase, upgrade, deploy; install/uninstall never pull).
-      pulled:
-        pullRefspec !== undefined && !s.deployments.some((d) => d.baseChecksum === r.deployment.baseChecksum)
-          ? { ...F26_TO_F27_PULL, seconds: 0 }
-          : undefined,
-    });
+    const lines = [
+      ...r.warnings,
+      ...renderDeployProgress({
+        baseChecksum: r.deployment.baseChecksum,
+        release: releaseOf(r.deployment),
+        needsRepos: r.deployment.requestedPackages.length > 0,
+        newInactive: r.newInactive,
+        toDownload: r.resolution.layered.filter((p) => !cached.has(nevra(p))),
+        layered: r.resolution.layered,
+        countChange,
+        // A base commit no deployment has yet is pulled (rebase, upgrade, deploy; install/uninstall never pull).
+        pulled:
+          pullRefspec !== undefined &&
+          !s.deployments.some((d) => d.baseChecksum === r.deployment.baseChecksum)
+            ? { ...F26_TO_F27_PULL, seconds: 0 }
+            : undefined,
+      }),
+    ];
     if (o["dry-run"]) {
       const cut = lines.findIndex((l) => l.startsWith("Resolving dependencies"));
       return {

@@ -172,8 +172,10 @@ export type ChangeResult =
       newInactive: Array<{ name: string; providedBy: string }>;
       /** The origin did not change at all. */
       unchanged: boolean;
+      /** Messages the daemon prints before any progress (2018.7's inactive-request deprecation warning). */
+      warnings: string[];
     }
-  | { ok: false; error: string; phase: "origin" | "depsolve" };
+  | { ok: false; error: string; phase: "origin" | "depsolve"; warnings?: string[] };
 
 /**
  * Build the deployment a package change or rebase produces (rpm-ostree's origin edits, then depsolve).
@@ -206,18 +208,21 @@ export function applyOriginChange(state: RpmOstreeState, change: OriginChange, n
   if (!base) return { ok: false, phase: "depsolve", error: `No such ref ${refspec}` };
 
   const resolution = resolveRequests(base, [...requested]);
+  const newInactive = resolution.inactive.filter((i) => change.install.includes(i.name));
+  // v2018.7 only warns about an install the base already provides and goes on (the refusal came later):
+  // coreos/rpm-ostree v2018.7 src/daemon/rpmostreed-transaction-types.c:988-996, printed by the client as a
+  // Message signal on stdout (src/app/rpmostree-dbus-helpers.c:496-503), before depsolve and any progress.
+  const warnings =
+    change.version === "2018.7" && !change.allowInactive
+      ? newInactive.map(
+          (i) =>
+            `warning: deprecated: "${i.name}" is already provided by: ${i.providedBy}. Use --allow-inactive to ` +
+            "squash this warning. A future release will make this a requirement. See rpm-ostree(1) for details.",
+        )
+      : [];
   if (resolution.missing.length > 0) {
     // libdnf (2017 era) names the first package it cannot find; v2018.8+ lists them ("Packages not found: a, b").
-    return { ok: false, phase: "depsolve", error: `No package matches '${resolution.missing[0]}'` };
-  }
-  const newInactive = resolution.inactive.filter((i) => change.install.includes(i.name));
-  if (change.version === "2018.7" && !change.allowInactive && newInactive.length > 0) {
-    const i = newInactive[0];
-    return {
-      ok: false,
-      phase: "depsolve",
-      error: `"${i.name}" is already provided by: ${i.providedBy}. Use --allow-inactive to explicitly require it.`,
-    };
+    return { ok: false, phase: "depsolve", error: `No package matches '${resolution.missing[0]}'`, warnings };
   }
   const checksum = resolution.layered.length
     ? layeredChecksum(base.checksum, resolution.layered)
@@ -236,7 +241,7 @@ export function applyOriginChange(state: RpmOstreeState, change: OriginChange, n
     packages: resolution.active,
     booted: false,
   };
-  return { ok: true, deployment, resolution, newInactive, unchanged: !originChanged };
+  return { ok: true, deployment, resolution, newInactive, unchanged: !originChanged, warnings };
 }
 
 /**

@@ -110,17 +110,27 @@ describe("rpm-ostree deployment model", () => {
       "Package/capability 'etcd' is not currently requested",
     ],
     ["unknown package", change({ install: ["foo"] }), "No package matches 'foo'"],
-    [
-      "2018.7 inactive without --allow-inactive",
-      change({ install: ["etcd"], version: "2018.7", allowInactive: false }),
-      '"etcd" is already provided by: etcd-3.1.9-1.fc26.x86_64. Use --allow-inactive to explicitly require it.',
-    ],
   ];
   for (const [name, c, message] of errors) {
     it(`fails on ${name}`, () => {
       expect(applyOriginChange(f26(), c, NOW)).to.deep.include({ ok: false, error: message });
     });
   }
+
+  it("only warns on a 2018.7 inactive request without --allow-inactive (rpmostreed-transaction-types.c:988-996)", () => {
+    const r = applyOriginChange(
+      f26(),
+      change({ install: ["etcd"], version: "2018.7", allowInactive: false }),
+      NOW,
+    );
+    expect(r).to.deep.include({
+      ok: true,
+      warnings: [
+        'warning: deprecated: "etcd" is already provided by: etcd-3.1.9-1.fc26.x86_64. Use --allow-inactive to ' +
+          "squash this warning. A future release will make this a requirement. See rpm-ostree(1) for details.",
+      ],
+    });
+  });
 
   it("keeps [new, booted] and drops an old pending deployment", () => {
     const s = f26();
