@@ -19,7 +19,7 @@ import {
 import { HostEnv, hostEnvFromProcess } from "./hostEnv";
 import { DockerImageRecord, defaultSystemName } from "./imageStore";
 import { templatePlaceholders } from "./pyTemplate";
-import { SystemContainers, skopeoManifestUnknown, splitSetArgs } from "./systemContainers";
+import { SystemContainers, skopeoManifestUnknown } from "./systemContainers";
 import { atomicVersion, imageIdOf } from "./version";
 import { ToolIo, processToolIo } from "./toolIo";
 
@@ -99,7 +99,8 @@ export class AtomicTool {
         `Invalid --system-package mode.  Accepted values: '${ACCEPTED_SYSTEM_PACKAGE.join("', '")}'`,
       );
     }
-    const setValues = splitSetArgs(a.setValues ?? []);
+    // `--set` is only split (and checked) by SystemContainers._install, after the pull: see SystemContainers.install.
+    const setValues = a.setValues ?? [];
     const name = a.name ?? defaultSystemName(a.image);
     if (a.system || a.user) return this.sc.install(a.image, name, setValues, a.systemPackage);
     if (a.storage === "ostree") {

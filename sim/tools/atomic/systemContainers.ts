@@ -328,7 +328,7 @@ export class SystemContainers {
    * `SystemContainers.install` as reached from install.py: the image is made local first (so a re-install still
    * pulls), then an existing checkout short-circuits with "NAME already present" (stdout, exit 0).
    */
-  install(image: string, name: string, setValues: Record<string, string>, systemPackage: string): number {
+  install(image: string, name: string, setArgs: readonly string[], systemPackage: string): number {
     this.store.ensureRepo();
     if (!this.store.resolveNameOrId(image)) {
       // install.py: make_remote_image (skopeo inspect) before pulling; a missing tag fails there.
@@ -341,6 +341,10 @@ export class SystemContainers {
       this.io.out(`${name} already present`);
       return 0;
     }
+    // `--set NAME=VALUE` is split only after the image is pulled (and after "already present"):
+    // projectatomic/atomic V1.12.1 Atomic/syscontainers.py:395-397 (already present), :399 (_pull_image_to_ostree),
+    // :406-408 (_split_set_args, "Invalid value '%s'.  Expected form NAME=VALUE", :151-156).
+    const setValues = splitSetArgs(setArgs);
     this.checkout(name, image, 0, false, { ...setValues }, systemPackage === "auto" ? "no" : systemPackage);
     return 0;
   }

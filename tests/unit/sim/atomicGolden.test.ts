@@ -97,7 +97,7 @@ describe("atomic stand-in (golden)", function () {
 
     const cases: Array<[string, string, string[]]> = [
       ["install-invalid-system-package", `${REF1} flags table (--system-package)`, ["install", "--system", "--system-package=maybe", ETCD]],
-      ["install-invalid-set", `${REF1} flags table (--set); ${SYSC} _split_set_args`, ["install", "--system", "--set", "ETCD_NAME", ETCD]],
+      ["install-invalid-set", `${SYSC} _install: _pull_image_to_ostree, then _split_set_args`, ["install", "--system", "--set", "ETCD_NAME", ETCD]],
       ["install-system-docker-storage", `${REF1} flags table (--storage)`, ["install", "--system", "--storage=docker", ETCD]],
       ["install-set-without-system", `${REF1} "Typical stderr messages"; ${REF2.replace("§2", "§5")} atomic_container`, ["install", "--storage=ostree", "--set=ETCD_NAME=x", ETCD]],
       ["install-unknown-image", `${REF1} "Typical stderr messages" (registry error passed through; skopeo wording inferred)`, ["install", "--system", "registry.fedoraproject.org/f27/nope"]],
@@ -112,7 +112,9 @@ describe("atomic stand-in (golden)", function () {
     ]; // prettier-ignore
     for (const [name, source, args] of cases) {
       it(`${name}: ${args.join(" ")}`, () => {
-        const r = golden(sb, name, source, args);
+        // A bad --set fails only after the pull (Atomic/syscontainers.py:399,408 at V1.12.1): on its own sandbox, so
+        // the later install-unit-file-exists still pulls first.
+        const r = golden(name === "install-invalid-set" ? makeSandbox() : sb, name, source, args);
         expect(r.status).to.not.equal(0);
       });
     }
