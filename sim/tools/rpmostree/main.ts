@@ -399,6 +399,7 @@ export class RpmOstreeTool {
     const lines = [
       ...r.warnings,
       ...renderDeployProgress({
+        version: this.version,
         baseChecksum: r.deployment.baseChecksum,
         release: releaseOf(r.deployment),
         needsRepos: r.deployment.requestedPackages.length > 0,

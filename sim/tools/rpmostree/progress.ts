@@ -56,6 +56,8 @@ export interface DeployProgress {
   countChange: number;
   /** Set when the transaction pulled a new base commit. */
   pulled?: PullStats;
+  /** rpm-ostree version; 2017.10 when omitted. */
+  version?: "2017.10" | "2018.7";
 }
 
 function mb(bytes: number): string {
@@ -95,11 +97,21 @@ export function renderDeployProgress(p: DeployProgress): string[] {
       out.push(
         `Will download: ${p.toDownload.length} package${p.toDownload.length === 1 ? "" : "s"} (${mb(size)})`,
       );
-      out.push(`  Downloading from fedora: ${BAR}`, `Importing: ${BAR}`);
+      // v2018.7 counts imports: rpmostree_output_progress_n_items ("Importing", n, total)
+      // (coreos/rpm-ostree v2018.7 src/libpriv/rpmostree-core.c:2136-2137), which the daemon sends as
+      // PercentProgress "Importing (n/total)" (src/daemon/rpmostreed-sysroot.c:146-157); the client prints it at 100%.
+      const importing =
+        p.version === "2018.7" ? `Importing (${p.toDownload.length}/${p.toDownload.length})` : "Importing:";
+      out.push(`  Downloading from fedora: ${BAR}`, `${importing} ${BAR}`);
     }
     if (p.layered.length) {
+      const n = p.layered.length;
       out.push(
-        `Applying ${p.layered.length} overlay${p.layered.length === 1 ? "" : "s"}... done`,
+        // v2018.7 prints no "Applying" message for overlays alone (rpmostree-core.c:3667-3668) and counts the
+        // checkout as "Checking out packages" n/total (rpmostree-core.c:3650,3767-3768,3771, rpmostreed-sysroot.c:146-157).
+        p.version === "2018.7"
+          ? `Checking out packages (${n}/${n}) ${BAR}`
+          : `Applying ${n} overlay${n === 1 ? "" : "s"}... done`,
         "Writing rpmdb... done",
         "Writing OSTree commit... done",
       );
