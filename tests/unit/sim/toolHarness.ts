@@ -251,7 +251,10 @@ export function loadGolden(
   const actual: Golden = { header, exit: r.status, stdout: scrub(r.stdout), stderr: scrub(r.stderr) };
   if (process.env.UPDATE_GOLDEN === "1") {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, formatGolden(actual));
+    // An existing golden keeps its header: its `# source:` (the real tool's file and line) and `# notes:` lines
+    // are the record of where the expected text comes from, and are edited by hand, never regenerated.
+    const kept = fs.existsSync(file) ? parseGolden(fs.readFileSync(file, "utf8")).header : header;
+    fs.writeFileSync(file, formatGolden({ ...actual, header: kept }));
   }
   if (!fs.existsSync(file))
     throw new Error(`missing golden file ${file} (run with UPDATE_GOLDEN=1 to create it)`);
