@@ -274,6 +274,13 @@ export function declarativeDiff(
   table: DiffTable,
   olds: { connection?: unknown },
   news: { connection?: unknown; commands?: unknown },
+  opts: {
+    /**
+     * Whether `commands` is a plan of what the update runs (default). A resource whose `commands` only describes
+     * what it will do whenever it runs (HealthGate's checks) sets false: its non-empty description is no change.
+     */
+    commandsArePlan?: boolean;
+  } = {},
 ) {
   const d = diffProperties(table, olds, news);
   const strip = (c: unknown) => {
@@ -285,7 +292,7 @@ export function declarativeDiff(
   const credentials = stableJson(strip(olds.connection)) !== stableJson(strip(news.connection));
   // check planned commands from the state as recorded (after a refresh: as found), so a repair of drift no
   // table row sees (a unit disabled by hand) is still an update, and runs what the preview showed.
-  const planned = Array.isArray(news.commands) && news.commands.length > 0;
+  const planned = (opts.commandsArePlan ?? true) && Array.isArray(news.commands) && news.commands.length > 0;
   return {
     changes: d.changes || credentials || planned,
     replaces: d.replaces,

@@ -141,7 +141,8 @@ export const healthGateProvider = {
   },
 
   async diff(_id: string, olds: Outputs, news: Inputs) {
-    return declarativeDiff(HEALTH_GATE_DIFF, olds, news);
+    // `commands` lists the checks (shown at preview), which run whenever the gate does: no change by itself.
+    return declarativeDiff(HEALTH_GATE_DIFF, olds, news, { commandsArePlan: false });
   },
 
   async create(inputs: Inputs) {

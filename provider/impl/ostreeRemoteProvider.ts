@@ -168,7 +168,7 @@ async function followedRemotes(conn: ConnectionArgs): Promise<Set<string>> {
 export const ostreeRemoteProvider = {
   configure: configureFromStack,
 
-  async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
+  async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withHostLabel(withDefaults(news));
     const failures = [
       ...validateOstreeRemoteInputs(inputs as unknown as Record<string, unknown>),
@@ -176,10 +176,24 @@ export const ostreeRemoteProvider = {
     ];
     if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
       return { inputs, failures };
-    // What a host without the remote runs; at apply an identical remote is adopted (nothing runs) and a
-    // different one is refused unless `replace`.
-    const plan = planOstreeRemote(declarationOf(inputs), { replace: inputs.replace === true, owned: false });
-    inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand });
+    // The same remote on the same host as the state has it: nothing to run (a refresh that found it changed or
+    // gone records that, and the plan below then shows the repair).
+    const sameRemote =
+      olds?.connection !== undefined &&
+      hostId(olds.connection) === hostId(inputs.connection) &&
+      olds.name === inputs.name;
+    const unchanged =
+      sameRemote &&
+      olds.url === inputs.url &&
+      (olds.gpgVerify ?? true) === (inputs.gpgVerify ?? true) &&
+      olds.gpgKeyPath === inputs.gpgKeyPath;
+    // Otherwise what a host without the remote runs (or, for this resource's own remote, its replacement); at
+    // apply an identical remote is adopted (nothing runs) and a different one is refused unless `replace`.
+    const plan = planOstreeRemote(declarationOf(inputs), {
+      replace: inputs.replace === true,
+      owned: sameRemote,
+    });
+    inputs.commands = unchanged ? [] : formatPlanLines(plan.steps, { quote: quoteCommand });
     return { inputs: defined(inputs), failures: [] };
   },
 

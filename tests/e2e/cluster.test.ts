@@ -144,7 +144,7 @@ for (const { method, example } of [
       clearAll(sim);
       const before = totalLogins(sim);
       const r = await p.ok(["up", "--yes", "--skip-preview"]);
-      expect(r.output).not.to.match(/\d+ (created|updated|deleted|replaced)/);
+      expect(r.output, r.output).not.to.match(/\d+ (created|updated|deleted|replaced)/);
       expect(allCommands(sim)).to.deep.equal([]);
       expect(totalLogins(sim)).to.equal(before);
     });
@@ -153,7 +153,7 @@ for (const { method, example } of [
       if (method === "systemContainers") await sim.exec("worker1", "systemctl stop kubelet");
       else await sim.exec("worker1", "rpm-ostree uninstall flannel");
       const r = await p.ok(["refresh", "--yes", "--diff"]);
-      expect(r.output).to.match(/1 updated/);
+      expect(r.output, r.output).to.match(/1 updated/);
       expect(r.output).to.match(
         method === "systemContainers"
           ? /unitState\s*:\s*"active" => "inactive"/

@@ -218,7 +218,13 @@ describe("pulumi preview shows what pulumi up runs", function () {
 
   it("creates: every host runs exactly its resources' previewed commands, in order", async () => {
     const preview = await previewThenUp();
-    expect([...preview.values()].map((s) => s.op)).to.deep.equal(["create", "create", "create", "create"]);
+    expect([...preview.values()].map((s) => s.op)).to.deep.equal([
+      "create",
+      "create",
+      "create",
+      "create",
+      "create",
+    ]);
   });
 
   it("SystemContainer stopped by hand: preview shows running: false => true and the start, up runs it", async () => {

@@ -521,9 +521,9 @@ describe("hostile inputs are refused by check, before any host is reached", func
     if (ran.length > 0) console.log(["    resource / input / property / reason", ...ran].join("\n"));
   });
 
-  it(`has at least 30 rows, covering all four resources (${ROWS.length} rows)`, () => {
+  it(`has at least 30 rows, covering all five resources (${ROWS.length} rows)`, () => {
     expect(ROWS.length).to.be.at.least(30);
-    expect(new Set(ROWS.map((r) => r[0])).size).to.equal(4);
+    expect(new Set(ROWS.map((r) => r[0])).size).to.equal(5);
   });
 
   it("refuses every row, naming the property and why, and echoes no credential", async () => {
