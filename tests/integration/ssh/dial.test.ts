@@ -147,7 +147,9 @@ describe("ssh transport against real sshd: dialing and retries", function () {
         "echo",
         "up",
       ]);
-      await waitFor("a refused dial to be retried", () => lines.some((l) => l.startsWith("dial 1/100")));
+      await waitFor("a refused dial to be retried", () =>
+        lines.some((l) => l.includes(": dial attempt 1/100 failed")),
+      );
       await late.start();
       expect((await running).stdout).to.equal("up\n");
       expect(lines.some((l) => l.includes(": dial attempt 1/100 failed: connection refused"))).to.equal(true);
