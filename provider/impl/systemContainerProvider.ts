@@ -56,6 +56,7 @@ import {
   type ConnectionArgs,
   type ExecResult,
 } from "../ssh";
+import { createHash } from "crypto";
 import type { SystemContainerInputs, SystemContainerOutputs } from "../systemContainer";
 import {
   PartialFailure,
@@ -120,6 +121,55 @@ function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): Connection
   return connectionOf(inputs);
 }
 
+/** Keys of the template values the program marked secret ("*": all). */
+function secretKeysOf(inputs: Partial<Inputs>, key: string): boolean {
+  const keys = Array.isArray(inputs.secretValueKeys) ? inputs.secretValueKeys : [];
+  return keys.includes("*") || keys.includes(key);
+}
+
+const RECORD_DIGEST = "sha256:";
+const digestOf = (v: string) => RECORD_DIGEST + createHash("sha256").update(v).digest("hex");
+
+/**
+ * `__recorded` is stored in the state as plain inputs, so a secret template value is recorded as its digest only:
+ * the planner needs to know whether the host's value is the declared one, never the value itself.
+ */
+function maskRecord(
+  record: SystemContainerRecord | undefined,
+  inputs: Partial<Inputs>,
+): SystemContainerRecord | undefined {
+  if (record === undefined) return undefined;
+  const mask = (values: Record<string, string> | undefined) =>
+    values === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(values).map(([k, v]) => [
+            k,
+            secretKeysOf(inputs, k) && !v.startsWith(RECORD_DIGEST) ? digestOf(v) : v,
+          ]),
+        );
+  return { ...record, values: mask(record.values)!, previousValues: mask(record.previousValues) };
+}
+
+/** The record with each secret digest that matches the declared value replaced by that value (for the planner). */
+function unmaskRecord(
+  record: SystemContainerRecord | undefined,
+  inputs: Partial<Inputs>,
+): SystemContainerRecord | undefined {
+  if (record === undefined) return undefined;
+  const declared = inputs.values ?? {};
+  const unmask = (values: Record<string, string> | undefined) =>
+    values === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(values).map(([k, v]) => [
+            k,
+            declared[k] !== undefined && v === digestOf(declared[k]!) ? declared[k]! : v,
+          ]),
+        );
+  return { ...record, values: unmask(record.values)!, previousValues: unmask(record.previousValues) };
+}
+
 /**
  * What the state records of the host: `__recorded`, or for state written before it existed, the declaration
  * (the apply made the host match it) with `priorImage` as the other slot's image.
@@ -160,7 +210,7 @@ function outputsFrom(inputs: Inputs, observed: SystemContainerObservation): Outp
   return defined({
     ...inputs,
     priorImage: undefined,
-    __recorded: recordOfObservation(observed, Object.keys(declaredValues)),
+    __recorded: maskRecord(recordOfObservation(observed, Object.keys(declaredValues)), inputs),
     image: info?.image ?? inputs.image,
     // Only declared keys: atomic stores many computed values (DESTDIR, UUID...) that are not ours to track.
     values:
@@ -407,7 +457,7 @@ export const systemContainerProvider = {
     const previous = olds && olds.name !== undefined && sameHostAndName(olds, inputs) ? olds : undefined;
     if (!containsUnknown(inputs as unknown as Record<string, unknown>)) {
       // The same planner as the apply, on the host as the state records it instead of as read over SSH.
-      const record = previous ? recordOf(previous) : undefined;
+      const record = previous ? unmaskRecord(recordOf(previous), inputs) : undefined;
       const plan = previous
         ? planSystemContainerUpdate(
             previous as Inputs,
@@ -416,7 +466,7 @@ export const systemContainerProvider = {
           )
         : planSystemContainerCreate(inputs);
       inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand, mask: secretValuesOf(inputs) });
-      inputs.__recorded = recordAfterPlan(record, inputs, plan);
+      inputs.__recorded = maskRecord(recordAfterPlan(record, inputs, plan), inputs);
     }
     return { inputs: defined(inputs), failures: [] };
   },
