@@ -124,7 +124,9 @@ describe("credentials through the Pulumi CLI", function () {
     skipUnlessSimAvailable(this);
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-sec-"));
     simDir = fs.mkdtempSync(path.join(os.tmpdir(), "ahs-sec-"));
-    sim = await SimCluster.start({ dir: simDir, hosts: 1, password: PASSWORD });
+    // The contrib layout holds flannel's network config in etcd, as a running cluster does: flanneld starts only
+    // once it gets a lease.
+    sim = await SimCluster.start({ dir: simDir, hosts: 1, password: PASSWORD, layout: "contrib" });
     h = sim.host("host1");
     plainKey = fs.readFileSync(h.privateKeyPath, "utf8");
     // The same key (so the host accepts it), encrypted with a passphrase.
