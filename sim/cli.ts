@@ -6,7 +6,7 @@
  *                      [--rpm-ostree 2017.10|2018.7] [--latency-ms MS] [--reboot-down-ms MS]
  *                      [--flannel-start-timeout-ms MS]
  *                      [--etcd-hosts all|none|N|h1,h2] [--password PW] [--names h1,h2,...] [--seed-keys N]
- *                      [--etcd-cluster]
+ *                      [--etcd-cluster] [--roles h1=master,h2=node,...]
  *   atomic-host-sim down --dir DIR
  *   atomic-host-sim status --dir DIR [--json]
  *   atomic-host-sim config --dir DIR [--project NAME] [--method systemContainers|packageLayering]
@@ -26,7 +26,8 @@ const USAGE = `usage:
                      [--rpm-ostree 2017.10|2018.7] [--latency-ms MS] [--reboot-down-ms MS]
                      [--flannel-start-timeout-ms MS]
                      [--etcd-hosts all|none|N|h1,h2] [--password PW] [--names h1,h2,...] [--seed-keys N]
-                     [--etcd-cluster]
+                     [--etcd-cluster] [--roles h1=master,h2=node,...]
+      (--roles: kubernetes/contrib groups on Fedora 26; their flannel and kube units run from the image)
   atomic-host-sim down --dir DIR
   atomic-host-sim status --dir DIR [--json]
   atomic-host-sim config --dir DIR [--project NAME] [--method systemContainers|packageLayering]
@@ -50,6 +51,7 @@ const OPTIONS = {
   password: { type: "string" },
   "seed-keys": { type: "string" },
   "etcd-cluster": { type: "boolean" },
+  roles: { type: "string" },
   host: { type: "string" },
   json: { type: "boolean" },
   project: { type: "string" },
@@ -115,7 +117,21 @@ export function upOptions(values: Values): ClusterOptions {
     etcdHosts,
     password: values.password,
     etcdCluster: values["etcd-cluster"] === true,
+    roles: parseRoles(values.roles),
   };
+}
+
+/** `--roles master1=master,worker1=node` → `ClusterOptions.roles` (startCluster validates names and roles). */
+function parseRoles(raw: string | undefined): ClusterOptions["roles"] {
+  if (raw === undefined) return undefined;
+  const roles: NonNullable<ClusterOptions["roles"]> = {};
+  for (const item of raw.split(",").filter((i) => i !== "")) {
+    const [name, role, ...rest] = item.split("=");
+    if (!name || (role !== "master" && role !== "node") || rest.length > 0)
+      throw new UsageError(`--roles: '${item}' is not NAME=master or NAME=node`);
+    roles[name] = role;
+  }
+  return roles;
 }
 
 /** Plain-text status table. */

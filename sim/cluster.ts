@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import type { EtcdLayout, HostState, HostStatus, Release, RpmOstreeVersion } from "./host";
+import { rpmRepository } from "./catalog";
 import {
   MOUNTED_PATHS,
   assertCompiled,
@@ -68,6 +69,52 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** How long `systemctl start flanneld` waits for a lease before it fails, ms. Default 5000 (systemd: 90 s). */
   flannelStartTimeoutMs?: number;
+  /**
+   * kubernetes/contrib's ansible groups of a running Fedora 26 cluster, by host name: a `master` runs flanneld,
+   * kube-apiserver, kube-controller-manager and kube-scheduler from the base image; a `node` runs flanneld, kubelet
+   * and kube-proxy. Their units are enabled (as the playbooks leave them) and started at boot, after the etcd
+   * hosts are up and hold flannel's network config. Contrib layout on release 26 only. Default: no roles (the
+   * units are installed but disabled).
+   */
+  roles?: Record<string, KubeRole>;
+}
+
+/** A kubernetes/contrib ansible group other than etcd. */
+export type KubeRole = "master" | "node";
+
+/** The base-image packages whose units a role's hosts run (kubernetes/contrib's master and node roles). */
+const ROLE_PACKAGES: Record<KubeRole, string[]> = {
+  master: ["flannel", "kubernetes-master"],
+  node: ["flannel", "kubernetes-node"],
+};
+
+/** The units each named host enables at creation, by its role; validates the roles against the cluster. */
+export function roleUnits(
+  names: string[],
+  roles: ClusterOptions["roles"],
+  release: Release,
+  layout: EtcdLayout,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const entries = Object.entries(roles ?? {});
+  if (entries.length === 0) return out;
+  if (release !== 26 || layout !== "contrib") {
+    throw new Error(
+      `roles: a kubernetes/contrib cluster runs on Fedora 26 with the contrib layout (got release ${release}, ` +
+        `layout ${layout}); Fedora 27's image has no kubernetes or flannel units to enable`,
+    );
+  }
+  const repo = rpmRepository(26);
+  for (const [name, role] of entries) {
+    if (!names.includes(name)) throw new Error(`roles: no host named '${name}'`);
+    const packages = ROLE_PACKAGES[role as KubeRole];
+    if (!packages) throw new Error(`roles.${name}: '${String(role)}' is not a role (master or node)`);
+    out.set(
+      name,
+      packages.flatMap((p) => repo.get(p)?.units ?? []),
+    );
+  }
+  return out;
 }
 
 /** One host in `cluster.json`. */
@@ -372,6 +419,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const names = hostNames(opts.hosts);
   validateSocketPaths(dir, names);
   const etcd = etcdHostSet(names, opts.etcdHosts, opts.release ?? 26);
+  const enabledUnits = roleUnits(names, opts.roles, opts.release ?? 26, opts.layout ?? "contrib");
   const latencyMs = opts.latencyMs ?? 0;
   if (await anySupervisorRunning(dir)) {
     throw new Error(`a cluster is already running in ${dir}: run down first`);
@@ -436,18 +484,25 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
             : undefined,
         flannelStartTimeoutMs: opts.flannelStartTimeoutMs,
         flannelEtcdEndpoints,
+        enabledUnits: enabledUnits.get(h.name),
       },
       renderExecWrapper,
     );
   }
   writeJson(path.join(dir, "sim.json"), sim);
   try {
-    const pids = sim.hosts.map((h) => launchSupervisor(dir, h.name));
-    const statuses = await Promise.all(
-      sim.hosts.map((h, i) => waitHostUp(dir, h.name, pids[i], opts.readyTimeoutMs ?? 120_000)),
-    );
-    sim.hosts.forEach((h, i) => h.etcd && checkEtcdBooted(dir, h.name, statuses[i]));
+    // Hosts with role units boot once the etcd hosts are up and hold flannel's network config, as ansible set
+    // up etcd and the config before the masters and nodes: their flanneld gets a lease at boot.
+    const boot = async (hosts: SimFile["hosts"]) => {
+      const pids = hosts.map((h) => launchSupervisor(dir, h.name));
+      const statuses = await Promise.all(
+        hosts.map((h, i) => waitHostUp(dir, h.name, pids[i], opts.readyTimeoutMs ?? 120_000)),
+      );
+      hosts.forEach((h, i) => h.etcd && checkEtcdBooted(dir, h.name, statuses[i]));
+    };
+    await boot(sim.hosts.filter((h) => !enabledUnits.has(h.name)));
     if (sim.layout === "contrib" && etcdHost) await setFlannelNetworkConfig(dir, CONTRIB_NETWORK_CONFIG);
+    await boot(sim.hosts.filter((h) => enabledUnits.has(h.name)));
     return writeClusterFile(dir);
   } catch (err) {
     await stopCluster(dir).catch(() => undefined);

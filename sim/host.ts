@@ -175,6 +175,12 @@ export interface HostSpec {
   /** host.json `flannelStartTimeoutMs`; default {@link DEFAULT_FLANNEL_START_TIMEOUT_MS}. */
   flannelStartTimeoutMs?: number;
   /**
+   * Units of the base image enabled at creation (`multi-user.target.wants` links in /etc), as the cluster's
+   * installer left them: kubernetes/contrib's ansible enables and starts flanneld and the kube units of a host's
+   * role. The links are in /etc, so they survive a rebase; a unit whose file is gone is skipped at boot.
+   */
+  enabledUnits?: string[];
+  /**
    * FLANNEL_ETCD_ENDPOINTS for the host's /etc/sysconfig/flanneld (where the base ships flannel), as a cluster's
    * configuration points every node at the cluster's etcd; undefined keeps the package default.
    */
@@ -573,6 +579,14 @@ function seedEtcdLayout(p: HostPaths, spec: HostSpec): void {
   fs.symlinkSync("/usr/lib/systemd/system/etcd.service", path.join(wants, "etcd.service"));
 }
 
+/** `systemctl enable UNIT` of a base-image unit (WantedBy=multi-user.target), done before the host first boots. */
+function enableAtCreation(p: HostPaths, unit: string): void {
+  const wants = path.join(p.etcUpper, "systemd", "system", "multi-user.target.wants");
+  fs.mkdirSync(wants, { recursive: true });
+  const link = path.join(wants, unit);
+  if (!fs.existsSync(link)) fs.symlinkSync(`/usr/lib/systemd/system/${unit}`, link);
+}
+
 /**
  * Creates host `spec.name` on disk: folders, keys, sshd config, overlay shadow, tool wrappers, exec wrapper,
  * namespace script, state files, the etcd layout, and the rpm-ostree state (tools side). Does not start it.
@@ -627,6 +641,7 @@ export async function createHost(
   writeJson(p.runtimeJson, runtime);
   writeJson(p.faultsJson, {});
   if (spec.etcd) seedEtcdLayout(p, spec);
+  for (const unit of spec.enabledUnits ?? []) enableAtCreation(p, unit);
   seedPackageEtcFiles(p, spec.release);
   if (spec.flannelEtcdEndpoints !== undefined) pointFlannelAt(p, spec.flannelEtcdEndpoints);
   seedOstreeSystem({ etc: p.etcUpper, ostree: p.ostree }, spec.release);

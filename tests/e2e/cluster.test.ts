@@ -67,6 +67,8 @@ for (const { method, example } of [
         release: 26,
         layout: "contrib",
         etcdHosts: ["etcd1"],
+        // A running contrib cluster: the master's and workers' flanneld and kube units run from the F26 image.
+        roles: { master1: "master", worker1: "node", worker2: "node" },
         rebootDownMs: 1500,
       });
       seeded = await sim.seedEtcd("etcd1", 500);

@@ -240,7 +240,8 @@ describe("faults through the Pulumi CLI against simulated hosts", function () {
     let p: PulumiProject;
 
     before(async () => {
-      sim = await SimCluster.start({ dir: tmp("sshd"), hosts: HOSTS, etcdHosts: [] });
+      // host1 runs the cluster's etcd, which holds flannel's network config: every flanneld needs it for its lease.
+      sim = await SimCluster.start({ dir: tmp("sshd"), hosts: HOSTS, etcdHosts: ["host1"] });
       p = await stackFor("faults-sshd", CONTAINERS_PROGRAM, sim, {
         hosts: sim.hosts.map(hostConfig),
         containers: containerSpecs(CONTAINERS),
@@ -442,7 +443,12 @@ describe("faults through the Pulumi CLI against simulated hosts", function () {
     }
 
     before(async () => {
-      sim = await SimCluster.start({ dir: tmp("sigint"), hosts: ["graceful", "terminated"], etcdHosts: [] });
+      // graceful runs the cluster's etcd, which holds flannel's network config: both flanneld need it for a lease.
+      sim = await SimCluster.start({
+        dir: tmp("sigint"),
+        hosts: ["graceful", "terminated"],
+        etcdHosts: ["graceful"],
+      });
     });
 
     after(async () => {
