@@ -162,7 +162,18 @@ for (const { method, example } of [
           : /pendingReboot\s*:\s*false => true/,
       );
       const up = await p.ok(["up", "--yes", "--skip-preview"]);
-      expect(up.output).to.match(/1 updated/);
+      // The repaired resource is updated; with package layering its new deployment re-runs the health gates of
+      // the batch it is in (their triggers), and nothing else changes.
+      const updated = [...up.output.matchAll(/~ {2}\S+:(\w+) (\S+) updated/g)].map((m) => `${m[1]} ${m[2]}`);
+      const repaired =
+        method === "systemContainers"
+          ? "SystemContainer cluster-worker1-worker-kubelet"
+          : "LayeredPackage cluster-worker1-worker-packages";
+      expect(updated, up.output).to.include(repaired);
+      expect(
+        updated.filter((u) => u !== repaired && !u.startsWith("HealthGate ")),
+        up.output,
+      ).to.deep.equal([]);
     });
 
     it("destroys, leaving etcd's data in place", async () => {

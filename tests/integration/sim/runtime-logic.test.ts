@@ -6,7 +6,8 @@ import { expect } from "chai";
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { etcdHostSet, hostNames, hostPorts, validateClusterDir } from "../../../sim/cluster";
+import { etcdHostSet, hostNames, hostPorts, roleUnits, validateClusterDir } from "../../../sim/cluster";
+import { upOptions } from "../../../sim/cli";
 import { renderEtcdConf, sshFingerprint, withRootPasswordHash } from "../../../sim/host";
 import { parseCommandsLog } from "../../../sim/tools/exec-wrapper";
 import type { SystemdContext } from "../../../sim/tools/systemctl";
@@ -223,6 +224,26 @@ describe("atomic-host-sim runtime logic", function () {
       expect(hostPorts(30000, 0, 25).sshdPort).to.equal(30001);
       expect(() => validateClusterDir("/root/sim")).to.throw("dir: /root/sim is under /root");
       expect(() => validateClusterDir("relative")).to.throw("dir: must be an absolute path");
+    });
+
+    it("maps kubernetes/contrib roles to the F26 image's units, and refuses what no such cluster has", function () {
+      const units = roleUnits(["e", "m", "w"], { m: "master", w: "node" }, 26, "contrib");
+      expect(units.get("m")).to.deep.equal([
+        "flanneld.service",
+        "kube-apiserver.service",
+        "kube-controller-manager.service",
+        "kube-scheduler.service",
+      ]);
+      expect(units.get("w")).to.deep.equal(["flanneld.service", "kubelet.service", "kube-proxy.service"]);
+      expect(units.has("e")).to.equal(false);
+      expect(() => roleUnits(["m"], { x: "node" }, 26, "contrib")).to.throw("roles: no host named 'x'");
+      expect(() => roleUnits(["m"], { m: "node" }, 27, "contrib")).to.throw("Fedora 27's image has no");
+      expect(() => roleUnits(["m"], { m: "node" }, 26, "rpm")).to.throw("layout rpm");
+      const opts = upOptions({ dir: "/tmp/x", hosts: "2", roles: "a=master,b=node" });
+      expect(opts.roles).to.deep.equal({ a: "master", b: "node" });
+      expect(() => upOptions({ dir: "/tmp/x", hosts: "1", roles: "a=etcd" })).to.throw(
+        "--roles: 'a=etcd' is not NAME=master or NAME=node",
+      );
     });
   });
 
