@@ -8,7 +8,7 @@
  * checked against CPython's argparse).
  *
  * Errors return `{ok: false}` with argparse's message; atomic's HelpByDefaultArgumentParser prints it as
- * `<argv0>: <message>` + `Try '<prog> --help' for more information.` and exits 2.
+ * `<prog>: <message>` + `Try '<prog> --help' for more information.` and exits 2 (`atomic`:79-82).
  */
 
 export type OptionAction = "store" | "store_true" | "store_false" | "append";

@@ -17,7 +17,7 @@ export class CalledProcessError extends Error {
   }
 }
 
-/** An argparse error: `<argv0>: <message>` + `Try '<prog> --help' for more information.`, exit 2. */
+/** An argparse error: `<prog>: <message>` + `Try '<prog> --help' for more information.`, exit 2. */
 export class ArgparseError extends Error {
   constructor(
     readonly prog: string,

@@ -23,9 +23,6 @@ import { SystemContainers, skopeoManifestUnknown } from "./systemContainers";
 import { atomicVersion, imageIdOf } from "./version";
 import { ToolIo, processToolIo } from "./toolIo";
 
-/** sys.argv[0] when atomic is run from PATH on Fedora. */
-const ARGV0 = "/usr/bin/atomic";
-
 const ACCEPTED_SYSTEM_PACKAGE = ["auto", "build", "no", "yes"];
 
 /** Variables atomic sets itself; `atomic info` leaves them out of the template variables (1.20). */
@@ -266,7 +263,10 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.e
     return new AtomicTool(hostEnv, tio, display).run(parsed.command);
   } catch (e) {
     if (e instanceof ArgparseError) {
-      tio.errRaw(`${ARGV0}: ${e.message}\nTry '${e.prog} --help' for more information.\n`);
+      // HelpByDefaultArgumentParser.error (projectatomic/atomic v1.19.1 and V1.12.1, `atomic`:79-82) writes
+      // `'%s: %s' % (self.prog, message)`: the parser's prog on both lines ("atomic" for the top-level parser,
+      // "atomic install" for a subcommand's), not argv[0].
+      tio.errRaw(`${e.prog}: ${e.message}\nTry '${e.prog} --help' for more information.\n`);
       return 2;
     }
     if (e instanceof CalledProcessError) {

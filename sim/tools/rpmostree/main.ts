@@ -171,7 +171,12 @@ export class RpmOstreeTool {
           return this.usageError("uninstall", "At least one PACKAGE must be specified");
         return this.pkgChange(o, { install: (o.install as string[]) ?? [], uninstall: parsed.args });
       case "rebase":
-        if (parsed.args.length !== 1) return this.usageError("rebase", "Must specify exactly one REFSPEC");
+        // rpm-ostree v2017.10 src/app/rpmostree-builtin-rebase.c:86-99 (context "REFSPEC [REVISION]").
+        if (parsed.args.length > 2) return this.usageError("rebase", "Too many arguments");
+        if (parsed.args.length === 0)
+          return this.usageError("rebase", "Must specify refspec, or -b branch or -r remote");
+        if (parsed.args.length === 2)
+          throw new RpmOstreeError("atomic-host-sim: a rebase to a given REVISION is not simulated");
         return this.rebase(o, parsed.args[0]);
       case "upgrade":
         return this.upgrade(o);
@@ -196,9 +201,17 @@ export class RpmOstreeTool {
 
   private usageError(command: string, message: string): number {
     const args =
-      command === "rebase" ? "REFSPEC" : command === "deploy" ? "REVISION" : "PACKAGE [PACKAGE...]";
+      command === "rebase"
+        ? "REFSPEC [REVISION]"
+        : command === "deploy"
+          ? "REVISION"
+          : "PACKAGE [PACKAGE...]";
+    // rpmostree_usage_error (rpm-ostree v2017.10 src/app/rpmostree-libbuiltin.c:32-43) prints the context's
+    // help, then fails with "usage error: MESSAGE", which main.c:430 prints as "error: usage error: MESSAGE".
+    // Deviation: of the help (g_option_context_get_help with main_help), only its Usage line is printed here, not
+    // the summary and option groups that follow it on a real host.
     this.io.errRaw(`Usage:\n  rpm-ostree ${command} [OPTION...] ${args}\n\n`);
-    throw new RpmOstreeError(message);
+    throw new RpmOstreeError(`usage error: ${message}`);
   }
 
   private status(o: OptionValues): number {

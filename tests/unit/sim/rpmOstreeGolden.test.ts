@@ -122,7 +122,7 @@ describe("rpm-ostree stand-in (golden)", function () {
       golden(
         sb,
         "install-no-package",
-        "rpm-ostree src/app/rpmostree-pkg-builtins.c (rpmostree_usage_error)",
+        'coreos/rpm-ostree v2017.10 src/app/rpmostree-pkg-builtins.c:160 (rpmostree_usage_error), src/app/rpmostree-libbuiltin.c:32-43 ("usage error: "), src/app/main.c:430 ("error: "); sim prints only the help\'s Usage line',
         ["install"],
       );
     });
@@ -143,7 +143,12 @@ describe("rpm-ostree stand-in (golden)", function () {
         "rebase",
         "fedora-atomic:fedora/26/x86_64/atomic-host",
       ]);
-      golden(sb, "status-f26-after-failed-rebase", `${STATUS_C} (unchanged)`, ["status"]);
+      golden(
+        sb,
+        "status-f26-after-failed-rebase",
+        "coreos/rpm-ostree v2017.10 src/app/rpmostree-builtin-status.c:210-211 (State: idle, Deployments), :346 (Version), :366 (Commit), :448 (GPGSignature): unchanged after the failed pull",
+        ["status"],
+      );
     });
 
     it("fails the pull with libostree's GPG error when the remote's gpgkeypath is missing", () => {
