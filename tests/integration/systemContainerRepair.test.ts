@@ -96,7 +96,9 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
     expect(err.message).to.include("flanneld.service did not start");
     expect(err.message).to.include('Run "journalctl -u flanneld.service" on the host');
     expect(err.message).to.include("etcdctl get /atomic.io/network/config");
-    expect(err.message).to.include("Job for flanneld.service failed because a timeout was exceeded.");
+    expect(err.message, err.message).to.include(
+      "Job for flanneld.service failed because a timeout was exceeded.",
+    );
     expect(commands()).to.include("systemctl start flanneld.service");
     expect((await inHost("systemctl is-active flanneld")).stdout.trim()).to.equal("failed");
   });
