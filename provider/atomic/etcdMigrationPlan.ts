@@ -3,9 +3,9 @@
  * (`buildEtcdMigrateCommand`, `buildDiscardTempCommand`...), in the order the apply runs them.
  *
  * The migration itself is one host-side script (stop, confirm inactive, [move a different DEST/member aside], copy,
- * verify, rename; on any failure before the rename it rolls back and starts etcd again on the source data), run
- * under the host's `timeout` so it cannot outlive the provider's wait (`hostBound`, given by the caller: the bound
- * is the SSH layer's business, which this pure layer does not import).
+ * verify, rename; on any failure before the rename it rolls back and starts etcd again on the source data). Like
+ * every mutating command, the apply runs it under the host's `timeout` (the SSH layer's host-side bound), which
+ * preview does not show.
  *
  * Two values exist only at apply: the temporary folder's random id and the backup's UTC time. They are shown as
  * `<id>` and `<UTC>`. Steps that depend on what only the apply reads carry that as their condition: the `mkdir` of
@@ -51,27 +51,21 @@ export function buildDestinationMkdirCommand(destination: string): string[] {
   return ["mkdir", "-p", "-m", "0700", "--", destination];
 }
 
-/**
- * The migration's plan at preview; `record` set: already migrated, nothing to run. `hostBound` wraps the migrate
- * script's argv as the apply runs it (the host-side `timeout`); identity when not given.
- */
+/** The migration's plan at preview; `record` set: already migrated, nothing to run. */
 export function planEtcdMigration(
   spec: { source: string; destination: string; unit: string; conflict: "fail" | "backup" },
   record: EtcdMigrationRecord | undefined,
-  hostBound: (argv: string[]) => string[] = (argv) => argv,
 ): EtcdMigrationPlan {
   if (record?.migrated) return { steps: [] };
   const migrate = (backupTimestamp: string | undefined) =>
     shown(
-      hostBound(
-        buildEtcdMigrateCommand({
-          source: spec.source,
-          destination: spec.destination,
-          unit: spec.unit,
-          tempId: TEMP_ID_STANDIN,
-          backupTimestamp,
-        }),
-      ),
+      buildEtcdMigrateCommand({
+        source: spec.source,
+        destination: spec.destination,
+        unit: spec.unit,
+        tempId: TEMP_ID_STANDIN,
+        backupTimestamp,
+      }),
     );
   const why =
     "one host-side script: stop etcd, confirm inactive, cp -a into a temporary folder, verify size and sha256 of " +

@@ -192,17 +192,19 @@ export const TIMEOUTS = {
 } as const;
 
 /**
- * Runs a planned command, logging it as it will show in `commands`. A non-zero exit is returned, not thrown.
- * `options.hostTimeout` runs it under the host's own bound (see the SSH layer's `ExecOptions.hostTimeout`).
+ * Runs a planned (host-changing) command, logging it as it shows in `commands`. A non-zero exit is returned, not
+ * thrown. It runs under the host's own bound (the SSH layer's `ExecOptions.hostTimeout`: coreutils `timeout` on
+ * the host, ending before `timeoutMs`), so a command the provider gave up on is no longer running when the error
+ * is reported, and the host's lock is free only once it has ended. Preview shows the command inside the bound.
  */
 export async function runStep(
   conn: ConnectionArgs,
   step: Pick<PlannedCommand, "argv" | "why">,
   timeoutMs: number,
-  options: Pick<ExecOptions, "hostTimeout" | "killAfterMs"> = {},
+  options: Pick<ExecOptions, "killAfterMs"> = {},
 ): Promise<ExecResult> {
   progress(conn, displayLine(step.argv));
-  return exec(conn, step.argv, { timeoutMs, ...options });
+  return exec(conn, step.argv, { timeoutMs, hostTimeout: true, ...options });
 }
 
 /** Fails with a RemoteError of kind "command" unless the command exited 0. */

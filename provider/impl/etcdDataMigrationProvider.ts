@@ -60,7 +60,6 @@ import {
 import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
 import {
   RemoteError,
-  buildRemoteTimeoutArgv,
   connectionLabel,
   exec,
   forgetUnreachable,
@@ -165,12 +164,6 @@ const REASON_TEXT: Record<string, string> = {
  * (it rolls back and restarts etcd when its client is gone); this waits for the outcome it records, reconnecting,
  * until the script's host-side bound has passed, so the error says what is true on the host.
  */
-/** The migrate script's argv as exec runs it under its host-side bound (what preview shows and commands.log has). */
-function migrateUnderHostBound(argv: string[]): string[] {
-  const bound = planHostTimeout(MIGRATE_TIMEOUT_MS, MIGRATE_KILL_AFTER_MS);
-  return buildRemoteTimeoutArgv(bound.termMs / 1000, argv, bound.killAfterMs / 1000);
-}
-
 /** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
 async function readUnitState(conn: ConnectionArgs, unit: string): Promise<EtcdUnitAfterDelete> {
   const active = await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs });
@@ -190,7 +183,6 @@ async function runMigration(
   let lost: RemoteError | undefined;
   try {
     const out = await runStep(conn, { argv, why: "migrate" }, MIGRATE_TIMEOUT_MS, {
-      hostTimeout: true,
       killAfterMs: MIGRATE_KILL_AFTER_MS,
     });
     outcome = parseEtcdMigrateOutput({ exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr });
@@ -457,7 +449,7 @@ export const etcdDataMigrationProvider = {
     // A migration in the state was done (a create that failed is not in the state, or was recorded with its
     // backupPath only, which the apply's inspection then finds as a different DEST/member).
     const record: EtcdMigrationRecord | undefined = same ? { migrated: true } : undefined;
-    const plan = planEtcdMigration(spec, record, migrateUnderHostBound);
+    const plan = planEtcdMigration(spec, record);
     inputs.commands = formatPlanLines(plan.steps, { quote: quoteCommand });
     return { inputs: defined(inputs), failures: [] };
   },

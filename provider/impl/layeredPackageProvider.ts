@@ -170,7 +170,8 @@ async function rebootAndWait(conn: ConnectionArgs, timeoutSeconds: number, reaso
   const previousBootId = await readBootId(conn);
   progress(conn, `rebooting (${reason}); waiting up to ${timeoutSeconds} s for it to come back`);
   try {
-    await exec(conn, buildRebootCommand(), { timeoutMs: 60_000 });
+    // Under the host's bound too: a reboot request that hangs (a stuck shutdown job) is not left behind.
+    await exec(conn, buildRebootCommand(), { timeoutMs: 60_000, hostTimeout: true });
   } catch (err) {
     // The connection drops while systemd takes the host down: that is the reboot working.
     if (!isRemoteError(err, "connection", "timeout", "connect")) throw err;

@@ -11,12 +11,19 @@
 import type { HostPaths } from "../host";
 import { hostToolEnv } from "../host";
 
-/** One line of `commands.log`. */
+/** One line of `commands.log`, as {@link parseCommandsLog} reads it. */
 export interface CommandLogEntry {
   /** When the command arrived (ISO 8601, UTC, ms). */
   time: string;
   /** The command line exactly as the client sent it ("" for a shell session without a command). */
+  sent: string;
+  /**
+   * The command the client ran: `sent` without a leading host-side bound (`timeout --kill-after Ks Ts CMD`, as
+   * coreutils `timeout` takes it), which is then in {@link hostBound}; else `sent` itself.
+   */
   command: string;
+  /** The coreutils `timeout` bound `sent` ran under, seconds: SIGTERM after `termSeconds`, SIGKILL `killAfterSeconds` later. */
+  hostBound?: { termSeconds: number; killAfterSeconds: number };
   /** Exit status, or null when the command was killed by a signal. */
   exitCode: number | null;
   /** Signal name without `SIG` (e.g. `TERM`) when the command was killed by one. */
@@ -31,12 +38,27 @@ export function parseCommandsLog(text: string): CommandLogEntry[] {
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
     try {
-      entries.push(JSON.parse(line) as CommandLogEntry);
+      const raw = JSON.parse(line) as Omit<CommandLogEntry, "sent" | "hostBound">;
+      entries.push({ ...raw, ...splitHostBound(raw.command) });
     } catch {
       // Only the last line can be partial; anything else would be a bug worth seeing, but never crash a reader.
     }
   }
   return entries;
+}
+
+/** The `timeout --kill-after Ks Ts` prefix a client puts before a command to bound it on the host. */
+const HOST_BOUND = /^timeout --kill-after (\d+(?:\.\d+)?)s (\d+(?:\.\d+)?)s (?=\S)/;
+
+/** Splits a sent command line into the command and the host-side bound it ran under, if any. */
+export function splitHostBound(sent: string): Pick<CommandLogEntry, "sent" | "command" | "hostBound"> {
+  const m = HOST_BOUND.exec(sent);
+  if (!m) return { sent, command: sent };
+  return {
+    sent,
+    command: sent.slice(m[0].length),
+    hostBound: { termSeconds: Number(m[2]), killAfterSeconds: Number(m[1]) },
+  };
 }
 
 /** Perl single-quoted string literal. */

@@ -271,6 +271,24 @@ describe("atomic-host-sim runtime logic", function () {
         parseCommandsLog('{"time":"t","command":"a","exitCode":0,"durationMs":1}\n{"time":"t","comm'),
       ).to.have.length(1);
     });
+    it("reads a command sent under coreutils timeout as the command and its host-side bound", function () {
+      const [bounded, plain, unbounded] = parseCommandsLog(
+        [
+          '{"time":"t","command":"timeout --kill-after 0.5s 3.25s sh -c \'sleep 1\'","exitCode":124,"durationMs":1}',
+          '{"time":"t","command":"atomic pull x","exitCode":0,"durationMs":1}',
+          '{"time":"t","command":"timeout 3s sleep 1","exitCode":0,"durationMs":1}',
+        ].join("\n"),
+      );
+      expect(bounded).to.include({
+        sent: "timeout --kill-after 0.5s 3.25s sh -c 'sleep 1'",
+        command: "sh -c 'sleep 1'",
+      });
+      expect(bounded!.hostBound).to.deep.equal({ termSeconds: 3.25, killAfterSeconds: 0.5 });
+      expect(plain).to.include({ sent: "atomic pull x", command: "atomic pull x" });
+      expect(plain!.hostBound).to.equal(undefined);
+      // Only the exact form a client writes is split; anything else is a command of its own.
+      expect(unbounded).to.include({ command: "timeout 3s sleep 1" });
+    });
   });
 
   describe("systemctl outside a host ($ATOMIC_SIM_ROOT)", function () {

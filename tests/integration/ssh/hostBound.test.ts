@@ -10,6 +10,7 @@ import {
   type ConnectionArgs,
   type RemoteError,
 } from "../../../provider/ssh";
+import { runStep } from "../../../provider/impl/common";
 import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "../sim/support";
 
 // Nothing keeps running on a host after the package gave up on it. A command run with `hostTimeout` runs under
@@ -100,8 +101,21 @@ describe("ssh: host-side bounds against a simulated host", function () {
     expect(err.exitCode).to.equal(124);
     expect(ms).to.be.at.least(plan.termMs);
     const entry = sim.readCommandsLog("host1").find((e) => e.command.includes(`sleep ${seconds}`))!;
-    expect(entry.command).to.match(/^timeout --kill-after 0\.5s 3s sh -c /);
+    expect(entry.sent).to.match(/^timeout --kill-after 0\.5s 3s sh -c /);
+    expect(entry.hostBound).to.deep.equal({ termSeconds: 3, killAfterSeconds: 0.5 });
     expect(entry.exitCode).to.equal(124);
+  });
+
+  it("runs every planned step (runStep: installs, updates, starts, rebases, copies) under the host's bound", async () => {
+    const seconds = uniqueSeconds(43);
+    const err = await rejection(
+      runStep(conn, { argv: ["sh", "-c", `sleep ${seconds}; true`], why: "test" }, 4000),
+    );
+    expect(sleeping(seconds), "the step's processes when the error was reported").to.deep.equal([]);
+    expect(err.kind).to.equal("timeout");
+    expect(err.exitCode).to.equal(124);
+    const entry = sim.readCommandsLog("host1").find((e) => e.command.includes(`sleep ${seconds}`))!;
+    expect(entry.hostBound).to.deep.equal({ termSeconds: 3, killAfterSeconds: 0.5 });
   });
 
   it("without hostTimeout, the same command outlives the error (what the bound is for)", async () => {

@@ -31,24 +31,6 @@ describe("planEtcdMigration (the preview of an EtcdDataMigration)", () => {
     ]);
   });
 
-  it("shows the migrate script under the host-side bound the caller gives", () => {
-    const steps = planEtcdMigration(spec, undefined, (argv) => [
-      "timeout",
-      "--kill-after",
-      "60s",
-      "9s",
-      ...argv,
-    ]).steps;
-    expect(steps.at(-1)!.argv.slice(0, 6)).to.deep.equal([
-      "timeout",
-      "--kill-after",
-      "60s",
-      "9s",
-      "sh",
-      "-c",
-    ]);
-  });
-
   it('shows both forms of the script with conflict: "backup", each with its condition', () => {
     const steps = planEtcdMigration({ ...spec, conflict: "backup" }, undefined).steps;
     expect(steps.map((s) => s.kind)).to.deep.equal(["mkdir", "discard", "quorum", "migrate", "migrate"]);
