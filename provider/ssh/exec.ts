@@ -380,7 +380,14 @@ function execRequest(lease: Lease, command: string, onChannel: (ch: ClientChanne
   return new Promise((resolve, reject) => {
     try {
       lease.client.exec(command, (err, ch) => {
-        if (err) return reject(err);
+        // A connection that closes while the session channel is still being opened fails the open with "No response
+        // from server" (ssh2 1.x lib/client.js: the socket's close handler passes that error to
+        // `_chanMgr.cleanup`, and lib/utils.js `onChannelOpenFailure` hands it to the pending open): the exec
+        // request is sent only once the channel is open, so nothing ran. Once the channel is open, a close fails
+        // the exec request with "Unable to exec" instead (`onCHANNEL_CLOSE` → the request's callback gets `true`):
+        // the request was sent, and may have started the command.
+        if (err)
+          return reject(/^No response from server$/.test(err.message) ? new NotSent(err.message) : err);
         onChannel(ch);
         resolve();
       });

@@ -176,6 +176,21 @@ describe("ssh transport against real sshd: exec", function () {
     expect(sshd.acceptedLogins() - logins).to.equal(2);
   });
 
+  it("sends a command on a fresh connection when the pooled one was lost before it was sent: it runs once, no error", async () => {
+    // sshd's sessions killed while the pooled connection is idle, then a command at once, before or after the client
+    // has seen the close: either way nothing was sent on the lost connection, so it must run once on a new one.
+    for (let round = 0; round < 5; round++) {
+      expect((await exec(conn, ["echo", "warm"])).stdout).to.equal("warm\n");
+      const logins = sshd.acceptedLogins();
+      expect(sshd.killSessions()).to.be.greaterThan(0);
+      const word = `fresh-${round}-${process.pid}`;
+      const r = await exec(conn, ["echo", word]);
+      expect(r.stdout).to.equal(`${word}\n`);
+      expect(sshd.commands().filter((c) => c === `echo ${word}`)).to.have.length(1);
+      expect(sshd.acceptedLogins() - logins).to.equal(1);
+    }
+  });
+
   it("runs 50 concurrent commands on one host, all succeeding over one connection", async () => {
     const logins = sshd.acceptedLogins();
     const results = await Promise.all(
