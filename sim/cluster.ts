@@ -29,6 +29,7 @@ import {
   sshFingerprint,
   writeJson,
 } from "./host";
+import { nsExec } from "./faults";
 import { killHostProcesses, processesOfHost } from "./supervisor";
 import { processStartTicks } from "./tools/systemctl";
 import { renderExecWrapper } from "./tools/exec-wrapper";
@@ -491,18 +492,34 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   }
   writeJson(path.join(dir, "sim.json"), sim);
   try {
-    // Hosts with role units boot once the etcd hosts are up and hold flannel's network config, as ansible set
-    // up etcd and the config before the masters and nodes: their flanneld gets a lease at boot.
+    // Hosts with role units boot once the cluster's etcd is up and holds flannel's network config, as ansible set
+    // up etcd and the config before the masters and nodes: their flanneld gets a lease at boot. The etcd host
+    // itself boots first even with a role (etcd colocated on a master): its role units are started once the
+    // config is there, as ansible's later play would.
     const boot = async (hosts: SimFile["hosts"]) => {
       const pids = hosts.map((h) => launchSupervisor(dir, h.name));
       const statuses = await Promise.all(
         hosts.map((h, i) => waitHostUp(dir, h.name, pids[i], opts.readyTimeoutMs ?? 120_000)),
       );
       hosts.forEach((h, i) => h.etcd && checkEtcdBooted(dir, h.name, statuses[i]));
+      return statuses;
     };
-    await boot(sim.hosts.filter((h) => !enabledUnits.has(h.name)));
+    const early = sim.hosts.filter((h) => !enabledUnits.has(h.name) || h === etcdHost);
+    const statuses = await boot(early);
     if (sim.layout === "contrib" && etcdHost) await setFlannelNetworkConfig(dir, CONTRIB_NETWORK_CONFIG);
-    await boot(sim.hosts.filter((h) => enabledUnits.has(h.name)));
+    for (const [i, h] of early.entries()) {
+      const units = enabledUnits.get(h.name);
+      if (!units) continue;
+      const r = await nsExec(
+        hostPaths(dir, h.name).dir,
+        statuses[i]!.supervisorPid,
+        `systemctl start ${units.join(" ")}`,
+        {},
+      );
+      if (r.exitCode !== 0)
+        throw new Error(`${h.name}: starting its role's units failed: ${r.stderr.trim()}`);
+    }
+    await boot(sim.hosts.filter((h) => !early.includes(h)));
     return writeClusterFile(dir);
   } catch (err) {
     await stopCluster(dir).catch(() => undefined);
