@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Connection, ConnectionArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
 
+export type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "./types";
+
 /**
  * Moves etcd's data to where the etcd system container expects it: the migration guide's
  * `systemctl stop etcd; cp -r /var/lib/etcd/member /var/lib/etcd/etcd.etcd/`, made safe.
@@ -33,52 +35,6 @@ export interface EtcdDataMigrationArgs {
   service?: pulumi.Input<string>;
   /** When the destination holds a different member directory: "fail" (default) or "backup" (move it aside). */
   conflict?: pulumi.Input<"fail" | "backup">;
-}
-
-export interface EtcdDataMigrationInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
-  source?: string;
-  destination?: string;
-  service?: string;
-  conflict?: "fail" | "backup";
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
-}
-
-export interface EtcdDataMigrationOutputs extends EtcdDataMigrationInputs {
-  /** Number of files copied. */
-  files: number;
-  /** Bytes copied. */
-  bytes: number;
-  /** sha256 over the path, size, mode and content hash of every file, sorted by path. */
-  manifestSha256: string;
-  /** When the copy was moved into place (ISO 8601, UTC). */
-  migratedAt: string;
-  /** Where a different member directory found at the destination was moved, if it was. */
-  backupPath?: string;
-  /**
-   * The manifest sha256 of DEST/member as last read. Equal to `manifestSha256` right after the migration; it
-   * moves once etcd runs on the data (that drift is expected and shown by refresh, never "fixed").
-   */
-  destinationManifestSha256?: string;
-  /**
-   * The etcd member ID (decimal, as `etcdctl -w json` prints it) of the member stopped for the copy, when etcd ran
-   * on the host: a HealthGate's `etcdMember` check proves the container rejoined as this same member.
-   */
-  memberId?: string;
-  /** That member's name (`ETCD_NAME`). */
-  memberName?: string;
 }
 
 const provider = makeDynamicProvider("EtcdDataMigration");

@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection, ConnectionArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import type { DeploymentInfo } from "./types";
+
+export type { DeploymentInfo, LayeredPackageInputs, LayeredPackageOutputs } from "./types";
 
 /**
  * Packages layered onto the host with rpm-ostree, optionally in the same transaction as a rebase, as the
@@ -32,57 +35,6 @@ export interface LayeredPackageArgs {
   reboot?: pulumi.Input<"ifNeeded" | "always" | "never">;
   /** Seconds to wait for the host to come back with a new boot id. Default 600. */
   rebootTimeoutSeconds?: pulumi.Input<number>;
-}
-
-export interface LayeredPackageInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
-  packages: string[];
-  rebase?: string;
-  reboot?: "ifNeeded" | "always" | "never";
-  rebootTimeoutSeconds?: number;
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
-}
-
-/** A deployment as `rpm-ostree status --json` reports it. */
-export interface DeploymentInfo {
-  checksum: string;
-  version?: string;
-  origin: string;
-}
-
-export interface LayeredPackageOutputs extends LayeredPackageInputs {
-  /** The booted deployment. */
-  booted: DeploymentInfo;
-  /** Packages requested in the default (next-boot) deployment. */
-  requestedPackages: string[];
-  /** Packages active (layered) in the booted deployment. */
-  layeredPackages: string[];
-  /** True when a change waits for a reboot that was not done (reboot: "never", or staged by hand). */
-  pendingReboot: boolean;
-  /** The host's boot id when last verified. */
-  bootId: string;
-  /**
-   * Declared packages this resource layered itself: delete (and dropping them from `packages`) uninstalls these.
-   * Absent in state written before 0.x (then every declared package counts as this resource's).
-   */
-  addedPackages?: string[];
-  /**
-   * Declared packages that were already requested on the host when this resource first declared them (layered by
-   * hand or by another tool): the resource adopts them, and delete leaves them requested.
-   */
-  adoptedPackages?: string[];
 }
 
 const provider = makeDynamicProvider("LayeredPackage");

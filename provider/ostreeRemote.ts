@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Connection, ConnectionArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
 
+export type { OstreeRemoteInputs, OstreeRemoteOutputs } from "./types";
+
 /**
  * An ostree remote of the host's system repo, as Fedora's 26→27 upgrade guide adds one before the rebase:
  * `ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27
@@ -41,28 +43,6 @@ export interface OstreeRemoteArgs {
    * then `add`). Default false: such a remote is refused, naming what differs.
    */
   replace?: pulumi.Input<boolean>;
-}
-
-/** The inputs as the provider receives them. */
-export interface OstreeRemoteInputs {
-  connection: Connection;
-  hostName?: string;
-  /** Computed by check: the connection's `address:port`, not secret, so a reviewer sees where commands run. */
-  host?: string;
-  name: string;
-  url: string;
-  gpgVerify?: boolean;
-  gpgKeyPath?: string;
-  replace?: boolean;
-  /** Computed by check: the ostree command lines this change runs on a host without the remote. */
-  commands?: string[];
-}
-
-export interface OstreeRemoteOutputs extends OstreeRemoteInputs {
-  /** True when the host already had this exact remote: it was adopted and is left in place on delete. */
-  adopted: boolean;
-  /** The file that defines the remote on the host, e.g. "/etc/ostree/remotes.d/fedora-atomic-27.conf". */
-  file: string;
 }
 
 const provider = makeDynamicProvider("OstreeRemote");

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Connection, ConnectionArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
 
+export type { SystemContainerInputs, SystemContainerOutputs } from "./types";
+
 /**
  * A system container, as Fedora 27 Atomic Host's migration guide installs kube-apiserver, etcd, flanneld...:
  * `atomic install --system --system-package=no --storage=ostree --name NAME IMAGE`.
@@ -36,50 +38,6 @@ export interface SystemContainerArgs {
   running?: pulumi.Input<boolean>;
   /** Any values; changing one pulls the image again and updates the container if its digest changed. */
   triggers?: pulumi.Input<any[]>;
-}
-
-/** The inputs as the provider receives them. */
-export interface SystemContainerInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
-  name: string;
-  image: string;
-  storage?: "ostree";
-  systemPackage?: "no" | "yes" | "auto" | "build";
-  values?: Record<string, string>;
-  running?: boolean;
-  triggers?: unknown[];
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
-  /**
-   * Set by the resource: the keys of `values` whose value is a secret ("*": all of them). The provider receives
-   * every input decrypted, so this is how it knows to show those values as `[secret]` in `commands` and logs.
-   */
-  secretValueKeys?: string[];
-}
-
-/** What the provider stores: the inputs plus what the host reports. */
-export interface SystemContainerOutputs extends SystemContainerInputs {
-  /** Digest of the installed image (the `revision` in atomic's info file). */
-  imageId: string;
-  /** Active deployment slot: 0 or 1 (`/var/lib/containers/atomic/NAME.N`). */
-  deployment: number;
-  /** Image of the other slot: what `atomic containers rollback` returns to, if any. */
-  previousImage?: string;
-  /** `systemctl is-active` of the unit: active, inactive, failed... */
-  unitState: string;
-  /** Files atomic copied onto the host (`installed-files` in the info file). */
-  installedFiles: string[];
 }
 
 const provider = makeDynamicProvider("SystemContainer");

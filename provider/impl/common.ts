@@ -4,6 +4,7 @@
  */
 import type { DiffTable, PlannedCommand } from "../atomic";
 import { CONNECTION_DEFAULTS, diffProperties, stableJson } from "../atomic";
+import type { ConfigureRequestLike } from "../types";
 import { logStatus } from "./statusLog";
 import {
   RemoteError,
@@ -23,11 +24,6 @@ import {
 
 /** The stack configuration namespace read by `configure`: `pulumi config set --secret atomic-host:privateKey`. */
 export const CONFIG_NAMESPACE = "atomic-host";
-
-/** What `configure` receives (`pulumi.dynamic.ConfigureRequest`, without importing the SDK here). */
-export interface ConfigureRequestLike {
-  config: { get(key: string): string | undefined };
-}
 
 /**
  * Reads provider-wide credentials from the stack's configuration, once per provider process: a private key

@@ -57,7 +57,7 @@ import {
   type EtcdUnitAfterDelete,
   type ManifestEntry,
 } from "../atomic";
-import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
+import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs, ResourceHandler } from "../types";
 import {
   RemoteError,
   buildRemoteTimeoutArgv,
@@ -503,4 +503,4 @@ export const etcdDataMigrationProvider = {
     const unit = await readUnitState(conn, spec.unit).catch(() => undefined);
     progress(conn, etcdLeftStoppedMessage(spec, unit));
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

@@ -24,7 +24,7 @@ import {
   validateHealthChecks,
   type HealthCheck,
 } from "../atomic";
-import type { HealthCheckResult, HealthGateInputs, HealthGateOutputs } from "../healthGate";
+import type { HealthCheckResult, HealthGateInputs, HealthGateOutputs, ResourceHandler } from "../types";
 import { RemoteError, connectionLabel, exec, isRemoteError, quoteCommand, type ConnectionArgs } from "../ssh";
 import {
   configureFromStack,
@@ -160,4 +160,4 @@ export const healthGateProvider = {
   async delete() {
     // A gate leaves nothing on its host.
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

@@ -46,7 +46,7 @@ import {
   type RpmOstreeStatus,
   stableJson,
 } from "../atomic";
-import type { LayeredPackageInputs, LayeredPackageOutputs } from "../layeredPackage";
+import type { LayeredPackageInputs, LayeredPackageOutputs, ResourceHandler } from "../types";
 import {
   RemoteError,
   exec,
@@ -482,4 +482,4 @@ export const layeredPackageProvider = {
       }
     });
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

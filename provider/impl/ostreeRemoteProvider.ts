@@ -27,7 +27,7 @@ import {
   type OstreeRemoteDeclaration,
   type OstreeRemotesObservation,
 } from "../atomic";
-import type { OstreeRemoteInputs, OstreeRemoteOutputs } from "../ostreeRemote";
+import type { OstreeRemoteInputs, OstreeRemoteOutputs, ResourceHandler } from "../types";
 import { exec, quoteCommand, withHostLock, type ConnectionArgs } from "../ssh";
 import {
   PartialFailure,
@@ -248,4 +248,4 @@ export const ostreeRemoteProvider = {
         requireSuccess(out.exitCode === 0 ? { ...out, exitCode: -1 } : out, outcome.message);
     });
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

@@ -57,7 +57,7 @@ import {
   type ExecResult,
 } from "../ssh";
 import { createHash } from "crypto";
-import type { SystemContainerInputs, SystemContainerOutputs } from "../systemContainer";
+import type { SystemContainerInputs, SystemContainerOutputs, ResourceHandler } from "../types";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -528,4 +528,4 @@ export const systemContainerProvider = {
         );
     });
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;
