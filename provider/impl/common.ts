@@ -2,8 +2,8 @@
  * What every resource's provider shares: configure (stack-level credentials), the resource id, partial-failure
  * errors, progress logging, and running a planned command with a clear error when it fails.
  */
-import type { DiffTable, PlannedCommand } from "../atomic";
-import { CONNECTION_DEFAULTS, diffProperties, stableJson } from "../atomic";
+import type { DiffTable, ParseResult, PlannedCommand } from "../atomic";
+import { CONNECTION_DEFAULTS, diffProperties, formatCommandForDisplay, stableJson } from "../atomic";
 import type { ConfigureRequestLike } from "../types";
 import { logStatus } from "./statusLog";
 import {
@@ -15,6 +15,7 @@ import {
   quoteCommand,
   redact,
   registerSecret,
+  requireSuccess,
   setDefaultCredentials,
   setSshProgress,
   type ConnectionArgs,
@@ -197,23 +198,24 @@ export async function runStep(
   timeoutMs: number,
   options: Pick<ExecOptions, "hostTimeout" | "killAfterMs"> = {},
 ): Promise<ExecResult> {
-  progress(conn, displayLine(step.argv));
+  progress(conn, formatCommandForDisplay(step.argv, { quote: quoteCommand }));
   return exec(conn, step.argv, { timeoutMs, ...options });
 }
 
-/** Fails with a RemoteError of kind "command" unless the command exited 0. */
-export function requireSuccess(result: ExecResult, hint: string): ExecResult {
-  if (result.exitCode === 0) return result;
-  throw new RemoteError({
-    kind: "command",
-    host: result.host,
-    summary: `the command failed (exit ${result.exitCode ?? "none"}${result.signal ? `, ${result.signal}` : ""})`,
-    command: result.command,
-    exitCode: result.exitCode,
-    signal: result.signal,
-    stderrTail: (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-20).join("\n"),
-    hint,
-  });
+/**
+ * Runs a read and parses its output: the one way a provider reads the host. A non-zero exit is a RemoteError of
+ * kind "command" carrying `hint`; output the parser refuses, one of kind "parse".
+ */
+export async function execAndParse<T>(
+  conn: ConnectionArgs,
+  argv: readonly string[],
+  parse: (stdout: string) => ParseResult<T>,
+  options: { timeoutMs: number; hint: string },
+): Promise<T> {
+  const out = requireSuccess(await exec(conn, argv, { timeoutMs: options.timeoutMs }), options.hint);
+  const parsed = parse(out.stdout);
+  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
+  return parsed.value;
 }
 
 /** A failure of the tool's own making (exit 0 but not what was declared), as a RemoteError of kind "command". */
@@ -247,16 +249,6 @@ export function parseFailure(conn: ConnectionArgs, argv: readonly string[], erro
     command: quoteCommand(argv),
     hint: "Check that the host is a Fedora Atomic host with the expected tools; run the command by hand to see its output.",
   });
-}
-
-/** One command as a person reads it (embedded scripts abbreviated). */
-export function displayLine(argv: readonly string[]): string {
-  return quoteCommand(
-    argv.map((a) => {
-      const m = /^# atomic-host:([A-Za-z0-9_-]+) v[0-9]+\n/.exec(a);
-      return m ? `<${m[1]} script>` : a;
-    }),
-  );
 }
 
 /**
@@ -311,8 +303,4 @@ export function defined<T extends object>(o: T): T {
     );
   };
   return strip(o) as T;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -33,6 +33,7 @@ import {
   buildSystemctlCommand,
   parseIsActiveOutput,
   buildDestinationMkdirCommand,
+  formatCommandForDisplay,
   formatPlanLines,
   planEtcdMigration,
   type EtcdMigrationRecord,
@@ -70,6 +71,8 @@ import {
   releaseHostHold,
   withHostLock,
   type ConnectionArgs,
+  requireSuccess,
+  sleep,
 } from "../ssh";
 import {
   PartialFailure,
@@ -79,15 +82,12 @@ import {
   declarativeDiff,
   connectionOf,
   defined,
-  displayLine,
   hostId,
   withHostLabel,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
-  sleep,
   toolFailure,
+  execAndParse,
 } from "./common";
 import { guardMemberStop } from "./etcdClusterView";
 
@@ -117,24 +117,18 @@ function specOf(i: Inputs): Spec {
 
 async function inspect(conn: ConnectionArgs, spec: Spec): Promise<EtcdInspection> {
   const argv = buildEtcdInspectCommand(spec);
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "The inspect script needs sh, find, du, df and systemctl.",
-  );
-  const parsed = parseEtcdInspectOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
+  return execAndParse(conn, argv, parseEtcdInspectOutput, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "The inspect script needs sh, find, du, df and systemctl.",
+  });
 }
 
 async function manifest(conn: ConnectionArgs, dir: string): Promise<ManifestEntry[]> {
   const argv = buildManifestCommand(dir);
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.longMs }),
-    `Could not list ${dir}.`,
-  );
-  const parsed = parseManifestOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
+  return execAndParse(conn, argv, parseManifestOutput, {
+    timeoutMs: TIMEOUTS.longMs,
+    hint: `Could not list ${dir}.`,
+  });
 }
 
 /** How long the migration script may run: a copy of up to etcd's 8 GiB quota on a slow disk. */
@@ -207,7 +201,7 @@ async function runMigration(
     if (recorded) releaseHostHold(conn);
     outcome = recorded ?? outcome;
   }
-  const display = displayLine(argv);
+  const display = formatCommandForDisplay(argv, { quote: quoteCommand });
   const kind = lost?.kind ?? "command";
   const lostNote = lost
     ? `${lost.kind === "timeout" ? "no answer in time" : "the connection was lost"} during the migration; on the host, `
@@ -329,13 +323,11 @@ function outputsFrom(
 /** Whether DEST/member is the source's WAL continued by etcd (see ETCD_LINEAGE_SCRIPT). */
 async function continuesSource(conn: ConnectionArgs, spec: Spec): Promise<boolean> {
   const argv = buildEtcdLineageCommand(spec.source, `${spec.destination}/member`);
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.longMs }),
-    "Could not compare the WAL segments of the source and the destination (the script needs cmp, tail, tr).",
-  );
-  const parsed = parseEtcdLineageOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return isEtcdContinuation(parsed.value);
+  const lineage = await execAndParse(conn, argv, parseEtcdLineageOutput, {
+    timeoutMs: TIMEOUTS.longMs,
+    hint: "Could not compare the WAL segments of the source and the destination (the script needs cmp, tail, tr).",
+  });
+  return isEtcdContinuation(lineage);
 }
 
 async function migrate(id: string, inputs: Inputs): Promise<Outputs> {

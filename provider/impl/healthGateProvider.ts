@@ -25,16 +25,16 @@ import {
   type HealthCheck,
 } from "../atomic";
 import type { HealthCheckResult, HealthGateInputs, HealthGateOutputs, ResourceHandler } from "../types";
-import { RemoteError, connectionLabel, exec, isRemoteError, quoteCommand, type ConnectionArgs } from "../ssh";
 import {
-  configureFromStack,
-  connectionOf,
-  declarativeDiff,
-  defined,
-  hostId,
-  progress,
+  RemoteError,
+  connectionLabel,
+  exec,
+  isRemoteError,
+  quoteCommand,
+  type ConnectionArgs,
   sleep,
-} from "./common";
+} from "../ssh";
+import { configureFromStack, connectionOf, declarativeDiff, defined, hostId, progress } from "./common";
 import { EtcdUnreadable, readEtcdClusterView } from "./etcdClusterView";
 
 type Inputs = HealthGateInputs & { __provider?: string };

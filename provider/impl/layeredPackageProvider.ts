@@ -56,6 +56,8 @@ import {
   quoteCommand,
   withHostLock,
   type ConnectionArgs,
+  requireSuccess,
+  sleep,
 } from "../ssh";
 import {
   PartialFailure,
@@ -67,12 +69,10 @@ import {
   defined,
   hostId,
   withHostLabel,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
-  sleep,
   toolFailure,
+  execAndParse,
 } from "./common";
 
 /** `__recorded`: the host as the state knows it (see LayeredPackageRecord); the engine never displays `__` keys. */
@@ -93,13 +93,10 @@ function withDefaults(news: Inputs): Inputs {
 
 async function readStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
   const argv = buildRpmOstreeStatusCommand();
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "Is this an rpm-ostree (Fedora Atomic) host? Run `rpm-ostree status` on it.",
-  );
-  const parsed = parseRpmOstreeStatus(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
+  return execAndParse(conn, argv, parseRpmOstreeStatus, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "Is this an rpm-ostree (Fedora Atomic) host? Run `rpm-ostree status` on it.",
+  });
 }
 
 async function readCapabilities(conn: ConnectionArgs): Promise<RpmOstreeCapabilities> {
@@ -207,13 +204,11 @@ async function requireRemote(conn: ConnectionArgs, refspec: string): Promise<voi
   const remote = splitRefspec(refspec).remote;
   if (remote === undefined) return;
   const argv = buildOstreeRemoteListCommand();
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "Is this an ostree (Fedora Atomic) host? Run `ostree remote list` on it.",
-  );
-  const listed = parseOstreeRemoteList(out.stdout);
-  if (!listed.ok) throw parseFailure(conn, argv, listed.error);
-  const names = listed.value.map((r) => r.name);
+  const listed = await execAndParse(conn, argv, parseOstreeRemoteList, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "Is this an ostree (Fedora Atomic) host? Run `ostree remote list` on it.",
+  });
+  const names = listed.map((r) => r.name);
   if (!names.includes(remote)) throw missingRemoteError(conn, refspec, remote, names);
 }
 

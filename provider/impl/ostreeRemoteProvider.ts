@@ -28,7 +28,7 @@ import {
   type OstreeRemotesObservation,
 } from "../atomic";
 import type { OstreeRemoteInputs, OstreeRemoteOutputs, ResourceHandler } from "../types";
-import { exec, quoteCommand, withHostLock, type ConnectionArgs } from "../ssh";
+import { exec, quoteCommand, withHostLock, type ConnectionArgs, requireSuccess } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -39,11 +39,10 @@ import {
   declarativeDiff,
   defined,
   hostId,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
   toolFailure,
+  execAndParse,
 } from "./common";
 
 type Inputs = OstreeRemoteInputs & { __provider?: string };
@@ -69,14 +68,12 @@ function declarationOf(inputs: Inputs): OstreeRemoteDeclaration {
 /** Reads every remote of the host's system repo (one round trip). */
 export async function readRemotes(conn: ConnectionArgs): Promise<OstreeRemotesObservation> {
   const argv = buildOstreeRemotesReadCommand();
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "Is this an ostree (Fedora Atomic) host? Run `ostree remote list -u` on it.",
-  );
-  const parsed = parseOstreeRemotesReadOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  for (const w of parsed.value.warnings) progress(conn, `ostree remotes: ${w}`);
-  return parsed.value;
+  const remotes = await execAndParse(conn, argv, parseOstreeRemotesReadOutput, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "Is this an ostree (Fedora Atomic) host? Run `ostree remote list -u` on it.",
+  });
+  for (const w of remotes.warnings) progress(conn, `ostree remotes: ${w}`);
+  return remotes;
 }
 
 function outputsFrom(inputs: Inputs, observed: OstreeRemotesObservation, adopted: boolean): Outputs {
@@ -244,8 +241,7 @@ export const ostreeRemoteProvider = {
       const out = await runStep(conn, { argv, why: "remove the remote this stack added" }, TIMEOUTS.readMs);
       const outcome = classifyOstreeRemoteOutcome(out);
       if (outcome.kind === "notFound") progress(conn, `ostree remote ${props.name} was already gone`);
-      else if (outcome.kind !== "done")
-        requireSuccess(out.exitCode === 0 ? { ...out, exitCode: -1 } : out, outcome.message);
+      else if (outcome.kind !== "done") requireSuccess(out, outcome.message); // not "done": it exited non-zero
     });
   },
 } satisfies ResourceHandler<Inputs, Outputs>;

@@ -55,6 +55,7 @@ import {
   withHostLock,
   type ConnectionArgs,
   type ExecResult,
+  requireSuccess,
 } from "../ssh";
 import { createHash } from "crypto";
 import type { SystemContainerInputs, SystemContainerOutputs, ResourceHandler } from "../types";
@@ -67,12 +68,11 @@ import {
   connectionOf,
   defined,
   hostId,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
   toolFailure,
   withHostLabel,
+  execAndParse,
 } from "./common";
 
 /**
@@ -195,13 +195,10 @@ function sameHostAndName(olds: Partial<Inputs>, news: Inputs): boolean {
 
 async function observe(conn: ConnectionArgs, name: string): Promise<SystemContainerObservation> {
   const argv = buildSystemContainerReadCommand(name);
-  const result = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "The read script needs a POSIX sh, readlink and systemctl on the host.",
-  );
-  const parsed = parseSystemContainerReadOutput(result.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
+  return execAndParse(conn, argv, parseSystemContainerReadOutput, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "The read script needs a POSIX sh, readlink and systemctl on the host.",
+  });
 }
 
 function outputsFrom(inputs: Inputs, observed: SystemContainerObservation): Outputs {

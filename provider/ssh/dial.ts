@@ -14,6 +14,7 @@ import { RemoteError, messageOf } from "./errors";
 import { buildHostKeyCheck, hostKeySetting, type HostKeyCheck, type HostKeyVerdict } from "./hostKey";
 import type { ResolvedConnection, ResolvedEndpoint } from "./connection";
 import { progressLine } from "./log";
+import { sleep } from "./sleep";
 
 /** Tuning for {@link dial}. */
 export interface DialOptions {
@@ -498,8 +499,4 @@ export function dialFailureReason(message: string): string {
   if (code && SOCKET_CODE_WORDS[code]) return SOCKET_CODE_WORDS[code];
   const first = message.split("\n")[0];
   return first.replace(/^\[\w+\] \S+: /, "").replace(/^could not open an SSH connection: /, "");
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -12,6 +12,7 @@ import { holdHostUntil } from "./lock";
 import { logLine } from "./log";
 import { acquire, type Lease } from "./pool";
 import { quoteCommand } from "./quote";
+import { sleep } from "./sleep";
 
 /** Options for {@link exec}. */
 export interface ExecOptions {
@@ -206,22 +207,27 @@ function hostTimeoutError(r: ExecResult, bound: HostTimeoutPlan): RemoteError {
 }
 
 /**
- * Like {@link exec}, but a non-zero exit or a signal throws a RemoteError of kind `command`.
+ * Like {@link exec}, but a non-zero exit or a signal throws a RemoteError of kind `command` ({@link requireSuccess}).
  */
 export async function execOk(
   conn: ConnectionArgs,
   argv: readonly string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
-  return check(await exec(conn, argv, opts));
+  return requireSuccess(await exec(conn, argv, opts));
 }
 
 /**
  * Returns `result` when the command exited 0.
  *
+ * @param hint What to do about it, for the error's reader. Default: check what the command changed before
+ *   retrying.
  * @throws RemoteError of kind `command` with the exit code or signal and the tail of stderr.
  */
-export function check(result: ExecResult): ExecResult {
+export function requireSuccess(
+  result: ExecResult,
+  hint = "read the command's stderr above; it ran on the host, so check what it changed before retrying",
+): ExecResult {
   if (result.exitCode === 0) return result;
   const how =
     result.exitCode !== null
@@ -239,7 +245,7 @@ export function check(result: ExecResult): ExecResult {
     exitCode: result.exitCode,
     signal: result.signal,
     stderrTail: tailLines(result.stderr),
-    hint: "read the command's stderr above; it ran on the host, so check what it changed before retrying",
+    hint,
   });
 }
 
@@ -574,8 +580,4 @@ export class OutputBuffer {
       this.size -= excess;
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -37,10 +37,10 @@ export {
   DEFAULT_MAX_OUTPUT_BYTES,
   buildCommandLine,
   buildRemoteTimeoutArgv,
-  check,
   planHostTimeout,
   exec,
   execOk,
+  requireSuccess,
 } from "./exec";
 export type { ExecOptions, ExecResult, HostTimeoutPlan } from "./exec";
 export { hostIdentity } from "./identity";
@@ -69,6 +69,7 @@ export {
 } from "./pool";
 export type { PoolOptions, PoolStats } from "./pool";
 export { quoteArg, quoteCommand } from "./quote";
+export { sleep } from "./sleep";
 export {
   BOOT_ID_PATH,
   DEFAULT_REBOOT_POLL_MS,

@@ -11,6 +11,7 @@
 import type { ConnectionArgs } from "./connection";
 import { hostIdentity } from "./identity";
 import { logLine } from "./log";
+import { sleep } from "./sleep";
 
 /** Tail of each lock's FIFO chain: the promise the next comer waits for. */
 const tails = new Map<string, Promise<void>>();
@@ -90,7 +91,7 @@ async function waitUntilIdle(identity: string, host: string): Promise<void> {
     logLine(
       `waiting ${Math.ceil(wait / 1000)} s for ${host}: a command whose connection was lost may run until then`,
     );
-    await new Promise((r) => setTimeout(r, wait));
+    await sleep(wait);
   }
   if ((busyUntil.get(identity) ?? 0) <= Date.now()) busyUntil.delete(identity);
 }

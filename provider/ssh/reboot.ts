@@ -8,6 +8,7 @@ import { RemoteError, isRemoteError, messageOf } from "./errors";
 import { execOk } from "./exec";
 import { logLine } from "./log";
 import { evict, forgetUnreachable } from "./pool";
+import { sleep } from "./sleep";
 
 /** Where Linux exposes the current boot's id. */
 export const BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id";
@@ -121,8 +122,4 @@ function rebootTimeout(conn: ConnectionArgs, timeoutMs: number, last: string): R
       "look at the host's console: it may be stuck shutting down, have failed to boot (rpm-ostree boots the previous " +
       "deployment if the new one fails), or have come back on another address; if it is just slow, raise the timeout",
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,7 +3,7 @@ import {
   OutputBuffer,
   buildCommandLine,
   buildRemoteTimeoutArgv,
-  check,
+  requireSuccess,
   planHostTimeout,
   type ExecResult,
 } from "../../../provider/ssh/exec";
@@ -88,15 +88,15 @@ describe("ssh/exec (pure parts)", () => {
     });
   });
 
-  describe("check", () => {
+  describe("requireSuccess", () => {
     it("returns a successful result unchanged", () => {
       const r = result({});
-      expect(check(r)).to.equal(r);
+      expect(requireSuccess(r)).to.equal(r);
     });
     it("throws kind command with the exit code and the tail of stderr", () => {
       const stderr = Array.from({ length: 30 }, (_, i) => `line ${i}`).join("\n") + "\n";
       try {
-        check(result({ exitCode: 2, stderr, command: "rpm-ostree install etcd" }));
+        requireSuccess(result({ exitCode: 2, stderr, command: "rpm-ostree install etcd" }));
         expect.fail("should throw");
       } catch (err) {
         expect(err).to.be.instanceOf(RemoteError);
@@ -115,14 +115,21 @@ describe("ssh/exec (pure parts)", () => {
       }
     });
     it("reports a signal, and quotes stdout when stderr is empty", () => {
-      expect(() => check(result({ exitCode: null, signal: "SIGKILL" }))).to.throw(
+      expect(() => requireSuccess(result({ exitCode: null, signal: "SIGKILL" }))).to.throw(
         RemoteError,
         /was killed by SIGKILL/,
       );
-      expect(() => check(result({ exitCode: 1, stdout: "nope\n" }))).to.throw(
+      expect(() => requireSuccess(result({ exitCode: 1, stdout: "nope\n" }))).to.throw(
         RemoteError,
         /stderr was empty, stdout ended with: nope/,
       );
+    });
+    it("gives the caller's hint, or says to check what the command changed", () => {
+      expect(() => requireSuccess(result({ exitCode: 1 }), "Run `rpm-ostree status` on it.")).to.throw(
+        RemoteError,
+        /next: Run `rpm-ostree status` on it\./,
+      );
+      expect(() => requireSuccess(result({ exitCode: 1 }))).to.throw(RemoteError, /check what it changed/);
     });
   });
 
