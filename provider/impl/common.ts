@@ -18,7 +18,7 @@ import {
   requireSuccess,
   setDefaultCredentials,
   setSshProgress,
-  type ConnectionArgs,
+  type Connection,
   type ExecOptions,
   type ExecResult,
 } from "../ssh";
@@ -112,10 +112,10 @@ export function resetStackConfiguredForTesting(): void {
 }
 
 /** The name progress lines give each connection's host (the resource's `hostName`), by connection object. */
-const hostNames = new WeakMap<ConnectionArgs, string>();
+const hostNames = new WeakMap<Connection, string>();
 
 /** The connection a provider method uses: the stored one, secrets registered for redaction. */
-export function connectionOf(inputs: { connection: ConnectionArgs; hostName?: string }): ConnectionArgs {
+export function connectionOf(inputs: { connection: Connection; hostName?: string }): Connection {
   const c = inputs.connection;
   if (typeof inputs.hostName === "string" && inputs.hostName !== "") hostNames.set(c, inputs.hostName);
   for (const hop of [c, c.proxy]) {
@@ -128,7 +128,7 @@ export function connectionOf(inputs: { connection: ConnectionArgs; hostName?: st
 }
 
 /** `host:port`, the part of a resource id that says which host it lives on. */
-export function hostId(conn: ConnectionArgs): string {
+export function hostId(conn: Connection): string {
   return `${conn.host}:${conn.port ?? CONNECTION_DEFAULTS.port}`;
 }
 
@@ -161,7 +161,7 @@ export function withHostLabel<T extends { connection?: unknown; host?: string }>
 }
 
 /** How progress lines name a host: its `hostName` label, else `address:port`. */
-export function hostLabel(conn: ConnectionArgs): string {
+export function hostLabel(conn: Connection): string {
   return hostNames.get(conn) ?? hostId(conn);
 }
 
@@ -172,7 +172,7 @@ export function hostLabel(conn: ConnectionArgs): string {
  * shown live, not repeated in the Diagnostics summary. Otherwise (a script calling the handlers) to stdout,
  * which the CLI would show as info diagnostics.
  */
-export function progress(conn: ConnectionArgs, message: string): void {
+export function progress(conn: Connection, message: string): void {
   if (process.env.PULUMI_ATOMIC_HOST_QUIET === "true") return;
   const line = redact(`[atomic-host] ${hostLabel(conn)}: ${message}`);
   if (!logStatus(line)) console.log(line);
@@ -193,7 +193,7 @@ export const TIMEOUTS = {
  * `options.hostTimeout` runs it under the host's own bound (see the SSH layer's `ExecOptions.hostTimeout`).
  */
 export async function runStep(
-  conn: ConnectionArgs,
+  conn: Connection,
   step: Pick<PlannedCommand, "argv" | "why">,
   timeoutMs: number,
   options: Pick<ExecOptions, "hostTimeout" | "killAfterMs"> = {},
@@ -207,7 +207,7 @@ export async function runStep(
  * kind "command" carrying `hint`; output the parser refuses, one of kind "parse".
  */
 export async function execAndParse<T>(
-  conn: ConnectionArgs,
+  conn: Connection,
   argv: readonly string[],
   parse: (stdout: string) => ParseResult<T>,
   options: { timeoutMs: number; hint: string },
@@ -220,7 +220,7 @@ export async function execAndParse<T>(
 
 /** A failure of the tool's own making (exit 0 but not what was declared), as a RemoteError of kind "command". */
 export function toolFailure(
-  conn: ConnectionArgs,
+  conn: Connection,
   argv: readonly string[],
   summary: string,
   hint: string,
@@ -235,13 +235,13 @@ export function toolFailure(
 }
 
 /** The host as errors name it: `master1 (root@10.0.0.5:22)` when the resource has a `hostName`. */
-function errorHost(conn: ConnectionArgs): string {
+function errorHost(conn: Connection): string {
   const name = hostNames.get(conn);
   return name ? `${name} (${connectionLabel(conn)})` : connectionLabel(conn);
 }
 
 /** A parse failure of a tool's output. */
-export function parseFailure(conn: ConnectionArgs, argv: readonly string[], error: string): RemoteError {
+export function parseFailure(conn: Connection, argv: readonly string[], error: string): RemoteError {
   return new RemoteError({
     kind: "parse",
     host: errorHost(conn),

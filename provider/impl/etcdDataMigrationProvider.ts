@@ -70,7 +70,7 @@ import {
   quoteCommand,
   releaseHostHold,
   withHostLock,
-  type ConnectionArgs,
+  type Connection,
   requireSuccess,
   sleep,
 } from "../ssh";
@@ -115,7 +115,7 @@ function specOf(i: Inputs): Spec {
   };
 }
 
-async function inspect(conn: ConnectionArgs, spec: Spec): Promise<EtcdInspection> {
+async function inspect(conn: Connection, spec: Spec): Promise<EtcdInspection> {
   const argv = buildEtcdInspectCommand(spec);
   return execAndParse(conn, argv, parseEtcdInspectOutput, {
     timeoutMs: TIMEOUTS.readMs,
@@ -123,7 +123,7 @@ async function inspect(conn: ConnectionArgs, spec: Spec): Promise<EtcdInspection
   });
 }
 
-async function manifest(conn: ConnectionArgs, dir: string): Promise<ManifestEntry[]> {
+async function manifest(conn: Connection, dir: string): Promise<ManifestEntry[]> {
   const argv = buildManifestCommand(dir);
   return execAndParse(conn, argv, parseManifestOutput, {
     timeoutMs: TIMEOUTS.longMs,
@@ -166,14 +166,14 @@ function migrateUnderHostBound(argv: string[]): string[] {
 }
 
 /** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
-async function readUnitState(conn: ConnectionArgs, unit: string): Promise<EtcdUnitAfterDelete> {
+async function readUnitState(conn: Connection, unit: string): Promise<EtcdUnitAfterDelete> {
   const active = await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs });
   const enabled = await exec(conn, buildSystemctlCommand("is-enabled", unit), { timeoutMs: TIMEOUTS.readMs });
   return { active: parseIsActiveOutput(active.stdout), enabled: enabled.stdout.trim().split("\n")[0] ?? "" };
 }
 
 async function runMigration(
-  conn: ConnectionArgs,
+  conn: Connection,
   spec: Spec,
   backupStamp: string | undefined,
 ): Promise<ManifestEntry[]> {
@@ -281,7 +281,7 @@ function restartSentence(r: EtcdRestartOutcome, spec: Spec): string {
 
 /** Polls the migration's outcome file until it appears or `deadline` passes, reconnecting as needed. */
 async function awaitOutcome(
-  conn: ConnectionArgs,
+  conn: Connection,
   tempId: string,
   deadline: number,
 ): Promise<EtcdMigrateOutcome | undefined> {
@@ -321,7 +321,7 @@ function outputsFrom(
 }
 
 /** Whether DEST/member is the source's WAL continued by etcd (see ETCD_LINEAGE_SCRIPT). */
-async function continuesSource(conn: ConnectionArgs, spec: Spec): Promise<boolean> {
+async function continuesSource(conn: Connection, spec: Spec): Promise<boolean> {
   const argv = buildEtcdLineageCommand(spec.source, `${spec.destination}/member`);
   const lineage = await execAndParse(conn, argv, parseEtcdLineageOutput, {
     timeoutMs: TIMEOUTS.longMs,

@@ -31,7 +31,7 @@ import {
   exec,
   isRemoteError,
   quoteCommand,
-  type ConnectionArgs,
+  type Connection,
   sleep,
 } from "../ssh";
 import { configureFromStack, connectionOf, declarativeDiff, defined, hostId, progress } from "./common";
@@ -43,7 +43,7 @@ type Outputs = HealthGateOutputs & { __provider?: string };
 const POLL_MS = 1000;
 
 /** One try of a check: passed with what it saw, or not with why. Connection failures count as "not yet". */
-async function tryCheck(conn: ConnectionArgs, check: HealthCheck): Promise<{ ok: boolean; output: string }> {
+async function tryCheck(conn: Connection, check: HealthCheck): Promise<{ ok: boolean; output: string }> {
   const deadlineMs = checkTimeoutSeconds(check) * 1000;
   try {
     if (check.kind === "etcdCluster" || check.kind === "etcdMember") {
@@ -79,7 +79,7 @@ async function tryCheck(conn: ConnectionArgs, check: HealthCheck): Promise<{ ok:
   }
 }
 
-async function runCheck(conn: ConnectionArgs, check: HealthCheck): Promise<HealthCheckResult> {
+async function runCheck(conn: Connection, check: HealthCheck): Promise<HealthCheckResult> {
   const started = Date.now();
   const deadline = started + checkTimeoutSeconds(check) * 1000;
   let attempts = 0;

@@ -55,7 +55,7 @@ import {
   waitForReboot,
   quoteCommand,
   withHostLock,
-  type ConnectionArgs,
+  type Connection,
   requireSuccess,
   sleep,
 } from "../ssh";
@@ -91,7 +91,7 @@ function withDefaults(news: Inputs): Inputs {
   };
 }
 
-async function readStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
+async function readStatus(conn: Connection): Promise<RpmOstreeStatus> {
   const argv = buildRpmOstreeStatusCommand();
   return execAndParse(conn, argv, parseRpmOstreeStatus, {
     timeoutMs: TIMEOUTS.readMs,
@@ -99,7 +99,7 @@ async function readStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
   });
 }
 
-async function readCapabilities(conn: ConnectionArgs): Promise<RpmOstreeCapabilities> {
+async function readCapabilities(conn: Connection): Promise<RpmOstreeCapabilities> {
   const out = await exec(conn, buildRpmOstreeVersionCommand(), { timeoutMs: TIMEOUTS.readMs });
   const parsed = out.exitCode === 0 ? parseRpmOstreeVersion(out.stdout) : undefined;
   // An unreadable version is treated as the oldest Fedora 27 build: no newer flags are used.
@@ -107,7 +107,7 @@ async function readCapabilities(conn: ConnectionArgs): Promise<RpmOstreeCapabili
 }
 
 /** Reads the status, waiting (with a deadline) while another transaction runs on the host. */
-async function idleStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
+async function idleStatus(conn: Connection): Promise<RpmOstreeStatus> {
   const deadline = Date.now() + TRANSACTION_WAIT_MS;
   let status = await readStatus(conn);
   let said = false;
@@ -163,7 +163,7 @@ function outputsFrom(
 }
 
 /** Reboots the host and waits for it to come back with a new boot id. Returns the new boot id. */
-async function rebootAndWait(conn: ConnectionArgs, timeoutSeconds: number, reason: string): Promise<string> {
+async function rebootAndWait(conn: Connection, timeoutSeconds: number, reason: string): Promise<string> {
   const previousBootId = await readBootId(conn);
   progress(conn, `rebooting (${reason}); waiting up to ${timeoutSeconds} s for it to come back`);
   try {
@@ -186,7 +186,7 @@ function remoteAddHint(remote: string): string {
 }
 
 /** The error for a rebase to a remote the host lacks: names the remote, what the host has, and the fix. */
-function missingRemoteError(conn: ConnectionArgs, refspec: string, remote: string, has?: string[]): Error {
+function missingRemoteError(conn: Connection, refspec: string, remote: string, has?: string[]): Error {
   const hasList = has === undefined ? "" : ` (it has: ${has.join(", ") || "none"})`;
   return new Error(
     `${hostId(conn)}: LayeredPackage refused before any rpm-ostree transaction: the rebase to ${refspec} pulls ` +
@@ -200,7 +200,7 @@ function missingRemoteError(conn: ConnectionArgs, refspec: string, remote: strin
  * Fails, before any transaction, when `refspec` names a remote the host's repo lacks: rpm-ostree would only
  * fail inside the transaction, after downloading metadata (libostree: `Remote "NAME" not found`).
  */
-async function requireRemote(conn: ConnectionArgs, refspec: string): Promise<void> {
+async function requireRemote(conn: Connection, refspec: string): Promise<void> {
   const remote = splitRefspec(refspec).remote;
   if (remote === undefined) return;
   const argv = buildOstreeRemoteListCommand();
@@ -214,7 +214,7 @@ async function requireRemote(conn: ConnectionArgs, refspec: string): Promise<voi
 
 /** Runs the planned transaction, re-planning when the host moved under us (busy, already requested). */
 async function converge(
-  conn: ConnectionArgs,
+  conn: Connection,
   inputs: Inputs,
   managed: string[] | undefined,
   caps: RpmOstreeCapabilities,

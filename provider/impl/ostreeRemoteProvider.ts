@@ -28,7 +28,7 @@ import {
   type OstreeRemotesObservation,
 } from "../atomic";
 import type { OstreeRemoteInputs, OstreeRemoteOutputs, ResourceHandler } from "../types";
-import { exec, quoteCommand, withHostLock, type ConnectionArgs, requireSuccess } from "../ssh";
+import { exec, quoteCommand, withHostLock, type Connection, requireSuccess } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -66,7 +66,7 @@ function declarationOf(inputs: Inputs): OstreeRemoteDeclaration {
 }
 
 /** Reads every remote of the host's system repo (one round trip). */
-export async function readRemotes(conn: ConnectionArgs): Promise<OstreeRemotesObservation> {
+export async function readRemotes(conn: Connection): Promise<OstreeRemotesObservation> {
   const argv = buildOstreeRemotesReadCommand();
   const remotes = await execAndParse(conn, argv, parseOstreeRemotesReadOutput, {
     timeoutMs: TIMEOUTS.readMs,
@@ -150,7 +150,7 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
 }
 
 /** The remotes the host's deployments pull from (their origins' remotes); empty when rpm-ostree is not there. */
-async function followedRemotes(conn: ConnectionArgs): Promise<Set<string>> {
+async function followedRemotes(conn: Connection): Promise<Set<string>> {
   const out = await exec(conn, buildRpmOstreeStatusCommand(), { timeoutMs: TIMEOUTS.readMs });
   if (out.exitCode !== 0) return new Set();
   const parsed = parseRpmOstreeStatus(out.stdout);

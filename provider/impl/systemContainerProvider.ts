@@ -53,7 +53,7 @@ import {
   quoteCommand,
   registerSecret,
   withHostLock,
-  type ConnectionArgs,
+  type Connection,
   type ExecResult,
   requireSuccess,
 } from "../ssh";
@@ -116,7 +116,7 @@ function secretValuesOf(inputs: Partial<Inputs>): string[] {
 }
 
 /** The connection, with the secret template values of every given state registered for redaction too. */
-function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): ConnectionArgs {
+function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): Connection {
   for (const i of [inputs, ...others]) for (const v of secretValuesOf(i)) registerSecret(v);
   return connectionOf(inputs);
 }
@@ -193,7 +193,7 @@ function sameHostAndName(olds: Partial<Inputs>, news: Inputs): boolean {
   );
 }
 
-async function observe(conn: ConnectionArgs, name: string): Promise<SystemContainerObservation> {
+async function observe(conn: Connection, name: string): Promise<SystemContainerObservation> {
   const argv = buildSystemContainerReadCommand(name);
   return execAndParse(conn, argv, parseSystemContainerReadOutput, {
     timeoutMs: TIMEOUTS.readMs,
@@ -239,7 +239,7 @@ function inputsOf(outs: Outputs): Inputs {
 
 /** Runs a plan's steps in order; a failing step throws a RemoteError naming the host, the command and the fix. */
 async function runPlan(
-  conn: ConnectionArgs,
+  conn: Connection,
   inputs: Inputs,
   plan: SystemContainerPlan,
   done: { steps: number },
@@ -254,7 +254,7 @@ async function runPlan(
 }
 
 /** The commit the image's ostree branch points at now, or undefined when it cannot be read. */
-async function imageCommit(conn: ConnectionArgs, image: string): Promise<string | undefined> {
+async function imageCommit(conn: Connection, image: string): Promise<string | undefined> {
   const branch = ostreeImageBranch(image);
   if (branch === undefined) return undefined;
   const out = await exec(conn, buildImageCommitCommand(branch), { timeoutMs: TIMEOUTS.readMs });
@@ -268,7 +268,7 @@ async function imageCommit(conn: ConnectionArgs, image: string): Promise<string 
  * the network config (`<FLANNEL_ETCD_PREFIX>/config`, default /atomic.io/network/config).
  */
 async function unitStartFailure(
-  conn: ConnectionArgs,
+  conn: Connection,
   unit: string,
   out: ExecResult,
   what: string,
@@ -294,7 +294,7 @@ async function unitStartFailure(
   });
 }
 
-async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContainerStep): Promise<void> {
+async function runOne(conn: Connection, inputs: Inputs, step: SystemContainerStep): Promise<void> {
   const timeout = step.kind === "start" || step.kind === "stop" ? TIMEOUTS.serviceMs : TIMEOUTS.longMs;
   if (step.unlessImageCommit !== undefined) {
     const now = await imageCommit(conn, inputs.image);
@@ -387,7 +387,7 @@ async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContaine
 
 /** Throws unless the host now has the declared image and running state. */
 function verify(
-  conn: ConnectionArgs,
+  conn: Connection,
   inputs: Inputs,
   outs: Outputs,
   observed: SystemContainerObservation,

@@ -6,7 +6,7 @@
  * of stderr would stall the remote process forever.
  */
 import type { ClientChannel } from "ssh2";
-import type { ConnectionArgs } from "./connection";
+import type { Connection } from "./connection";
 import { RemoteError, isRemoteError, messageOf, tailLines } from "./errors";
 import { holdHostUntil } from "./lock";
 import { logLine } from "./log";
@@ -145,7 +145,7 @@ export function planHostTimeout(timeoutMs: number, killAfterMs?: number): HostTi
  * @throws TypeError for an empty argv or an argument containing NUL (nothing is sent).
  */
 export async function exec(
-  conn: ConnectionArgs,
+  conn: Connection,
   argv: readonly string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
@@ -210,7 +210,7 @@ function hostTimeoutError(r: ExecResult, bound: HostTimeoutPlan): RemoteError {
  * Like {@link exec}, but a non-zero exit or a signal throws a RemoteError of kind `command` ({@link requireSuccess}).
  */
 export async function execOk(
-  conn: ConnectionArgs,
+  conn: Connection,
   argv: readonly string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {

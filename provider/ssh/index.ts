@@ -14,10 +14,9 @@ export {
 } from "./connection";
 export type {
   Connection,
-  ConnectionArgs,
   DefaultCredentials,
   HostKeyPolicy,
-  ProxyConnectionArgs,
+  ProxyConnection,
   ResolvedAuth,
   ResolvedConnection,
   ResolvedEndpoint,

@@ -8,7 +8,7 @@
  * two ways is one lock. A command whose connection was lost while it ran may still be running on the host until
  * its host-side bound passes ({@link holdHostUntil}); the next holder of that host's lock waits for that.
  */
-import type { ConnectionArgs } from "./connection";
+import type { Connection } from "./connection";
 import { hostIdentity } from "./identity";
 import { logLine } from "./log";
 import { sleep } from "./sleep";
@@ -29,17 +29,14 @@ export const DEFAULT_LOCK_NAME = "host";
  *
  * @param name lock name within the host. Default: `"host"`.
  */
+export function withHostLock<T>(conn: Pick<Connection, "host" | "port">, fn: () => Promise<T>): Promise<T>;
 export function withHostLock<T>(
-  conn: Pick<ConnectionArgs, "host" | "port">,
-  fn: () => Promise<T>,
-): Promise<T>;
-export function withHostLock<T>(
-  conn: Pick<ConnectionArgs, "host" | "port">,
+  conn: Pick<Connection, "host" | "port">,
   name: string | undefined,
   fn: () => Promise<T>,
 ): Promise<T>;
 export async function withHostLock<T>(
-  conn: Pick<ConnectionArgs, "host" | "port">,
+  conn: Pick<Connection, "host" | "port">,
   nameOrFn: string | undefined | (() => Promise<T>),
   maybeFn?: () => Promise<T>,
 ): Promise<T> {
@@ -69,7 +66,7 @@ export async function withHostLock<T>(
  * Marks the host busy until `untilMs` (epoch ms): a command was sent there and the connection was lost before its
  * exit status came back, so it may run until its host-side bound. Later lock holders of the host wait for it.
  */
-export function holdHostUntil(conn: Pick<ConnectionArgs, "host" | "port">, untilMs: number): void {
+export function holdHostUntil(conn: Pick<Connection, "host" | "port">, untilMs: number): void {
   void hostIdentity(conn).then((identity) => {
     busyUntil.set(identity, Math.max(busyUntil.get(identity) ?? 0, untilMs));
   });
@@ -79,7 +76,7 @@ export function holdHostUntil(conn: Pick<ConnectionArgs, "host" | "port">, until
  * Says the command that {@link holdHostUntil} waited for is known to have ended (its outcome was read from the
  * host after a reconnect), so later lock holders need not wait for its bound.
  */
-export function releaseHostHold(conn: Pick<ConnectionArgs, "host" | "port">): void {
+export function releaseHostHold(conn: Pick<Connection, "host" | "port">): void {
   void hostIdentity(conn).then((identity) => busyUntil.delete(identity));
 }
 

@@ -3,7 +3,7 @@
  * one has rebooted (the method of Ansible's `reboot` module). Uptime and "the connection dropped" are not proof:
  * sshd restarts drop connections too, and a reboot can be faster than a poll interval.
  */
-import { connectionLabel, DEFAULT_PER_DIAL_TIMEOUT_S, type ConnectionArgs } from "./connection";
+import { connectionLabel, DEFAULT_PER_DIAL_TIMEOUT_S, type Connection } from "./connection";
 import { RemoteError, isRemoteError, messageOf } from "./errors";
 import { execOk } from "./exec";
 import { logLine } from "./log";
@@ -35,7 +35,7 @@ export function parseBootId(stdout: string): string | Error {
  *
  * @throws RemoteError of kind `parse` when the file does not hold a UUID, or any kind {@link execOk} throws.
  */
-export async function readBootId(conn: ConnectionArgs, opts: { timeoutMs?: number } = {}): Promise<string> {
+export async function readBootId(conn: Connection, opts: { timeoutMs?: number } = {}): Promise<string> {
   const result = await execOk(conn, ["cat", BOOT_ID_PATH], { timeoutMs: opts.timeoutMs });
   const id = parseBootId(result.stdout);
   if (id instanceof Error) {
@@ -69,7 +69,7 @@ export interface WaitForRebootOptions {
  *   kept its old boot id; `hostkey` or `auth` at once (a host that comes back with another key or refuses the
  *   credentials will not fix itself).
  */
-export async function waitForReboot(conn: ConnectionArgs, opts: WaitForRebootOptions): Promise<string> {
+export async function waitForReboot(conn: Connection, opts: WaitForRebootOptions): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_REBOOT_TIMEOUT_MS;
   const pollMs = opts.pollMs ?? DEFAULT_REBOOT_POLL_MS;
   const previous = opts.previousBootId.trim().toLowerCase();
@@ -97,7 +97,7 @@ export async function waitForReboot(conn: ConnectionArgs, opts: WaitForRebootOpt
 }
 
 /** The connection with one dial attempt per poll, its timeout bounded by what is left of the deadline. */
-function pollConnection(conn: ConnectionArgs, remainingMs: number): ConnectionArgs {
+function pollConnection(conn: Connection, remainingMs: number): Connection {
   const bound = (perDialTimeout: number | undefined) => {
     const s = perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S;
     const left = Math.max(1, Math.ceil(remainingMs / 1000));
@@ -113,7 +113,7 @@ function pollConnection(conn: ConnectionArgs, remainingMs: number): ConnectionAr
   };
 }
 
-function rebootTimeout(conn: ConnectionArgs, timeoutMs: number, last: string): RemoteError {
+function rebootTimeout(conn: Connection, timeoutMs: number, last: string): RemoteError {
   return new RemoteError({
     kind: "timeout",
     host: connectionLabel(conn),

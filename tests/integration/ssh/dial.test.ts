@@ -9,7 +9,7 @@ import {
   isRemoteError,
   resetPoolOptions,
   setSshLogger,
-  type ConnectionArgs,
+  type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
 import {
@@ -110,7 +110,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
     setSshLogger(undefined);
   });
 
-  const conn = (extra: Partial<ConnectionArgs> = {}): ConnectionArgs => ({
+  const conn = (extra: Partial<Connection> = {}): Connection => ({
     host: "127.0.0.1",
     port: sshd.port,
     privateKey: key.privateKey,

@@ -7,7 +7,7 @@ import {
   execOk,
   isRemoteError,
   setSshLogger,
-  type ConnectionArgs,
+  type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
 import {
@@ -56,7 +56,7 @@ describe("ssh transport against real sshd: exec", function () {
   let dir: string;
   let key: ClientKey;
   let sshd: TestSshd;
-  let conn: ConnectionArgs;
+  let conn: Connection;
 
   before(async function () {
     skipUnlessSshd(this);

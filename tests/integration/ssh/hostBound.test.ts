@@ -7,7 +7,7 @@ import {
   isRemoteError,
   planHostTimeout,
   withHostLock,
-  type ConnectionArgs,
+  type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
 import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "../sim/support";
@@ -64,7 +64,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
   this.timeout(120_000);
   let dir: string;
   let sim: SimCluster;
-  let conn: ConnectionArgs;
+  let conn: Connection;
 
   before(async function () {
     skipUnlessSimAvailable(this);

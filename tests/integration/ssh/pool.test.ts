@@ -8,7 +8,7 @@ import {
   exec,
   poolStats,
   resetPoolOptions,
-  type ConnectionArgs,
+  type Connection,
 } from "../../../provider/ssh";
 import {
   makeClientKey,
@@ -42,7 +42,7 @@ function establishedSocketsTo(port: number): number[] {
 }
 
 /** 20 operations one after another, then 20 at once. */
-async function fortyOperations(conn: ConnectionArgs): Promise<void> {
+async function fortyOperations(conn: Connection): Promise<void> {
   for (let i = 0; i < 20; i++) expect((await exec(conn, ["echo", `seq-${i}`])).stdout).to.equal(`seq-${i}\n`);
   const parallel = await Promise.all(Array.from({ length: 20 }, (_, i) => exec(conn, ["echo", `par-${i}`])));
   parallel.forEach((r, i) => expect(r.stdout).to.equal(`par-${i}\n`));
@@ -52,7 +52,7 @@ describe("ssh transport against real sshd: connection pool", function () {
   let dir: string;
   let key: ClientKey;
   let sshd: TestSshd;
-  let conn: ConnectionArgs;
+  let conn: Connection;
 
   before(async function () {
     skipUnlessSshd(this);

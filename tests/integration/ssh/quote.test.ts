@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { closeAll, exec, type ConnectionArgs } from "../../../provider/ssh";
+import { closeAll, exec, type Connection } from "../../../provider/ssh";
 import {
   makeClientKey,
   makeTempDir,
@@ -18,7 +18,7 @@ describe("ssh transport against real sshd: argv quoting", function () {
   let dir: string;
   let key: ClientKey;
   let sshd: TestSshd;
-  let conn: ConnectionArgs;
+  let conn: Connection;
 
   before(async function () {
     skipUnlessSshd(this);

@@ -5,7 +5,7 @@ import {
   readBootId,
   setSshLogger,
   waitForReboot,
-  type ConnectionArgs,
+  type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
 import {
@@ -40,7 +40,7 @@ describe("ssh transport against real sshd: reboot detection", function () {
   let dir: string;
   let key: ClientKey;
   let sshd: TestSshd;
-  let conn: ConnectionArgs;
+  let conn: Connection;
 
   before(async function () {
     skipUnlessSshd(this);
