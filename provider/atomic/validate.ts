@@ -568,7 +568,6 @@ export function validateUnitName(value: unknown, property = "service"): CheckFai
 }
 
 export const CONFLICT_POLICIES = ["fail", "backup"] as const;
-export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 
 /** `conflict`: what to do when the destination already holds a different member directory. */
 export function validateConflictPolicy(value: unknown, property = "conflict"): CheckFailure[] {

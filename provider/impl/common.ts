@@ -63,16 +63,6 @@ export async function configureFromStack(req: ConfigureRequestLike): Promise<voi
 /** Whether `configure` read the stack's configuration: only then does the provider know every credential source. */
 let stackConfigured = false;
 
-/** The stack configuration keys the provider reads, for messages. */
-export const CREDENTIAL_CONFIG_KEYS = [
-  "privateKey",
-  "privateKeyPassword",
-  "password",
-  "user",
-  "knownHosts",
-  "agentSocketPath",
-].map((k) => `${CONFIG_NAMESPACE}:${k}`);
-
 /**
  * What to do when nothing to log in with is configured: the stack secret first, since that is where most
  * stacks keep the key.

@@ -16,8 +16,6 @@ import { sleep } from "./sleep";
 
 /** Options for {@link exec}. */
 export interface ExecOptions {
-  /** Data written to the command's standard input, which is then closed. Default: none (stdin is closed at once). */
-  stdin?: string | Buffer;
   /**
    * Milliseconds the command may take, counted from when it is handed to the connection (after a free channel
    * slot and the connection are available). On expiry the command's process group is sent SIGTERM, then
@@ -37,8 +35,6 @@ export interface ExecOptions {
   hostTimeout?: boolean;
   /** Milliseconds between the host's SIGTERM and its SIGKILL, with {@link hostTimeout}. Default: see {@link planHostTimeout}. */
   killAfterMs?: number;
-  /** Run the command as root through `sudo -n --` (non-interactive: fails rather than prompting). Default: `false`. */
-  sudo?: boolean;
   /**
    * Bytes of each of stdout and stderr kept in memory; beyond it the beginning is dropped and the tail kept
    * (the stream is still read to the end). Default: 16 MiB.
@@ -46,7 +42,7 @@ export interface ExecOptions {
   maxOutputBytes?: number;
 }
 
-/** What a command did. A non-zero exit is a result, not an error; see {@link check}. */
+/** What a command did. A non-zero exit is a result, not an error; see {@link requireSuccess}. */
 export interface ExecResult {
   /** Exit status, or `null` when the command was killed by a signal. */
   exitCode: number | null;
@@ -78,17 +74,6 @@ const NOT_SENT_ATTEMPTS = 3;
 const KILL_GRACE_MS = 1000;
 /** How long a stopped channel may hold its slot before the slot is given back anyway. */
 const STOP_RELEASE_MS = 5000;
-
-/**
- * The shell command line for `argv` (quoted by the one quoting function, {@link quoteCommand}), prefixed with
- * `sudo -n --` when `opts.sudo`. Pure.
- *
- * @throws TypeError for an empty argv or an argument containing NUL.
- */
-export function buildCommandLine(argv: readonly string[], opts: Pick<ExecOptions, "sudo"> = {}): string {
-  if (argv.length === 0) throw new TypeError("a command needs at least one argument (the program to run)");
-  return quoteCommand(opts.sudo ? ["sudo", "-n", "--", ...argv] : argv);
-}
 
 /**
  * Wraps argv in coreutils `timeout`, so the host itself stops the command after `seconds`: SIGTERM to the
@@ -138,7 +123,7 @@ export function planHostTimeout(timeoutMs: number, killAfterMs?: number): HostTi
 
 /**
  * Runs `argv` on the host over its pooled connection and returns its exit status and output. A non-zero exit
- * is returned, not thrown (use {@link execOk} or {@link check}).
+ * is returned, not thrown (use {@link execOk} or {@link requireSuccess}).
  *
  * @throws RemoteError `connect` / `hostkey` / `auth` (no connection; nothing ran), `timeout` (ran past
  *   `timeoutMs`), `connection` (the connection dropped while the command ran: it may or may not have completed).
@@ -155,7 +140,7 @@ export async function exec(
       : undefined;
   if (opts.hostTimeout && !bound) throw new TypeError("hostTimeout needs timeoutMs");
   const run = bound ? buildRemoteTimeoutArgv(bound.termMs / 1000, argv, bound.killAfterMs / 1000) : argv;
-  const command = buildCommandLine(run, opts);
+  const command = quoteCommand(run);
   const started = Date.now();
   let result: ExecResult | undefined;
   for (let attempt = 1; result === undefined; attempt++) {
@@ -309,8 +294,7 @@ function runOnLease(
             : reject(connectionLost(lease, command, out.stderr.text())),
         ),
       );
-      if (opts.stdin !== undefined) ch.end(opts.stdin);
-      else ch.end();
+      ch.end(); // stdin: closed at once, so a command that reads it does not hang
     };
     const attempt = {
       deadline,
@@ -339,7 +323,7 @@ function collect(
   let exit: ExitStatus | undefined;
   ch.on("data", (chunk: Buffer) => out.stdout.push(chunk));
   ch.stderr.on("data", (chunk: Buffer) => out.stderr.push(chunk));
-  ch.on("error", () => undefined); // e.g. writing stdin to a command that already exited; the exit status tells
+  ch.on("error", () => undefined); // e.g. closing stdin of a command that already exited; the exit status tells
   ch.on("exit", (code: number | null, signal?: string) => {
     exit = { code: code ?? null, signal: signal ?? null };
   });

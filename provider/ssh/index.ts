@@ -34,7 +34,6 @@ export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
 export { dialFailureReason } from "./dial";
 export {
   DEFAULT_MAX_OUTPUT_BYTES,
-  buildCommandLine,
   buildRemoteTimeoutArgv,
   planHostTimeout,
   exec,
@@ -54,7 +53,7 @@ export {
   parsePublicKeyLine,
 } from "./hostKey";
 export type { HostKeyCheck, HostKeyVerdict, KnownHostEntry, PublicKey } from "./hostKey";
-export { DEFAULT_LOCK_NAME, holdHostUntil, releaseHostHold, withHostLock } from "./lock";
+export { holdHostUntil, releaseHostHold, withHostLock } from "./lock";
 export { setSshLogger, setSshProgress } from "./log";
 export type { SshLogger } from "./log";
 export {

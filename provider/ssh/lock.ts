@@ -18,39 +18,23 @@ const tails = new Map<string, Promise<void>>();
 /** Per host identity: until when (epoch ms) a command the client lost track of may still run there. */
 const busyUntil = new Map<string, number>();
 
-/** Default lock name: one lock per host. */
-export const DEFAULT_LOCK_NAME = "host";
-
 /**
- * Runs `fn` while holding the lock `name` of the host `conn.host:conn.port` (the user and credentials do not
- * matter: it is the host's state being protected). Waiters run in arrival order. Locks with different names on
- * the same host are independent. The lock is released when `fn` settles, whether it resolves or throws. Before
- * `fn` runs, the holder also waits until no orphaned command may still be running on the host.
- *
- * @param name lock name within the host. Default: `"host"`.
+ * Runs `fn` while holding the lock of the host `conn.host:conn.port` (the user and credentials do not matter: it
+ * is the host's state being protected). Waiters run in arrival order. The lock is released when `fn` settles,
+ * whether it resolves or throws. Before `fn` runs, the holder also waits until no orphaned command may still be
+ * running on the host.
  */
-export function withHostLock<T>(conn: Pick<Connection, "host" | "port">, fn: () => Promise<T>): Promise<T>;
-export function withHostLock<T>(
-  conn: Pick<Connection, "host" | "port">,
-  name: string | undefined,
-  fn: () => Promise<T>,
-): Promise<T>;
 export async function withHostLock<T>(
   conn: Pick<Connection, "host" | "port">,
-  nameOrFn: string | undefined | (() => Promise<T>),
-  maybeFn?: () => Promise<T>,
+  fn: () => Promise<T>,
 ): Promise<T> {
-  const fn = typeof nameOrFn === "function" ? nameOrFn : maybeFn;
-  if (!fn) throw new TypeError("withHostLock needs a function to run");
-  const name = typeof nameOrFn === "string" ? nameOrFn : DEFAULT_LOCK_NAME;
   const identity = await hostIdentity(conn);
-  const key = `${identity}#${name}`;
 
-  const previous = tails.get(key) ?? Promise.resolve();
+  const previous = tails.get(identity) ?? Promise.resolve();
   let unlock!: () => void;
   const mine = new Promise<void>((resolve) => (unlock = resolve));
   const tail = previous.then(() => mine);
-  tails.set(key, tail);
+  tails.set(identity, tail);
 
   await previous;
   try {
@@ -58,7 +42,7 @@ export async function withHostLock<T>(
     return await fn();
   } finally {
     unlock();
-    if (tails.get(key) === tail) tails.delete(key);
+    if (tails.get(identity) === tail) tails.delete(identity);
   }
 }
 

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import {
   OutputBuffer,
-  buildCommandLine,
   buildRemoteTimeoutArgv,
   requireSuccess,
   planHostTimeout,
@@ -25,23 +24,6 @@ function result(fields: Partial<ExecResult>): ExecResult {
 }
 
 describe("ssh/exec (pure parts)", () => {
-  describe("buildCommandLine", () => {
-    it("quotes argv", () => {
-      expect(buildCommandLine(["atomic", "install", "--system", "--set=ETCD_NAME=a b", "etcd"])).to.equal(
-        "atomic install --system '--set=ETCD_NAME=a b' etcd",
-      );
-    });
-    it("prefixes sudo -n -- when asked", () => {
-      expect(buildCommandLine(["rpm-ostree", "status"], { sudo: true })).to.equal(
-        "sudo -n -- rpm-ostree status",
-      );
-    });
-    it("rejects an empty argv and NUL bytes", () => {
-      expect(() => buildCommandLine([])).to.throw(TypeError, /at least one argument/);
-      expect(() => buildCommandLine(["a", "b\0"])).to.throw(TypeError, /NUL/);
-    });
-  });
-
   describe("host-side bound", () => {
     const rows: [number, { termMs: number; killAfterMs: number; boundMs: number }][] = [
       // 30 min: SIGKILL 10 s (cap) after SIGTERM, 5 s (cap) before the client gives up.
