@@ -7,6 +7,7 @@ import { CONNECTION_DEFAULTS, diffProperties, formatCommandForDisplay, stableJso
 import type { ConfigureRequestLike } from "../types";
 import { logStatus } from "./statusLog";
 import {
+  RefusalError,
   RemoteError,
   configurePool,
   connectionLabel,
@@ -222,6 +223,14 @@ export function toolFailure(
     command: quoteCommand(argv),
     hint,
   });
+}
+
+/**
+ * The error for a change the host's state forbids (see {@link RefusalError}): read-only work ran, nothing else.
+ * `summary` says what is refused and why; `hint`, what to do about it.
+ */
+export function refusal(conn: Connection, summary: string, hint?: string): RefusalError {
+  return new RefusalError({ host: errorHost(conn), summary, hint });
 }
 
 /** The host as errors name it: `master1 (root@10.0.0.5:22)` when the resource has a `hostName`. */

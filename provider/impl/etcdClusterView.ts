@@ -16,7 +16,7 @@ import {
   parseEtcdMemberList,
   type EtcdClusterView,
 } from "../atomic/etcdClusterHealth";
-import { RemoteError, connectionLabel, exec, quoteCommand, type Connection } from "../ssh";
+import { RefusalError, connectionLabel, exec, quoteCommand, type Connection } from "../ssh";
 import { TIMEOUTS, progress } from "./common";
 
 /** A read that could not happen (etcd down on this host, etcdctl missing): the sentence and the command. */
@@ -84,8 +84,7 @@ export async function guardMemberStop(
     view = await readEtcdClusterView(conn);
   } catch (err) {
     if (!(err instanceof EtcdUnreadable)) throw err;
-    throw new RemoteError({
-      kind: "command",
+    throw new RefusalError({
       host: connectionLabel(conn),
       summary: `EtcdDataMigration refused: ${unit} is running but its cluster cannot be read, so stopping it may break quorum: ${err.message}`,
       command: err.command,
@@ -95,8 +94,7 @@ export async function guardMemberStop(
   const self = view.list.answeredBy;
   const decision = decideMemberStop(view, self);
   if (!decision.ok) {
-    throw new RemoteError({
-      kind: "command",
+    throw new RefusalError({
       host: connectionLabel(conn),
       summary: `EtcdDataMigration refused before stopping anything: ${decision.reason}`,
       command: quoteCommand(buildEtcdEndpointHealthCommand(clusterEndpoints(view.list))),

@@ -69,10 +69,10 @@ import {
   planHostTimeout,
   quoteCommand,
   releaseHostHold,
-  withHostLock,
-  type Connection,
   requireSuccess,
   sleep,
+  withHostLock,
+  type Connection,
 } from "../ssh";
 import {
   PartialFailure,
@@ -88,6 +88,7 @@ import {
   runStep,
   toolFailure,
   execAndParse,
+  refusal,
 } from "./common";
 import { guardMemberStop } from "./etcdClusterView";
 
@@ -391,8 +392,7 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
         return outputsFrom(inputs, src, new Date().toISOString(), undefined, dst);
       }
     }
-    if (decision.action === "fail")
-      throw new Error(`${hostId(conn)}: EtcdDataMigration refused: ${decision.reason}`);
+    if (decision.action === "fail") throw refusal(conn, `EtcdDataMigration refused: ${decision.reason}`);
     // A member of a multi-member cluster stops only when the others are healthy and keep a quorum without it.
     const member = await guardMemberStop(conn, spec.unit, insp.serviceState);
     let backupStamp: string | undefined;

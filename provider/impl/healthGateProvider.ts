@@ -31,8 +31,8 @@ import {
   exec,
   isRemoteError,
   quoteCommand,
-  type Connection,
   sleep,
+  type Connection,
 } from "../ssh";
 import { configureFromStack, connectionOf, declarativeDiff, defined, hostId, progress } from "./common";
 import { EtcdUnreadable, readEtcdClusterView } from "./etcdClusterView";
@@ -73,8 +73,7 @@ async function tryCheck(conn: Connection, check: HealthCheck): Promise<{ ok: boo
   } catch (err) {
     if (err instanceof EtcdUnreadable) return { ok: false, output: err.message };
     // A host rebooting or a dropped connection is "not healthy yet"; credentials and host keys are not.
-    if (isRemoteError(err, "connect", "connection", "timeout"))
-      return { ok: false, output: (err as Error).message };
+    if (isRemoteError(err, "connect", "connection", "timeout")) return { ok: false, output: err.message };
     throw err;
   }
 }

@@ -51,13 +51,15 @@ import {
   RemoteError,
   exec,
   isRemoteError,
+  messageOf,
   readBootId,
+  requireSuccess,
+  sleep,
   waitForReboot,
   quoteCommand,
   withHostLock,
   type Connection,
-  requireSuccess,
-  sleep,
+  type RefusalError,
 } from "../ssh";
 import {
   PartialFailure,
@@ -73,6 +75,7 @@ import {
   runStep,
   toolFailure,
   execAndParse,
+  refusal,
 } from "./common";
 
 /** `__recorded`: the host as the state knows it (see LayeredPackageRecord); the engine never displays `__` keys. */
@@ -186,12 +189,13 @@ function remoteAddHint(remote: string): string {
 }
 
 /** The error for a rebase to a remote the host lacks: names the remote, what the host has, and the fix. */
-function missingRemoteError(conn: Connection, refspec: string, remote: string, has?: string[]): Error {
+function missingRemoteError(conn: Connection, refspec: string, remote: string, has?: string[]): RefusalError {
   const hasList = has === undefined ? "" : ` (it has: ${has.join(", ") || "none"})`;
-  return new Error(
-    `${hostId(conn)}: LayeredPackage refused before any rpm-ostree transaction: the rebase to ${refspec} pulls ` +
-      `from the ostree remote "${remote}", which this host does not have${hasList}. ` +
-      `Declare an OstreeRemote named "${remote}" that this LayeredPackage dependsOn (MasterNode, WorkerNode and ` +
+  return refusal(
+    conn,
+    `LayeredPackage refused before any rpm-ostree transaction: the rebase to ${refspec} pulls ` +
+      `from the ostree remote "${remote}", which this host does not have${hasList}.`,
+    `Declare an OstreeRemote named "${remote}" that this LayeredPackage dependsOn (MasterNode, WorkerNode and ` +
       `AtomicCluster with method "packageLayering" declare it), or run ${remoteAddHint(remote)} on the host.`,
   );
 }
@@ -229,7 +233,7 @@ async function converge(
       caps,
     );
     if (plan.kind === "none") return attempt > 0;
-    if (plan.kind === "blocked") throw new Error(`${hostId(conn)}: ${plan.reason}`);
+    if (plan.kind === "blocked") throw refusal(conn, plan.reason);
     if (plan.kind === "busy") continue;
     if (plan.rebaseTo !== undefined) await requireRemote(conn, plan.rebaseTo);
     let out;
@@ -277,8 +281,10 @@ async function converge(
         );
     }
   }
-  throw new Error(
-    `${hostId(conn)}: the host kept changing while the rpm-ostree transaction was planned; run pulumi up again`,
+  throw refusal(
+    conn,
+    "the host kept changing while the rpm-ostree transaction was planned",
+    "run pulumi up again",
   );
 }
 
@@ -336,7 +342,7 @@ async function apply(
         bootId = await rebootAndWait(conn, inputs.rebootTimeoutSeconds ?? 600, decision.reason);
       } catch (err) {
         throw partial(
-          `${(err as Error).message}\nThe rpm-ostree change is staged; once the host is back, "pulumi up" verifies ` +
+          `${messageOf(err)}\nThe rpm-ostree change is staged; once the host is back, "pulumi up" verifies ` +
             "it and finishes without running the transaction again.",
         );
       }

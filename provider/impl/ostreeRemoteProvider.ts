@@ -28,7 +28,7 @@ import {
   type OstreeRemotesObservation,
 } from "../atomic";
 import type { OstreeRemoteInputs, OstreeRemoteOutputs, ResourceHandler } from "../types";
-import { exec, quoteCommand, withHostLock, type Connection, requireSuccess } from "../ssh";
+import { exec, quoteCommand, requireSuccess, withHostLock, type Connection } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -43,6 +43,7 @@ import {
   runStep,
   toolFailure,
   execAndParse,
+  refusal,
 } from "./common";
 
 type Inputs = OstreeRemoteInputs & { __provider?: string };
@@ -96,7 +97,7 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
     const before = await readRemotes(conn);
     const plan = planOstreeRemote(declared, { replace: inputs.replace === true || owned, owned }, before);
     if (plan.kind === "blocked") {
-      throw new Error(`${hostId(conn)}: OstreeRemote ${inputs.name} refused: ${plan.reason}`);
+      throw refusal(conn, `OstreeRemote ${inputs.name} refused: ${plan.reason}`);
     }
     if (plan.kind === "adopt") {
       progress(

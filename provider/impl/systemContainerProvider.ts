@@ -50,12 +50,13 @@ import {
 import {
   RemoteError,
   exec,
+  messageOf,
   quoteCommand,
   registerSecret,
+  requireSuccess,
   withHostLock,
   type Connection,
   type ExecResult,
-  requireSuccess,
 } from "../ssh";
 import { createHash } from "crypto";
 import type { SystemContainerInputs, SystemContainerOutputs, ResourceHandler } from "../types";
@@ -73,6 +74,7 @@ import {
   toolFailure,
   withHostLabel,
   execAndParse,
+  refusal,
 } from "./common";
 
 /**
@@ -244,8 +246,7 @@ async function runPlan(
   plan: SystemContainerPlan,
   done: { steps: number },
 ): Promise<void> {
-  if (plan.blocked)
-    throw new Error(`${hostId(conn)}: cannot apply SystemContainer ${inputs.name}: ${plan.blocked}`);
+  if (plan.blocked) throw refusal(conn, `cannot apply SystemContainer ${inputs.name}: ${plan.blocked}`);
   for (const note of plan.notes) progress(conn, note);
   for (const step of plan.steps) {
     await runOne(conn, inputs, step);
@@ -420,7 +421,7 @@ async function apply(
       // Nothing changed yet: a plain failure. Otherwise record what the host has now, so the next up continues.
       if (done.steps === 0) throw err;
       const now = await observe(conn, inputs.name).catch(() => undefined);
-      throw new PartialFailure((err as Error).message, id, {
+      throw new PartialFailure(messageOf(err), id, {
         ...(now ? outputsFrom(inputs, now) : inputs),
         __provider: inputs.__provider,
       });

@@ -22,9 +22,11 @@ export type {
   ResolvedEndpoint,
 } from "./connection";
 export {
+  RefusalError,
   RemoteError,
   formatRemoteError,
   isRemoteError,
+  messageOf,
   redact,
   registerIdentifier,
   registerSecret,
