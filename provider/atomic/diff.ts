@@ -14,7 +14,7 @@ import {
   SYSTEM_CONTAINER_DEFAULTS,
 } from "./defaults";
 import { stableJson } from "./result";
-import { containsUnknown, isUnknown } from "./validate";
+import { containsUnknown, isUnknown } from "./unknown";
 
 /** One compared property. */
 export interface DiffRow {

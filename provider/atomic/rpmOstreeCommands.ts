@@ -29,7 +29,8 @@ import {
   type RpmOstreeStatus,
 } from "./rpmOstreeStatus";
 import type { RpmOstreeCapabilities } from "./rpmOstreeVersion";
-import { splitRefspec, type RebootPolicy } from "./validate";
+import { splitRefspec } from "./references";
+import type { RebootPolicy } from "./validate";
 
 /** `rpm-ostree status --json`. */
 export function buildRpmOstreeStatusCommand(): string[] {
