@@ -31,41 +31,41 @@ export {
 } from "./systemd";
 export { type AtomicTable, type AtomicTableRow, parseAtomicTable } from "./atomicTable";
 export { type TextDeployment, type TextStatus, parseRpmOstreeStatusText } from "./rpmOstreeStatusText";
-export { type CheckFailure } from "./validateHelpers";
+export { type CheckFailure, validateBoolean, validateHostName } from "./validateHelpers";
 export { UNKNOWN, containsUnknown, isUnknown } from "./unknown";
 export { type ImageReference, parseImageReference, splitRefspec } from "./references";
 export { validateConnection } from "./validateConnection";
 export {
   ATOMIC_FORCED_VALUES,
-  CONFLICT_POLICIES,
   MAX_VALUE_LENGTH,
-  REBOOT_POLICIES,
-  type RebootPolicy,
   SYSTEM_PACKAGE_MODES,
   type SystemPackageMode,
-  isSameOrInside,
-  validateBoolean,
-  validateConflictPolicy,
-  validateHostName,
   validateContainerName,
-  validateEtcdDataMigrationInputs,
   validateImageReference,
-  validateLayeredPackageInputs,
-  validateMigrationPaths,
-  validatePackageList,
-  validateRebootPolicy,
-  validateRebootTimeoutSeconds,
-  validateRefspec,
   validateStorage,
   validateSystemContainerInputs,
   validateSystemPackage,
   validateTriggers,
-  validateUnitName,
   validateValues,
+} from "./validateSystemContainer";
+export {
+  CONFLICT_POLICIES,
+  REBOOT_POLICIES,
+  type RebootPolicy,
+  isSameOrInside,
+  validateConflictPolicy,
+  validateEtcdDataMigrationInputs,
+  validateGpgKeyPath,
+  validateLayeredPackageInputs,
+  validateMigrationPaths,
   validateOstreeRemoteInputs,
+  validatePackageList,
+  validateRebootPolicy,
+  validateRebootTimeoutSeconds,
+  validateRefspec,
   validateRemoteName,
   validateRemoteUrl,
-  validateGpgKeyPath,
+  validateUnitName,
 } from "./validate";
 export {
   type ContainerInfo,

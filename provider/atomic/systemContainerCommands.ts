@@ -9,7 +9,7 @@
  */
 import { containerInfoFromObject, type ContainerInfo } from "./containerInfo";
 import { assertOperand, type CommandOutput, fail, ok, type ParseResult, tail } from "./result";
-import type { SystemPackageMode } from "./validate";
+import type { SystemPackageMode } from "./validateSystemContainer";
 
 /** Where atomic checks out system containers (`/var/lib/containers/atomic`, unless `checkout_path` says otherwise). */
 export const ATOMIC_CHECKOUT_ROOT = "/var/lib/containers/atomic";

@@ -96,3 +96,32 @@ export function oneOf(
   const list = allowed.map((a) => JSON.stringify(a)).join(", ");
   return failure(property, `${property} must be one of ${list}${why}; got ${shown(value)}`);
 }
+
+/** A boolean input such as `running`. */
+export function validateBoolean(value: unknown, property: string): CheckFailure[] {
+  if (isAbsent(value) || isUnknown(value) || typeof value === "boolean") return [];
+  return failure(property, `${property} must be true or false; got ${shown(value)}`);
+}
+
+/**
+ * `hostName`: optional; a label for progress lines and the preview, so one line of printable characters, at most
+ * 253 (a DNS name's length).
+ */
+export function validateHostName(value: unknown): CheckFailure[] {
+  if (value === undefined || value === null || isUnknown(value)) return [];
+  if (
+    typeof value !== "string" ||
+    value.trim() === "" ||
+    value.length > 253 ||
+    [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+  ) {
+    return [
+      {
+        property: "hostName",
+        reason:
+          'hostName must be a non-empty label of at most 253 printable characters on one line, e.g. "master1"',
+      },
+    ];
+  }
+  return [];
+}
