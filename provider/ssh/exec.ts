@@ -8,9 +8,18 @@
 import type { ClientChannel } from "ssh2";
 import type { Connection } from "./connection";
 import { RemoteError, isRemoteError, messageOf, tailLines } from "./errors";
+import { channelError, connectionLost, isChannelOpenFailure, timeoutError } from "./execErrors";
+import {
+  buildRemoteTimeoutArgv,
+  hostTimeoutError,
+  planHostTimeout,
+  stoppedByHost,
+  type HostTimeoutPlan,
+} from "./hostTimeout";
 import { holdHostUntil } from "./lock";
 import { logLine } from "./log";
 import { acquire, type Lease } from "./pool";
+import { OutputBuffer } from "./outputBuffer";
 import { quoteCommand } from "./quote";
 import { sleep } from "./sleep";
 
@@ -76,52 +85,6 @@ const KILL_GRACE_MS = 1000;
 const STOP_RELEASE_MS = 5000;
 
 /**
- * Wraps argv in coreutils `timeout`, so the host itself stops the command after `seconds`: SIGTERM to the
- * command (and, as `timeout` runs it in its own process group, to its children), SIGKILL `killAfterSeconds`
- * later, exit status 124. Unlike {@link ExecOptions.timeoutMs} this holds for root logins and when the
- * connection is lost. Pure.
- */
-export function buildRemoteTimeoutArgv(
-  seconds: number,
-  argv: readonly string[],
-  killAfterSeconds = 10,
-): string[] {
-  if (!(seconds > 0) || !(killAfterSeconds > 0)) throw new RangeError("timeout seconds must be > 0");
-  // Fractions to the millisecond: coreutils has taken floating-point durations since 8.x (Fedora 26: 8.27).
-  const s = (x: number) => `${Number(x.toFixed(3))}s`;
-  return ["timeout", "--kill-after", s(killAfterSeconds), s(seconds), ...argv];
-}
-
-/** The host-side bound of a command with {@link ExecOptions.hostTimeout}: all milliseconds. */
-export interface HostTimeoutPlan {
-  /** When the host sends SIGTERM, counted from the command's start. */
-  termMs: number;
-  /** How long after SIGTERM the host sends SIGKILL. */
-  killAfterMs: number;
-  /** `termMs + killAfterMs`: by then the command has ended on the host. Always below the client's timeout. */
-  boundMs: number;
-}
-
-/**
- * The host-side bound for a client timeout of `timeoutMs`: SIGKILL (`killAfterMs`, default 5% of the timeout,
- * 0.5 to 10 s) comes a margin (2%, 0.5 to 5 s, for the network and the session's start) before the client would
- * give up, and SIGTERM that much earlier again. So when the client reports a timeout, the host's own bound has
- * already passed. Pure.
- *
- * @throws RangeError when `timeoutMs` leaves no time to run the command.
- */
-export function planHostTimeout(timeoutMs: number, killAfterMs?: number): HostTimeoutPlan {
-  const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
-  const margin = clamp(timeoutMs * 0.02, 500, 5000);
-  const kill = killAfterMs ?? clamp(timeoutMs * 0.05, 500, 10_000);
-  const term = timeoutMs - margin - kill;
-  if (!(term >= 100)) {
-    throw new RangeError(`timeoutMs ${timeoutMs} is too short for a host-side bound (kill grace ${kill} ms)`);
-  }
-  return { termMs: term, killAfterMs: kill, boundMs: term + kill };
-}
-
-/**
  * Runs `argv` on the host over its pooled connection and returns its exit status and output. A non-zero exit
  * is returned, not thrown (use {@link execOk} or {@link requireSuccess}).
  *
@@ -168,27 +131,6 @@ export async function exec(
   }
   if (bound && stoppedByHost(result, bound)) throw hostTimeoutError(result, bound);
   return result;
-}
-
-/** `timeout` exits 124 when it stopped the command, or dies of its own group SIGKILL (137) after the grace. */
-function stoppedByHost(r: ExecResult, bound: HostTimeoutPlan): boolean {
-  const killed = r.exitCode === 124 || r.exitCode === 137 || r.signal === "KILL" || r.signal === "SIGKILL";
-  return killed && r.durationMs >= bound.termMs;
-}
-
-function hostTimeoutError(r: ExecResult, bound: HostTimeoutPlan): RemoteError {
-  return new RemoteError({
-    kind: "timeout",
-    host: r.host,
-    command: r.command,
-    exitCode: r.exitCode,
-    signal: r.signal,
-    summary:
-      `the command ran past its limit of ${bound.termMs / 1000} s and the host stopped it (coreutils timeout: ` +
-      `SIGTERM, then SIGKILL ${bound.killAfterMs / 1000} s later); it is no longer running`,
-    stderrTail: tailLines(r.stderr),
-    hint: "if it is just slow, raise the timeout; it may have partly run, so check the host before retrying",
-  });
 }
 
 /**
@@ -454,114 +396,4 @@ function toResult(
     host: lease.label,
     command,
   };
-}
-
-function isChannelOpenFailure(err: unknown): boolean {
-  return err instanceof Error && /Channel open failure/i.test(err.message);
-}
-
-function channelError(err: unknown, lease: Lease, command: string): RemoteError {
-  if (isChannelOpenFailure(err)) {
-    return new RemoteError({
-      kind: "connection",
-      host: lease.label,
-      command,
-      summary: `the server kept refusing to open a channel (${messageOf(err)}); the command did not run`,
-      hint: "the host's sshd MaxSessions may be lower than the pool's maxChannels (8); lower maxChannels or raise MaxSessions",
-    });
-  }
-  if (lease.gone || /No response from server|Not connected/i.test(messageOf(err))) {
-    return connectionLost(lease, command, "", "while the command was being started");
-  }
-  return new RemoteError({
-    kind: "command",
-    host: lease.label,
-    command,
-    summary: `sshd refused to run the command: ${messageOf(err)}`,
-    hint: "check the host's sshd configuration (ForceCommand, PermitRootLogin, the user's shell)",
-  });
-}
-
-function connectionLost(
-  lease: Lease,
-  command: string,
-  stderr: string,
-  when = "while the command was running",
-): RemoteError {
-  return new RemoteError({
-    kind: "connection",
-    host: lease.label,
-    command,
-    summary: `the connection to the host was lost ${when}; the command may or may not have completed`,
-    stderrTail: tailLines(stderr),
-    hint: "check whether the host rebooted or sshd restarted, and inspect the host's state before retrying",
-  });
-}
-
-function timeoutError(
-  lease: Lease,
-  command: string,
-  timeoutMs: number,
-  stderr: string,
-  bound: HostTimeoutPlan | undefined,
-): RemoteError {
-  if (bound) {
-    return new RemoteError({
-      kind: "timeout",
-      host: lease.label,
-      command,
-      summary:
-        `no exit status within ${timeoutMs} ms, nor after the host's own limit (SIGTERM at ${bound.termMs / 1000} s, ` +
-        `SIGKILL ${bound.killAfterMs / 1000} s later) should have stopped it: the connection stalled, or the host's ` +
-        "timeout was itself killed; other work on this host waits out one more host limit",
-      stderrTail: tailLines(stderr),
-      hint: "check the host and the network; the command may have partly run, so check the host before retrying",
-    });
-  }
-  return new RemoteError({
-    kind: "timeout",
-    host: lease.label,
-    command,
-    summary:
-      `the command did not finish within ${timeoutMs} ms; it was sent SIGTERM, then SIGKILL, and its channel was ` +
-      "closed, but sshd does not deliver signals to root sessions, so it may still be running on the host",
-    stderrTail: tailLines(stderr),
-    hint:
-      "if it is just slow, raise the timeout; it may have partly run or still be running, so check the host " +
-      "before retrying (run it with hostTimeout to have the host enforce the limit)",
-  });
-}
-
-/**
- * Keeps at most `cap` bytes of a stream: the most recent ones, since a tool says why it failed at the end.
- */
-export class OutputBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  /** True once bytes were dropped from the beginning. */
-  truncated = false;
-
-  constructor(private readonly cap: number) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size > this.cap) this.dropFromFront(this.size - this.cap);
-  }
-
-  text(): string {
-    return Buffer.concat(this.chunks, this.size).toString("utf8");
-  }
-
-  private dropFromFront(excess: number): void {
-    this.truncated = true;
-    const first = this.chunks[0];
-    if (first.length <= excess) {
-      this.chunks.shift();
-      this.size -= first.length;
-    } else {
-      this.chunks[0] = first.subarray(excess);
-      this.size -= excess;
-    }
-  }
 }

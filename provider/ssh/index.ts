@@ -34,15 +34,10 @@ export {
 } from "./errors";
 export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
 export { dialFailureReason } from "./dial";
-export {
-  DEFAULT_MAX_OUTPUT_BYTES,
-  buildRemoteTimeoutArgv,
-  planHostTimeout,
-  exec,
-  execOk,
-  requireSuccess,
-} from "./exec";
-export type { ExecOptions, ExecResult, HostTimeoutPlan } from "./exec";
+export { DEFAULT_MAX_OUTPUT_BYTES, exec, execOk, requireSuccess } from "./exec";
+export type { ExecOptions, ExecResult } from "./exec";
+export { buildRemoteTimeoutArgv, planHostTimeout } from "./hostTimeout";
+export type { HostTimeoutPlan } from "./hostTimeout";
 export { hostIdentity } from "./identity";
 export {
   algorithmsForKeyType,

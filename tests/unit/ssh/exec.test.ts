@@ -1,11 +1,7 @@
 import { expect } from "chai";
-import {
-  OutputBuffer,
-  buildRemoteTimeoutArgv,
-  requireSuccess,
-  planHostTimeout,
-  type ExecResult,
-} from "../../../provider/ssh/exec";
+import { requireSuccess, type ExecResult } from "../../../provider/ssh/exec";
+import { buildRemoteTimeoutArgv, planHostTimeout } from "../../../provider/ssh/hostTimeout";
+import { OutputBuffer } from "../../../provider/ssh/outputBuffer";
 import { RemoteError } from "../../../provider/ssh/errors";
 
 function result(fields: Partial<ExecResult>): ExecResult {
