@@ -33,7 +33,7 @@ export {
   tailLines,
 } from "./errors";
 export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
-export { dialFailureReason } from "./dial";
+export { dialFailureReason } from "./dialErrors";
 export { DEFAULT_MAX_OUTPUT_BYTES, exec, execOk, requireSuccess } from "./exec";
 export type { ExecOptions, ExecResult } from "./exec";
 export { buildRemoteTimeoutArgv, planHostTimeout } from "./hostTimeout";
