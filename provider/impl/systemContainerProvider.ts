@@ -42,7 +42,6 @@ import {
   validateSystemContainerInputs,
   type AtomicFailureKind,
   type SystemContainerObservation,
-  type SystemContainerRecord,
   type SystemContainerPlan,
   type SystemContainerStep,
   stableJson,
@@ -58,8 +57,7 @@ import {
   type Connection,
   type ExecResult,
 } from "../ssh";
-import { createHash } from "crypto";
-import type { SystemContainerInputs, SystemContainerOutputs, ResourceHandler } from "../types";
+import type { ResourceHandler } from "../types";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -76,22 +74,14 @@ import {
   execAndParse,
   refusal,
 } from "./common";
-
-/**
- * `__recorded`: what the state knows of the host (see SystemContainerRecord), written by check (what the plan
- * leaves) and by read (what refresh found); the engine never displays `__` keys. `priorImage` is the field older
- * releases kept for the same purpose, read from old state only.
- */
-type Inputs = SystemContainerInputs & {
-  __recorded?: SystemContainerRecord;
-  priorImage?: string;
-  __provider?: string;
-};
-type Outputs = SystemContainerOutputs & {
-  __recorded?: SystemContainerRecord;
-  priorImage?: string;
-  __provider?: string;
-};
+import {
+  maskRecord,
+  recordOf,
+  secretValuesOf,
+  unmaskRecord,
+  type StoredInputs as Inputs,
+  type StoredOutputs as Outputs,
+} from "./systemContainerRecord";
 
 /** Inputs with every default written out, so state, diff and the planners agree. */
 function withDefaults(news: Inputs): Inputs {
@@ -103,88 +93,10 @@ function withDefaults(news: Inputs): Inputs {
   };
 }
 
-/**
- * The template values the program marked secret. A dynamic provider receives every input decrypted and cannot tell
- * a secret from a plain string, so SystemContainer passes the keys (`secretValueKeys`, "*" for all). Without this
- * a secret value was written in plaintext into `commands` (the install line's `--set=KEY=VALUE`, stored in state
- * as an input and an output) and printed in the progress line of every `atomic install` and `containers update`.
- */
-function secretValuesOf(inputs: Partial<Inputs>): string[] {
-  const keys = Array.isArray(inputs.secretValueKeys) ? inputs.secretValueKeys : [];
-  const values = inputs.values !== null && typeof inputs.values === "object" ? inputs.values : {};
-  return Object.entries(values)
-    .filter(([k, v]) => typeof v === "string" && v !== "" && (keys.includes("*") || keys.includes(k)))
-    .map(([, v]) => v);
-}
-
 /** The connection, with the secret template values of every given state registered for redaction too. */
 function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): Connection {
   for (const i of [inputs, ...others]) for (const v of secretValuesOf(i)) registerSecret(v);
   return connectionOf(inputs);
-}
-
-/** Keys of the template values the program marked secret ("*": all). */
-function secretKeysOf(inputs: Partial<Inputs>, key: string): boolean {
-  const keys = Array.isArray(inputs.secretValueKeys) ? inputs.secretValueKeys : [];
-  return keys.includes("*") || keys.includes(key);
-}
-
-const RECORD_DIGEST = "sha256:";
-const digestOf = (v: string) => RECORD_DIGEST + createHash("sha256").update(v).digest("hex");
-
-/**
- * `__recorded` is stored in the state as plain inputs, so a secret template value is recorded as its digest only:
- * the planner needs to know whether the host's value is the declared one, never the value itself.
- */
-function maskRecord(
-  record: SystemContainerRecord | undefined,
-  inputs: Partial<Inputs>,
-): SystemContainerRecord | undefined {
-  if (record === undefined) return undefined;
-  const mask = (values: Record<string, string> | undefined) =>
-    values === undefined
-      ? undefined
-      : Object.fromEntries(
-          Object.entries(values).map(([k, v]) => [
-            k,
-            secretKeysOf(inputs, k) && !v.startsWith(RECORD_DIGEST) ? digestOf(v) : v,
-          ]),
-        );
-  return { ...record, values: mask(record.values)!, previousValues: mask(record.previousValues) };
-}
-
-/** The record with each secret digest that matches the declared value replaced by that value (for the planner). */
-function unmaskRecord(
-  record: SystemContainerRecord | undefined,
-  inputs: Partial<Inputs>,
-): SystemContainerRecord | undefined {
-  if (record === undefined) return undefined;
-  const declared = inputs.values ?? {};
-  const unmask = (values: Record<string, string> | undefined) =>
-    values === undefined
-      ? undefined
-      : Object.fromEntries(
-          Object.entries(values).map(([k, v]) => [
-            k,
-            declared[k] !== undefined && v === digestOf(declared[k]!) ? declared[k]! : v,
-          ]),
-        );
-  return { ...record, values: unmask(record.values)!, previousValues: unmask(record.previousValues) };
-}
-
-/**
- * What the state records of the host: `__recorded`, or for state written before it existed, the declaration
- * (the apply made the host match it) with `priorImage` as the other slot's image.
- */
-function recordOf(olds: Partial<Inputs>): SystemContainerRecord | undefined {
-  if (olds.__recorded !== undefined) return olds.__recorded;
-  if (olds.image === undefined) return undefined;
-  return {
-    image: olds.image,
-    values: olds.values ?? {},
-    previousImage: olds.priorImage,
-    active: olds.running ?? true,
-  };
 }
 
 function sameHostAndName(olds: Partial<Inputs>, news: Inputs): boolean {
