@@ -31,6 +31,7 @@ import {
   validateBoolean,
   validateHostName,
   type CheckFailure,
+  type UncheckedInputs,
 } from "./validateHelpers";
 import { ETCD_DATA_MIGRATION_DEFAULTS } from "./defaults";
 
@@ -228,10 +229,8 @@ export function validateConflictPolicy(value: unknown, property = "conflict"): C
 // ---------------------------------------------------------------------------------------------------------------
 // Per resource
 
-type Inputs = Record<string, unknown> | undefined | null;
-
 /** Every check of a LayeredPackage's inputs, in property order. */
-export function validateLayeredPackageInputs(inputs: Inputs): CheckFailure[] {
+export function validateLayeredPackageInputs(inputs: UncheckedInputs): CheckFailure[] {
   const i = inputs ?? {};
   return [
     ...validateConnection(i.connection),
@@ -244,7 +243,7 @@ export function validateLayeredPackageInputs(inputs: Inputs): CheckFailure[] {
 }
 
 /** Every check of an EtcdDataMigration's inputs, in property order (absent paths take their defaults). */
-export function validateEtcdDataMigrationInputs(inputs: Inputs): CheckFailure[] {
+export function validateEtcdDataMigrationInputs(inputs: UncheckedInputs): CheckFailure[] {
   const i = inputs ?? {};
   return [
     ...validateConnection(i.connection),
@@ -289,7 +288,7 @@ export function validateGpgKeyPath(value: unknown, property = "gpgKeyPath"): Che
 }
 
 /** Every check of an OstreeRemote's inputs, in property order. */
-export function validateOstreeRemoteInputs(inputs: Inputs): CheckFailure[] {
+export function validateOstreeRemoteInputs(inputs: UncheckedInputs): CheckFailure[] {
   const i = inputs ?? {};
   const failures = [
     ...validateConnection(i.connection),

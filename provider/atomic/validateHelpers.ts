@@ -4,6 +4,9 @@
  */
 import { isUnknown } from "./unknown";
 
+/** A resource's inputs as `check` receives them: anything, validated field by field. */
+export type UncheckedInputs = Record<string, unknown> | undefined | null;
+
 /** One problem with one input, as `check` returns it to Pulumi. */
 export interface CheckFailure {
   property: string;

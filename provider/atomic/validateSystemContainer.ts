@@ -14,6 +14,7 @@ import {
   validateBoolean,
   validateHostName,
   type CheckFailure,
+  type UncheckedInputs,
 } from "./validateHelpers";
 import { IMAGE_FORM, parseImageReference } from "./references";
 import { UNIT_TYPE_SUFFIXES } from "./systemd";
@@ -180,10 +181,8 @@ export function validateTriggers(value: unknown, property = "triggers"): CheckFa
   return failure(property, `${property} must be an array of values; got ${kindOf(value)}`);
 }
 
-type Inputs = Record<string, unknown> | undefined | null;
-
 /** Every check of a SystemContainer's inputs, in property order. */
-export function validateSystemContainerInputs(inputs: Inputs): CheckFailure[] {
+export function validateSystemContainerInputs(inputs: UncheckedInputs): CheckFailure[] {
   const i = inputs ?? {};
   return [
     ...validateConnection(i.connection),
