@@ -22,6 +22,7 @@ import { isUnknown } from "./unknown";
 import { validateConnection } from "./validateConnection";
 import {
   failure,
+  fieldsOf,
   isAbsent,
   kindOf,
   oneOf,
@@ -231,7 +232,7 @@ export function validateConflictPolicy(value: unknown, property = "conflict"): C
 
 /** Every check of a LayeredPackage's inputs, in property order. */
 export function validateLayeredPackageInputs(inputs: UncheckedInputs): CheckFailure[] {
-  const i = inputs ?? {};
+  const i = fieldsOf(inputs);
   return [
     ...validateConnection(i.connection),
     ...validateHostName(i.hostName),
@@ -244,7 +245,7 @@ export function validateLayeredPackageInputs(inputs: UncheckedInputs): CheckFail
 
 /** Every check of an EtcdDataMigration's inputs, in property order (absent paths take their defaults). */
 export function validateEtcdDataMigrationInputs(inputs: UncheckedInputs): CheckFailure[] {
-  const i = inputs ?? {};
+  const i = fieldsOf(inputs);
   return [
     ...validateConnection(i.connection),
     ...validateHostName(i.hostName),
@@ -289,7 +290,7 @@ export function validateGpgKeyPath(value: unknown, property = "gpgKeyPath"): Che
 
 /** Every check of an OstreeRemote's inputs, in property order. */
 export function validateOstreeRemoteInputs(inputs: UncheckedInputs): CheckFailure[] {
-  const i = inputs ?? {};
+  const i = fieldsOf(inputs);
   const failures = [
     ...validateConnection(i.connection),
     ...validateHostName(i.hostName),

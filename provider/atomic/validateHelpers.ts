@@ -4,8 +4,13 @@
  */
 import { isUnknown } from "./unknown";
 
-/** A resource's inputs as `check` receives them: anything, validated field by field. */
-export type UncheckedInputs = Record<string, unknown> | undefined | null;
+/** A resource's inputs as `check` receives them: any object, validated field by field. */
+export type UncheckedInputs = object | undefined | null;
+
+/** The fields of `inputs`, each still to be validated. */
+export function fieldsOf(inputs: UncheckedInputs): Record<string, unknown> {
+  return (inputs ?? {}) as Record<string, unknown>;
+}
 
 /** One problem with one input, as `check` returns it to Pulumi. */
 export interface CheckFailure {

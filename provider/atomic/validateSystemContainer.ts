@@ -5,6 +5,7 @@
 import { validateConnection } from "./validateConnection";
 import {
   failure,
+  fieldsOf,
   isAbsent,
   isPlainObject,
   kindOf,
@@ -183,7 +184,7 @@ export function validateTriggers(value: unknown, property = "triggers"): CheckFa
 
 /** Every check of a SystemContainer's inputs, in property order. */
 export function validateSystemContainerInputs(inputs: UncheckedInputs): CheckFailure[] {
-  const i = inputs ?? {};
+  const i = fieldsOf(inputs);
   return [
     ...validateConnection(i.connection),
     ...validateHostName(i.hostName),

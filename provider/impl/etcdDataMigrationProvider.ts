@@ -238,12 +238,8 @@ export const etcdDataMigrationProvider = {
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withHostLabel(withDefaults(news));
-    const failures = [
-      ...validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
-    if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs: defined(inputs), failures };
+    const failures = [...validateEtcdDataMigrationInputs(inputs), ...credentialFailures(inputs.connection)];
+    if (failures.length > 0 || containsUnknown(inputs)) return { inputs: defined(inputs), failures };
     const spec = specOf(inputs);
     // Only the same migration (same host, source and destination) is already done; anything else is a create.
     const same =

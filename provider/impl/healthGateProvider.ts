@@ -118,7 +118,7 @@ export const healthGateProvider = {
   async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
     // At preview an input may still be unknown (a member ID the migration reports): what is known is checked,
     // and the checks are listed whenever their list is known.
-    const unknown = containsUnknown(news as unknown as Record<string, unknown>);
+    const unknown = containsUnknown(news);
     const failures = unknown
       ? []
       : [...validateConnection(news.connection), ...validateHealthChecks(news.checks)];

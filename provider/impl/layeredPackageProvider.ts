@@ -308,12 +308,8 @@ export const layeredPackageProvider = {
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const { __recorded: _r, ...declared } = news;
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
-    const failures = [
-      ...validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
-    if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs: defined(inputs), failures };
+    const failures = [...validateLayeredPackageInputs(inputs), ...credentialFailures(inputs.connection)];
+    if (failures.length > 0 || containsUnknown(inputs)) return { inputs: defined(inputs), failures };
     // The same planner as the apply, on the host as the state records it. Another host (a replacement) or no
     // state: a create, planned for a host nothing was read from (UNREAD_HOST).
     const same = olds?.connection !== undefined && hostId(olds.connection) === hostId(inputs.connection);

@@ -168,12 +168,8 @@ export const ostreeRemoteProvider = {
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withHostLabel(withDefaults(news));
-    const failures = [
-      ...validateOstreeRemoteInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
-    if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs, failures };
+    const failures = [...validateOstreeRemoteInputs(inputs), ...credentialFailures(inputs.connection)];
+    if (failures.length > 0 || containsUnknown(inputs)) return { inputs, failures };
     // The same remote on the same host as the state has it: nothing to run (a refresh that found it changed or
     // gone records that, and the plan below then shows the repair).
     const sameRemote =

@@ -359,13 +359,10 @@ export const systemContainerProvider = {
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const { priorImage: _p, __recorded: _r, ...declared } = news;
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
-    const failures = [
-      ...validateSystemContainerInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
+    const failures = [...validateSystemContainerInputs(inputs), ...credentialFailures(inputs.connection)];
     if (failures.length > 0) return { inputs: defined(inputs), failures };
     const previous = olds && olds.name !== undefined && sameHostAndName(olds, inputs) ? olds : undefined;
-    if (!containsUnknown(inputs as unknown as Record<string, unknown>)) {
+    if (!containsUnknown(inputs)) {
       // The same planner as the apply, on the host as the state records it instead of as read over SSH.
       const record = previous ? unmaskRecord(recordOf(previous), inputs) : undefined;
       const plan = previous
