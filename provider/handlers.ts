@@ -11,6 +11,7 @@ import { etcdDataMigrationProvider } from "./impl/etcdDataMigrationProvider";
 import { healthGateProvider } from "./impl/healthGateProvider";
 import { layeredPackageProvider } from "./impl/layeredPackageProvider";
 import { ostreeRemoteProvider } from "./impl/ostreeRemoteProvider";
+import { PartialFailure } from "./impl/common";
 import { installErrorEchoFilter, noteThrown } from "./impl/statusLog";
 import { systemContainerProvider } from "./impl/systemContainerProvider";
 import type { ResourceHandler, ResourceKind, ResourceTypes } from "./types";
@@ -40,10 +41,7 @@ export type EngineHandler = ResourceHandler<EngineProperties, EngineProperties>;
 
 const handlers = new Map<ResourceKind, EngineHandler>();
 
-/**
- * The handler of `kind`. Each method's error is noted before it propagates, so that the SDK's stderr echo of it
- * (with a stack trace) is not shown beside the error itself (see `impl/statusLog.ts`).
- */
+/** The handler of `kind`, its methods' errors handled by {@link handlingErrors}. */
 export function handler(kind: ResourceKind): EngineHandler {
   const known = handlers.get(kind);
   if (known) return known;
@@ -54,17 +52,28 @@ export function handler(kind: ResourceKind): EngineHandler {
     );
   }
   installErrorEchoFilter();
-  const wrapped: EngineHandler = {
+  const wrapped = handlingErrors(impl);
+  handlers.set(kind, wrapped);
+  return wrapped;
+}
+
+/**
+ * `impl` with its errors handled in one place, on their way to the engine:
+ * - a PartialFailure from create or update (the host was changed: the engine saves its properties as the
+ *   resource's state) gets the resource's `__provider` among them, as every state must name its provider;
+ * - every error is noted, so that the SDK's stderr echo of it (with a stack trace) is not shown beside the error
+ *   itself (see `impl/statusLog.ts`).
+ */
+export function handlingErrors(impl: EngineHandler): EngineHandler {
+  return {
     configure: noting((req) => impl.configure(req)),
     check: noting((olds, news) => impl.check(olds, news)),
     diff: noting((id, olds, news) => impl.diff(id, olds, news)),
-    create: noting((inputs) => impl.create(inputs)),
+    create: noting((inputs) => recordingProvider(inputs, () => impl.create(inputs))),
     read: noting((id, props) => impl.read(id, props)),
-    update: noting((id, olds, news) => impl.update(id, olds, news)),
+    update: noting((id, olds, news) => recordingProvider(news, () => impl.update(id, olds, news))),
     delete: noting((id, props) => impl.delete(id, props)),
   };
-  handlers.set(kind, wrapped);
-  return wrapped;
 }
 
 /** `method`, noting the error it throws before it propagates. */
@@ -77,4 +86,16 @@ function noting<A extends unknown[], R>(method: (...args: A) => Promise<R>): (..
       throw err;
     }
   };
+}
+
+/** Runs a create or update, completing the state a PartialFailure it throws carries with `__provider`. */
+async function recordingProvider<T>(inputs: EngineProperties, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof PartialFailure && inputs.__provider !== undefined) {
+      err.properties.__provider ??= inputs.__provider;
+    }
+    throw err;
+  }
 }

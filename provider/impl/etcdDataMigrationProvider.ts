@@ -227,7 +227,6 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
       throw new PartialFailure(err.message, id, {
         ...withDefaults(inputs),
         ...err.properties,
-        __provider: inputs.__provider,
       });
     }
   });

@@ -235,7 +235,6 @@ async function apply(
     const partial = (message: string) =>
       new PartialFailure(message, id, {
         ...outputsFrom(inputs, status, bootId, caps, ownership),
-        __provider: inputs.__provider,
       });
     if (decision.reboot) {
       try {

@@ -129,7 +129,6 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
         const now = await readRemotes(conn).catch(() => before);
         throw new PartialFailure(error.message, id, {
           ...outputsFrom(inputs, now, false),
-          __provider: inputs.__provider,
         });
       }
       ran++;
@@ -143,7 +142,7 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
       throw new PartialFailure(
         `${hostId(conn)}: OstreeRemote ${inputs.name} was applied but the host does not match: ${problems.join("; ")}`,
         id,
-        { ...outs, __provider: inputs.__provider },
+        { ...outs },
       );
     }
     return outs;

@@ -335,7 +335,6 @@ async function apply(
       const now = await observe(conn, inputs.name).catch(() => undefined);
       throw new PartialFailure(messageOf(err), id, {
         ...(now ? outputsFrom(inputs, now) : inputs),
-        __provider: inputs.__provider,
       });
     }
     const after = await observe(conn, inputs.name);
@@ -346,7 +345,7 @@ async function apply(
         `${hostId(conn)}: SystemContainer ${inputs.name} was applied but the host does not match: ${problems.join("; ")}. ` +
           `Check "systemctl status ${inputs.name}" on the host; the next "pulumi up" retries.`,
         id,
-        { ...outs, __provider: inputs.__provider },
+        { ...outs },
       );
     }
     return outs;
