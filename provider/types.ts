@@ -49,25 +49,16 @@ export interface ResourceHandler<I, O> {
   delete(id: string, props: O): Promise<void>;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// SystemContainer
-
-/** The inputs as the provider receives them. */
-export interface SystemContainerInputs {
+/** The inputs every resource on one host has: how to reach it, its name, and what check computes for the preview. */
+export interface HostInputs {
   connection: Connection;
+  /** A name for the host in progress lines and in the preview, e.g. "master1". */
   hostName?: string;
   /**
    * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
    * sees where the commands run.
    */
   host?: string;
-  name: string;
-  image: string;
-  storage?: "ostree";
-  systemPackage?: "no" | "yes" | "auto" | "build";
-  values?: Record<string, string>;
-  running?: boolean;
-  triggers?: unknown[];
   /**
    * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
    * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
@@ -75,6 +66,20 @@ export interface SystemContainerInputs {
    * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
    */
   commands?: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SystemContainer
+
+/** The inputs as the provider receives them. */
+export interface SystemContainerInputs extends HostInputs {
+  name: string;
+  image: string;
+  storage?: "ostree";
+  systemPackage?: "no" | "yes" | "auto" | "build";
+  values?: Record<string, string>;
+  running?: boolean;
+  triggers?: unknown[];
   /**
    * Set by the resource: the keys of `values` whose value is a secret ("*": all of them). The provider receives
    * every input decrypted, so this is how it knows to show those values as `[secret]` in `commands` and logs.
@@ -99,25 +104,11 @@ export interface SystemContainerOutputs extends SystemContainerInputs {
 // ---------------------------------------------------------------------------------------------------------------
 // LayeredPackage
 
-export interface LayeredPackageInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
+export interface LayeredPackageInputs extends HostInputs {
   packages: string[];
   rebase?: string;
   reboot?: "ifNeeded" | "always" | "never";
   rebootTimeoutSeconds?: number;
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
 }
 
 /** A deployment as `rpm-ostree status --json` reports it. */
@@ -153,25 +144,11 @@ export interface LayeredPackageOutputs extends LayeredPackageInputs {
 // ---------------------------------------------------------------------------------------------------------------
 // EtcdDataMigration
 
-export interface EtcdDataMigrationInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
+export interface EtcdDataMigrationInputs extends HostInputs {
   source?: string;
   destination?: string;
   service?: string;
   conflict?: "fail" | "backup";
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
 }
 
 export interface EtcdDataMigrationOutputs extends EtcdDataMigrationInputs {
@@ -203,11 +180,7 @@ export interface EtcdDataMigrationOutputs extends EtcdDataMigrationInputs {
 // OstreeRemote
 
 /** The inputs as the provider receives them. */
-export interface OstreeRemoteInputs {
-  connection: Connection;
-  hostName?: string;
-  /** Computed by check: the connection's `address:port`, not secret, so a reviewer sees where commands run. */
-  host?: string;
+export interface OstreeRemoteInputs extends HostInputs {
   name: string;
   url: string;
   gpgVerify?: boolean;
