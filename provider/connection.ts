@@ -17,6 +17,17 @@ export type ConnectionArgs = InputFields<Omit<Connection, "proxy">> & {
   proxy?: pulumi.Input<ProxyConnectionArgs>;
 };
 
+/** The arguments every resource on one host takes. */
+export interface HostArgs {
+  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
+  connection: pulumi.Input<ConnectionArgs>;
+  /**
+   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
+   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
+   */
+  hostName?: pulumi.Input<string>;
+}
+
 /** A jump host: the fields of {@link ConnectionArgs} without a further proxy. */
 export type ProxyConnectionArgs = InputFields<ProxyConnection>;
 

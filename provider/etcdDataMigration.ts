@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { Connection, HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
 
 export type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "./types";
@@ -19,14 +19,7 @@ export type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "./types"
  * - refresh: checks the destination still matches the manifest.
  * - delete: leaves all data where it is: removing either copy of a cluster's data is never a side effect.
  */
-export interface EtcdDataMigrationArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface EtcdDataMigrationArgs extends HostArgs {
   /** The member directory to copy. Default "/var/lib/etcd/member" (kubernetes/contrib); the RPM default is "/var/lib/etcd/default.etcd/member". */
   source?: pulumi.Input<string>;
   /** The folder that receives `member/`. Default "/var/lib/etcd/etcd.etcd" (the etcd system container's). */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { Connection, HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
 import type { DeploymentInfo } from "./types";
 
@@ -19,14 +19,7 @@ export type { DeploymentInfo, LayeredPackageInputs, LayeredPackageOutputs } from
  *   is NOT undone: going back to an older release would drop the host's updates and is a decision for
  *   `rpm-ostree rollback` or a new `rebase`, not a side effect of removing a package list.
  */
-export interface LayeredPackageArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface LayeredPackageArgs extends HostArgs {
   /** RPM package names layered in one transaction, e.g. ["kubernetes-master", "flannel", "etcd"]. */
   packages: pulumi.Input<pulumi.Input<string>[]>;
   /** Refspec to rebase to in the same transaction, e.g. "fedora-atomic-27:fedora/27/x86_64/atomic-host". */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { Connection, HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
 
 export type { OstreeRemoteInputs, OstreeRemoteOutputs } from "./types";
@@ -19,14 +19,7 @@ export type { OstreeRemoteInputs, OstreeRemoteOutputs } from "./types";
  *   A remote that a deployment still follows (its rpm-ostree origin names it) is kept too, and the delete says
  *   so: without it `rpm-ostree upgrade` on that deployment has nowhere to pull from.
  */
-export interface OstreeRemoteArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "worker1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface OstreeRemoteArgs extends HostArgs {
   /** Remote name, e.g. "fedora-atomic-27" (letters, digits, `_ . -`). Changing it replaces the resource. */
   name: pulumi.Input<string>;
   /** URL of the ostree repository, e.g. "https://kojipkgs.fedoraproject.org/atomic/27". */

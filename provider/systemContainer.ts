@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { Connection, HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
 
 export type { SystemContainerInputs, SystemContainerOutputs } from "./types";
@@ -16,14 +16,7 @@ export type { SystemContainerInputs, SystemContainerOutputs } from "./types";
  * - refresh: reads the `info` file and `atomic containers list`; a container removed by hand leaves the state.
  * - delete: `atomic uninstall NAME` (already gone counts as done).
  */
-export interface SystemContainerArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface SystemContainerArgs extends HostArgs {
   /** Container and systemd unit name, e.g. "etcd" (`--name`). Changing it replaces the resource. */
   name: pulumi.Input<string>;
   /** Image reference, e.g. "registry.fedoraproject.org/f27/etcd", optionally with `:tag` or `@sha256:...`. */
