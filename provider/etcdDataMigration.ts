@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, HostArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
 
 export type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "./types";
 
@@ -32,16 +33,11 @@ export interface EtcdDataMigrationArgs extends HostArgs {
 
 const provider = makeDynamicProvider("EtcdDataMigration");
 
-export class EtcdDataMigration extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class EtcdDataMigration extends HostResource {
   declare readonly source: pulumi.Output<string>;
   declare readonly destination: pulumi.Output<string>;
   declare readonly service: pulumi.Output<string>;
   declare readonly conflict: pulumi.Output<string>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly files: pulumi.Output<number>;
   declare readonly bytes: pulumi.Output<number>;
   declare readonly manifestSha256: pulumi.Output<string>;
@@ -54,12 +50,10 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
   constructor(name: string, args: EtcdDataMigrationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "EtcdDataMigration",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
-        commands: undefined,
         files: undefined,
         bytes: undefined,
         manifestSha256: undefined,
@@ -69,9 +63,7 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
         memberId: undefined,
         memberName: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "EtcdDataMigration",
+      opts,
     );
   }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, HostArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
 import type { DeploymentInfo } from "./types";
 
 export type { DeploymentInfo, LayeredPackageInputs, LayeredPackageOutputs } from "./types";
@@ -32,16 +33,11 @@ export interface LayeredPackageArgs extends HostArgs {
 
 const provider = makeDynamicProvider("LayeredPackage");
 
-export class LayeredPackage extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class LayeredPackage extends HostResource {
   declare readonly packages: pulumi.Output<string[]>;
   declare readonly rebase: pulumi.Output<string | undefined>;
   declare readonly reboot: pulumi.Output<string>;
   declare readonly rebootTimeoutSeconds: pulumi.Output<number>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly booted: pulumi.Output<DeploymentInfo>;
   declare readonly requestedPackages: pulumi.Output<string[]>;
   declare readonly layeredPackages: pulumi.Output<string[]>;
@@ -55,12 +51,10 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
   constructor(name: string, args: LayeredPackageArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "LayeredPackage",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
-        commands: undefined,
         booted: undefined,
         requestedPackages: undefined,
         layeredPackages: undefined,
@@ -69,9 +63,7 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
         addedPackages: undefined,
         adoptedPackages: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "LayeredPackage",
+      opts,
     );
   }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, HostArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
 
 export type { OstreeRemoteInputs, OstreeRemoteOutputs } from "./types";
 
@@ -40,35 +41,26 @@ export interface OstreeRemoteArgs extends HostArgs {
 
 const provider = makeDynamicProvider("OstreeRemote");
 
-export class OstreeRemote extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class OstreeRemote extends HostResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly url: pulumi.Output<string>;
   declare readonly gpgVerify: pulumi.Output<boolean>;
   declare readonly gpgKeyPath: pulumi.Output<string | undefined>;
   declare readonly replace: pulumi.Output<boolean>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly adopted: pulumi.Output<boolean>;
   declare readonly file: pulumi.Output<string>;
 
   constructor(name: string, args: OstreeRemoteArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "OstreeRemote",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
-        commands: undefined,
         adopted: undefined,
         file: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "OstreeRemote",
+      opts,
     );
   }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, HostArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
 
 export type { SystemContainerInputs, SystemContainerOutputs } from "./types";
 
@@ -52,11 +53,7 @@ async function secretValueKeys(values: SystemContainerArgs["values"]): Promise<s
   return keys.length > 0 ? keys.sort() : undefined;
 }
 
-export class SystemContainer extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class SystemContainer extends HostResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly image: pulumi.Output<string>;
   declare readonly storage: pulumi.Output<string>;
@@ -64,7 +61,6 @@ export class SystemContainer extends pulumi.dynamic.Resource {
   declare readonly values: pulumi.Output<Record<string, string> | undefined>;
   declare readonly running: pulumi.Output<boolean>;
   declare readonly triggers: pulumi.Output<unknown[] | undefined>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly imageId: pulumi.Output<string>;
   declare readonly deployment: pulumi.Output<number>;
   declare readonly previousImage: pulumi.Output<string | undefined>;
@@ -74,22 +70,18 @@ export class SystemContainer extends pulumi.dynamic.Resource {
   constructor(name: string, args: SystemContainerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "SystemContainer",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
         secretValueKeys: secretValueKeys(args.values),
-        commands: undefined,
         imageId: undefined,
         deployment: undefined,
         previousImage: undefined,
         unitState: undefined,
         installedFiles: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "SystemContainer",
+      opts,
     );
   }
 }
