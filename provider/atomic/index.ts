@@ -8,8 +8,10 @@ export {
   type PlannedCommand,
   assertOperand,
   fail,
+  isPlainObject,
   ok,
   stableJson,
+  stringsOf,
   tail,
 } from "./result";
 export {

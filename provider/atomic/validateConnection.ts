@@ -3,11 +3,11 @@
  * types of the credentials, whose values never appear in a reason.
  */
 import { isIP } from "node:net";
+import { isPlainObject } from "./result";
 import { isUnknown } from "./unknown";
 import {
   failure,
   isAbsent,
-  isPlainObject,
   kindOf,
   optionalString,
   requiredString,

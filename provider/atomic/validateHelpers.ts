@@ -63,10 +63,6 @@ export function isAbsent(value: unknown): boolean {
   return value === undefined || value === null;
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
 /** Runs `check` on a required string input, handling unknown, absent and non-string values uniformly. */
 export function requiredString(
   value: unknown,

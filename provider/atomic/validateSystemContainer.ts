@@ -7,7 +7,6 @@ import {
   failure,
   fieldsOf,
   isAbsent,
-  isPlainObject,
   kindOf,
   oneOf,
   requiredString,
@@ -19,6 +18,7 @@ import {
 } from "./validateHelpers";
 import { IMAGE_FORM, parseImageReference } from "./references";
 import { UNIT_TYPE_SUFFIXES } from "./systemd";
+import { isPlainObject } from "./result";
 import { isUnknown } from "./unknown";
 
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
