@@ -1,8 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-
-/** The resource kinds this package's dynamic provider implements; each names a handler in `handlers.ts`. */
-export type ResourceKind =
-  "SystemContainer" | "LayeredPackage" | "EtcdDataMigration" | "OstreeRemote" | "HealthGate";
+import type { ResourceKind } from "./types";
 
 /**
  * The provider object Pulumi serializes into every resource's state (`__provider`).

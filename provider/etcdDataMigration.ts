@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
+
+export type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "./types";
 
 /**
  * Moves etcd's data to where the etcd system container expects it: the migration guide's
@@ -17,14 +20,7 @@ import { makeDynamicProvider } from "./dynamicProvider";
  * - refresh: checks the destination still matches the manifest.
  * - delete: leaves all data where it is: removing either copy of a cluster's data is never a side effect.
  */
-export interface EtcdDataMigrationArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface EtcdDataMigrationArgs extends HostArgs {
   /** The member directory to copy. Default "/var/lib/etcd/member" (kubernetes/contrib); the RPM default is "/var/lib/etcd/default.etcd/member". */
   source?: pulumi.Input<string>;
   /** The folder that receives `member/`. Default "/var/lib/etcd/etcd.etcd" (the etcd system container's). */
@@ -35,64 +31,13 @@ export interface EtcdDataMigrationArgs {
   conflict?: pulumi.Input<"fail" | "backup">;
 }
 
-export interface EtcdDataMigrationInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
-  source?: string;
-  destination?: string;
-  service?: string;
-  conflict?: "fail" | "backup";
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
-}
-
-export interface EtcdDataMigrationOutputs extends EtcdDataMigrationInputs {
-  /** Number of files copied. */
-  files: number;
-  /** Bytes copied. */
-  bytes: number;
-  /** sha256 over the path, size, mode and content hash of every file, sorted by path. */
-  manifestSha256: string;
-  /** When the copy was moved into place (ISO 8601, UTC). */
-  migratedAt: string;
-  /** Where a different member directory found at the destination was moved, if it was. */
-  backupPath?: string;
-  /**
-   * The manifest sha256 of DEST/member as last read. Equal to `manifestSha256` right after the migration; it
-   * moves once etcd runs on the data (that drift is expected and shown by refresh, never "fixed").
-   */
-  destinationManifestSha256?: string;
-  /**
-   * The etcd member ID (decimal, as `etcdctl -w json` prints it) of the member stopped for the copy, when etcd ran
-   * on the host: a HealthGate's `etcdMember` check proves the container rejoined as this same member.
-   */
-  memberId?: string;
-  /** That member's name (`ETCD_NAME`). */
-  memberName?: string;
-}
-
 const provider = makeDynamicProvider("EtcdDataMigration");
 
-export class EtcdDataMigration extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class EtcdDataMigration extends HostResource {
   declare readonly source: pulumi.Output<string>;
   declare readonly destination: pulumi.Output<string>;
   declare readonly service: pulumi.Output<string>;
   declare readonly conflict: pulumi.Output<string>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly files: pulumi.Output<number>;
   declare readonly bytes: pulumi.Output<number>;
   declare readonly manifestSha256: pulumi.Output<string>;
@@ -105,12 +50,10 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
   constructor(name: string, args: EtcdDataMigrationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "EtcdDataMigration",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
-        commands: undefined,
         files: undefined,
         bytes: undefined,
         manifestSha256: undefined,
@@ -120,9 +63,7 @@ export class EtcdDataMigration extends pulumi.dynamic.Resource {
         memberId: undefined,
         memberName: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "EtcdDataMigration",
+      opts,
     );
   }
 }

@@ -2,8 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HealthCheck } from "./atomic/healthGate";
 import type { Connection, ConnectionArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import type { HealthCheckResult } from "./types";
 
 export type { HealthCheck } from "./atomic/healthGate";
+export type { HealthCheckResult, HealthGateInputs, HealthGateOutputs } from "./types";
 
 /**
  * Checks that a host is healthy after a change, and fails the `up` (so nothing that depends on the gate is
@@ -25,30 +27,6 @@ export interface HealthGateArgs {
   checks: pulumi.Input<pulumi.Input<HealthCheck>[]>;
   /** Anything whose change re-runs the gate (the gated resources' outputs). Default []. */
   triggers?: pulumi.Input<unknown[]>;
-}
-
-export interface HealthGateInputs {
-  connection: Connection;
-  checks: HealthCheck[];
-  triggers?: unknown[];
-  /** Computed by check: each check, what it runs and where. */
-  commands?: string[];
-}
-
-/** One check's outcome. */
-export interface HealthCheckResult {
-  name: string;
-  /** What the check saw when it passed (a unit state, a subnet, a member table). */
-  output: string;
-  /** Seconds from the first try to the pass. */
-  seconds: number;
-  attempts: number;
-}
-
-export interface HealthGateOutputs extends HealthGateInputs {
-  /** When every check last passed (ISO 8601, UTC). */
-  passedAt: string;
-  results: HealthCheckResult[];
 }
 
 const provider = makeDynamicProvider("HealthGate");

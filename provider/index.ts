@@ -1,4 +1,4 @@
-export type { Connection, ConnectionArgs, ProxyConnectionArgs } from "./connection";
+export type { Connection, ConnectionArgs, HostArgs, ProxyConnectionArgs } from "./connection";
 export {
   SystemContainer,
   type SystemContainerArgs,

@@ -1,6 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
+import type { DeploymentInfo } from "./types";
+
+export type { DeploymentInfo, LayeredPackageInputs, LayeredPackageOutputs } from "./types";
 
 /**
  * Packages layered onto the host with rpm-ostree, optionally in the same transaction as a rebase, as the
@@ -16,14 +20,7 @@ import { makeDynamicProvider } from "./dynamicProvider";
  *   is NOT undone: going back to an older release would drop the host's updates and is a decision for
  *   `rpm-ostree rollback` or a new `rebase`, not a side effect of removing a package list.
  */
-export interface LayeredPackageArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface LayeredPackageArgs extends HostArgs {
   /** RPM package names layered in one transaction, e.g. ["kubernetes-master", "flannel", "etcd"]. */
   packages: pulumi.Input<pulumi.Input<string>[]>;
   /** Refspec to rebase to in the same transaction, e.g. "fedora-atomic-27:fedora/27/x86_64/atomic-host". */
@@ -34,69 +31,13 @@ export interface LayeredPackageArgs {
   rebootTimeoutSeconds?: pulumi.Input<number>;
 }
 
-export interface LayeredPackageInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
-  packages: string[];
-  rebase?: string;
-  reboot?: "ifNeeded" | "always" | "never";
-  rebootTimeoutSeconds?: number;
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
-}
-
-/** A deployment as `rpm-ostree status --json` reports it. */
-export interface DeploymentInfo {
-  checksum: string;
-  version?: string;
-  origin: string;
-}
-
-export interface LayeredPackageOutputs extends LayeredPackageInputs {
-  /** The booted deployment. */
-  booted: DeploymentInfo;
-  /** Packages requested in the default (next-boot) deployment. */
-  requestedPackages: string[];
-  /** Packages active (layered) in the booted deployment. */
-  layeredPackages: string[];
-  /** True when a change waits for a reboot that was not done (reboot: "never", or staged by hand). */
-  pendingReboot: boolean;
-  /** The host's boot id when last verified. */
-  bootId: string;
-  /**
-   * Declared packages this resource layered itself: delete (and dropping them from `packages`) uninstalls these.
-   * Absent in state written before 0.x (then every declared package counts as this resource's).
-   */
-  addedPackages?: string[];
-  /**
-   * Declared packages that were already requested on the host when this resource first declared them (layered by
-   * hand or by another tool): the resource adopts them, and delete leaves them requested.
-   */
-  adoptedPackages?: string[];
-}
-
 const provider = makeDynamicProvider("LayeredPackage");
 
-export class LayeredPackage extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class LayeredPackage extends HostResource {
   declare readonly packages: pulumi.Output<string[]>;
   declare readonly rebase: pulumi.Output<string | undefined>;
   declare readonly reboot: pulumi.Output<string>;
   declare readonly rebootTimeoutSeconds: pulumi.Output<number>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly booted: pulumi.Output<DeploymentInfo>;
   declare readonly requestedPackages: pulumi.Output<string[]>;
   declare readonly layeredPackages: pulumi.Output<string[]>;
@@ -110,12 +51,10 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
   constructor(name: string, args: LayeredPackageArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "LayeredPackage",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
-        commands: undefined,
         booted: undefined,
         requestedPackages: undefined,
         layeredPackages: undefined,
@@ -124,9 +63,7 @@ export class LayeredPackage extends pulumi.dynamic.Resource {
         addedPackages: undefined,
         adoptedPackages: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "LayeredPackage",
+      opts,
     );
   }
 }

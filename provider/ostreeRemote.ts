@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
+
+export type { OstreeRemoteInputs, OstreeRemoteOutputs } from "./types";
 
 /**
  * An ostree remote of the host's system repo, as Fedora's 26→27 upgrade guide adds one before the rebase:
@@ -17,14 +20,7 @@ import { makeDynamicProvider } from "./dynamicProvider";
  *   A remote that a deployment still follows (its rpm-ostree origin names it) is kept too, and the delete says
  *   so: without it `rpm-ostree upgrade` on that deployment has nowhere to pull from.
  */
-export interface OstreeRemoteArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "worker1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface OstreeRemoteArgs extends HostArgs {
   /** Remote name, e.g. "fedora-atomic-27" (letters, digits, `_ . -`). Changing it replaces the resource. */
   name: pulumi.Input<string>;
   /** URL of the ostree repository, e.g. "https://kojipkgs.fedoraproject.org/atomic/27". */
@@ -43,59 +39,28 @@ export interface OstreeRemoteArgs {
   replace?: pulumi.Input<boolean>;
 }
 
-/** The inputs as the provider receives them. */
-export interface OstreeRemoteInputs {
-  connection: Connection;
-  hostName?: string;
-  /** Computed by check: the connection's `address:port`, not secret, so a reviewer sees where commands run. */
-  host?: string;
-  name: string;
-  url: string;
-  gpgVerify?: boolean;
-  gpgKeyPath?: string;
-  replace?: boolean;
-  /** Computed by check: the ostree command lines this change runs on a host without the remote. */
-  commands?: string[];
-}
-
-export interface OstreeRemoteOutputs extends OstreeRemoteInputs {
-  /** True when the host already had this exact remote: it was adopted and is left in place on delete. */
-  adopted: boolean;
-  /** The file that defines the remote on the host, e.g. "/etc/ostree/remotes.d/fedora-atomic-27.conf". */
-  file: string;
-}
-
 const provider = makeDynamicProvider("OstreeRemote");
 
-export class OstreeRemote extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class OstreeRemote extends HostResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly url: pulumi.Output<string>;
   declare readonly gpgVerify: pulumi.Output<boolean>;
   declare readonly gpgKeyPath: pulumi.Output<string | undefined>;
   declare readonly replace: pulumi.Output<boolean>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly adopted: pulumi.Output<boolean>;
   declare readonly file: pulumi.Output<string>;
 
   constructor(name: string, args: OstreeRemoteArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "OstreeRemote",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
-        commands: undefined,
         adopted: undefined,
         file: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "OstreeRemote",
+      opts,
     );
   }
 }

@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Connection, ConnectionArgs } from "./connection";
+import type { HostArgs } from "./connection";
 import { makeDynamicProvider } from "./dynamicProvider";
+import { HostResource } from "./hostResource";
+
+export type { SystemContainerInputs, SystemContainerOutputs } from "./types";
 
 /**
  * A system container, as Fedora 27 Atomic Host's migration guide installs kube-apiserver, etcd, flanneld...:
@@ -14,14 +17,7 @@ import { makeDynamicProvider } from "./dynamicProvider";
  * - refresh: reads the `info` file and `atomic containers list`; a container removed by hand leaves the state.
  * - delete: `atomic uninstall NAME` (already gone counts as done).
  */
-export interface SystemContainerArgs {
-  /** How to reach the host. Stored as a secret. Changing `host` or `port` replaces the resource. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /**
-   * A name for the host in progress lines and in the preview, e.g. "master1" (the components pass the cluster's
-   * host name). Default: the `host` output (`address:port`). Changing it runs nothing.
-   */
-  hostName?: pulumi.Input<string>;
+export interface SystemContainerArgs extends HostArgs {
   /** Container and systemd unit name, e.g. "etcd" (`--name`). Changing it replaces the resource. */
   name: pulumi.Input<string>;
   /** Image reference, e.g. "registry.fedoraproject.org/f27/etcd", optionally with `:tag` or `@sha256:...`. */
@@ -36,50 +32,6 @@ export interface SystemContainerArgs {
   running?: pulumi.Input<boolean>;
   /** Any values; changing one pulls the image again and updates the container if its digest changed. */
   triggers?: pulumi.Input<any[]>;
-}
-
-/** The inputs as the provider receives them. */
-export interface SystemContainerInputs {
-  connection: Connection;
-  hostName?: string;
-  /**
-   * Computed by check: the connection's `address:port`, not secret (the connection is, as a whole), so a reviewer
-   * sees where the commands run.
-   */
-  host?: string;
-  name: string;
-  image: string;
-  storage?: "ostree";
-  systemPackage?: "no" | "yes" | "auto" | "build";
-  values?: Record<string, string>;
-  running?: boolean;
-  triggers?: unknown[];
-  /**
-   * Computed by check: the commands this change runs on the host, in order, as `pulumi preview --diff` shows
-   * them. A command longer than 150 bytes (where the CLI's diff display cuts a line) continues on the next items:
-   * "    " starts its next argument, "   +" continues an argument; `# only if ...` ends a command that runs only
-   * if a fact preview cannot read holds. Embedded scripts show as `<name script>` with their arguments whole.
-   */
-  commands?: string[];
-  /**
-   * Set by the resource: the keys of `values` whose value is a secret ("*": all of them). The provider receives
-   * every input decrypted, so this is how it knows to show those values as `[secret]` in `commands` and logs.
-   */
-  secretValueKeys?: string[];
-}
-
-/** What the provider stores: the inputs plus what the host reports. */
-export interface SystemContainerOutputs extends SystemContainerInputs {
-  /** Digest of the installed image (the `revision` in atomic's info file). */
-  imageId: string;
-  /** Active deployment slot: 0 or 1 (`/var/lib/containers/atomic/NAME.N`). */
-  deployment: number;
-  /** Image of the other slot: what `atomic containers rollback` returns to, if any. */
-  previousImage?: string;
-  /** `systemctl is-active` of the unit: active, inactive, failed... */
-  unitState: string;
-  /** Files atomic copied onto the host (`installed-files` in the info file). */
-  installedFiles: string[];
 }
 
 const provider = makeDynamicProvider("SystemContainer");
@@ -101,11 +53,7 @@ async function secretValueKeys(values: SystemContainerArgs["values"]): Promise<s
   return keys.length > 0 ? keys.sort() : undefined;
 }
 
-export class SystemContainer extends pulumi.dynamic.Resource {
-  declare readonly connection: pulumi.Output<Connection>;
-  declare readonly hostName: pulumi.Output<string | undefined>;
-  /** The host's `address:port` (not secret). */
-  declare readonly host: pulumi.Output<string>;
+export class SystemContainer extends HostResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly image: pulumi.Output<string>;
   declare readonly storage: pulumi.Output<string>;
@@ -113,7 +61,6 @@ export class SystemContainer extends pulumi.dynamic.Resource {
   declare readonly values: pulumi.Output<Record<string, string> | undefined>;
   declare readonly running: pulumi.Output<boolean>;
   declare readonly triggers: pulumi.Output<unknown[] | undefined>;
-  declare readonly commands: pulumi.Output<string[]>;
   declare readonly imageId: pulumi.Output<string>;
   declare readonly deployment: pulumi.Output<number>;
   declare readonly previousImage: pulumi.Output<string | undefined>;
@@ -123,22 +70,18 @@ export class SystemContainer extends pulumi.dynamic.Resource {
   constructor(name: string, args: SystemContainerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
+      "SystemContainer",
       name,
+      args,
       {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        host: undefined,
         secretValueKeys: secretValueKeys(args.values),
-        commands: undefined,
         imageId: undefined,
         deployment: undefined,
         previousImage: undefined,
         unitState: undefined,
         installedFiles: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
-      "atomic-host",
-      "SystemContainer",
+      opts,
     );
   }
 }

@@ -2,7 +2,7 @@
  * What to do next when a remote command failed: one piece of advice per known failure class, for the `next:` line
  * of the error. The tool's own words are already in the error's `stderr` lines; this says what to check or change.
  */
-import type { AtomicFailureKind } from "./systemContainerCommands";
+import type { AtomicFailureKind } from "./systemContainerOutcomes";
 import type { RpmOstreeOutcome } from "./rpmOstreeCommands";
 
 /** What a failed atomic command was doing, for the advice. */

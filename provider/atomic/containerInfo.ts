@@ -4,7 +4,7 @@
  *   indent 4; reference §1 "info file");
  * - `atomic containers list --all --json` (reference §2).
  */
-import { fail, ok, type ParseResult, tail } from "./result";
+import { fail, isPlainObject, ok, type ParseResult, tail } from "./result";
 
 /** The fields of atomic's `info` file this package uses. */
 export interface ContainerInfo {
@@ -31,18 +31,14 @@ export interface ContainerInfo {
   rpmInstalled?: string;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
 /** Turns an already-decoded info object into a {@link ContainerInfo}, or says what is missing. */
 export function containerInfoFromObject(raw: unknown): ParseResult<ContainerInfo> {
-  if (!isObject(raw)) return fail("atomic's info file is not a JSON object");
+  if (!isPlainObject(raw)) return fail("atomic's info file is not a JSON object");
   if (typeof raw.image !== "string" || raw.image === "") {
     return fail('atomic\'s info file has no "image" string');
   }
   const values: Record<string, string> = {};
-  if (isObject(raw.values)) {
+  if (isPlainObject(raw.values)) {
     for (const [k, v] of Object.entries(raw.values)) {
       if (v === null || v === undefined) continue;
       values[k] = typeof v === "string" ? v : String(v);
@@ -122,7 +118,7 @@ export function parseContainersListJson(stdout: string): ParseResult<ContainerLi
   if (!Array.isArray(raw)) return fail("atomic containers list --json did not print a JSON list");
   const entries: ContainerListEntry[] = [];
   for (const row of raw) {
-    if (!isObject(row) || typeof row.id !== "string") {
+    if (!isPlainObject(row) || typeof row.id !== "string") {
       return fail('atomic containers list --json printed a row without an "id" string');
     }
     entries.push({

@@ -13,7 +13,8 @@ import {
   OSTREE_REMOTE_DEFAULTS,
   SYSTEM_CONTAINER_DEFAULTS,
 } from "./defaults";
-import { containsUnknown, isUnknown } from "./validate";
+import { stableJson } from "./result";
+import { containsUnknown, isUnknown } from "./unknown";
 
 /** One compared property. */
 export interface DiffRow {
@@ -66,20 +67,10 @@ function get(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** A value as compared: {@link stableJson}, with an unordered array's items deduplicated and sorted. */
 function canonical(v: unknown, unordered: boolean): string {
-  if (Array.isArray(v)) {
-    const items = v.map((x) => canonical(x, false));
-    return `[${(unordered ? [...new Set(items)].sort() : items).join(",")}]`;
-  }
-  if (v !== null && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k], false)}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v ?? null);
+  if (unordered && Array.isArray(v)) return `[${[...new Set(v.map((x) => stableJson(x)))].sort().join(",")}]`;
+  return stableJson(v);
 }
 
 /**

@@ -8,7 +8,7 @@
  * `endpoint status -w json` exist in 3.1 onwards; `endpoint health` is read as text (its `-w json` form came later),
  * from stdout and stderr together (etcdctl 3.4 prints it on stderr). Fixtures: tests/fixtures/etcd/.
  */
-import { fail, ok, tail, type ParseResult } from "./result";
+import { fail, ok, stringsOf, tail, type ParseResult } from "./result";
 
 /** One member, as `member list` reports it. IDs are uint64: kept as decimal text (JSON numbers lose digits). */
 export interface EtcdMember {
@@ -103,10 +103,6 @@ function jsonPart(text: string, open: "{" | "["): string | undefined {
   return start >= 0 && end > start ? text.slice(start, end + 1) : undefined;
 }
 
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-}
-
 export function parseEtcdMemberList(stdout: string): ParseResult<EtcdMemberList> {
   const text = jsonPart(stdout, "{");
   if (!text) return fail(`no JSON in member list output: ${tail(stdout)}`);
@@ -124,8 +120,8 @@ export function parseEtcdMemberList(stdout: string): ParseResult<EtcdMemberList>
       id: m.ID,
       idHex: memberIdHex(m.ID),
       name: typeof m.name === "string" ? m.name : "",
-      peerURLs: strings(m.peerURLs),
-      clientURLs: strings(m.clientURLs),
+      peerURLs: stringsOf(m.peerURLs),
+      clientURLs: stringsOf(m.clientURLs),
     });
   }
   return ok({

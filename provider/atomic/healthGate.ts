@@ -3,7 +3,7 @@
  * says at preview. The provider (impl/healthGateProvider.ts) polls them over SSH.
  */
 import type { DiffTable } from "./diff";
-import type { CheckFailure } from "./validate";
+import type { CheckFailure } from "./validateHelpers";
 import { fail, ok, tail, type ParseResult } from "./result";
 
 /** One check of a gate. Every check is retried until it passes or its `timeoutSeconds` runs out. */

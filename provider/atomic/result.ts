@@ -39,6 +39,16 @@ export function fail<T = never>(error: string): ParseResult<T> {
   return { ok: false, error };
 }
 
+/** True for an object that is not an array nor null: a JSON object, as parsers and validators read one. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The strings of `value` when it is an array (other items dropped), else none. */
+export function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((x): x is string => typeof x === "string") : [];
+}
+
 /** The last `max` characters of `text`, for quoting tool output in an error without flooding it. */
 export function tail(text: string, max = 300): string {
   const t = text.trim();

@@ -21,7 +21,7 @@
  * - `--allow-inactive` (v2018.6) is added to `install` when supported, so a declared package the base already
  *   provides becomes an inactive request, as on v2017.10, instead of an error.
  */
-import { fail, ok, type CommandOutput, type ParseResult, tail } from "./result";
+import { type CommandOutput, tail } from "./result";
 import {
   defaultDeployment,
   bootedDeployment,
@@ -29,24 +29,12 @@ import {
   type RpmOstreeStatus,
 } from "./rpmOstreeStatus";
 import type { RpmOstreeCapabilities } from "./rpmOstreeVersion";
-import { splitRefspec, type RebootPolicy } from "./validate";
+import { splitRefspec } from "./references";
+import type { RebootPolicy } from "./validate";
 
 /** `rpm-ostree status --json`. */
 export function buildRpmOstreeStatusCommand(): string[] {
   return ["rpm-ostree", "status", "--json"];
-}
-
-/** `cat /proc/sys/kernel/random/boot_id`: changes on every boot (how Ansible's reboot module tells a reboot). */
-export function buildBootIdCommand(): string[] {
-  return ["cat", "/proc/sys/kernel/random/boot_id"];
-}
-
-/** Parses the boot id: one UUID line. */
-export function parseBootId(stdout: string): ParseResult<string> {
-  const id = stdout.trim();
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)
-    ? ok(id)
-    : fail(`/proc/sys/kernel/random/boot_id did not hold a UUID: ${tail(stdout, 100)}`);
 }
 
 /** `systemctl reboot`: returns at once; the SSH session then drops. */

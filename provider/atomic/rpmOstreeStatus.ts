@@ -6,7 +6,7 @@
  * unspecified. `deployments` is in boot order: `[0]` is the default (next-boot) deployment, `booted: true` marks
  * the running one.
  */
-import { fail, ok, type ParseResult, tail } from "./result";
+import { fail, isPlainObject, ok, stringsOf, type ParseResult, tail } from "./result";
 
 /** One deployment, with the fields this package uses. */
 export interface Deployment {
@@ -42,14 +42,6 @@ export interface RpmOstreeStatus {
   transaction: null | [string, string, string];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-}
-
 /** Removes the `ostree://` scheme some releases put in front of a refspec. */
 export function normalizeOrigin(origin: string): string {
   return origin.startsWith("ostree://") ? origin.slice("ostree://".length) : origin;
@@ -63,9 +55,9 @@ function deploymentFrom(raw: Record<string, unknown>, index: number): ParseResul
     serial: typeof raw.serial === "number" ? raw.serial : 0,
     checksum: raw.checksum,
     timestamp: typeof raw.timestamp === "number" ? raw.timestamp : 0,
-    requestedPackages: strings(raw["requested-packages"]),
-    requestedLocalPackages: strings(raw["requested-local-packages"]),
-    packages: strings(raw.packages),
+    requestedPackages: stringsOf(raw["requested-packages"]),
+    requestedLocalPackages: stringsOf(raw["requested-local-packages"]),
+    packages: stringsOf(raw.packages),
     booted: raw.booted === true,
   };
   const version = typeof raw["base-version"] === "string" ? raw["base-version"] : raw.version;
@@ -95,12 +87,12 @@ export function parseRpmOstreeStatus(stdout: string): ParseResult<RpmOstreeStatu
     );
   }
   if (Array.isArray(raw)) raw = { deployments: raw, transaction: null };
-  if (!isObject(raw) || !Array.isArray(raw.deployments)) {
+  if (!isPlainObject(raw) || !Array.isArray(raw.deployments)) {
     return fail('rpm-ostree status --json printed an object without a "deployments" list');
   }
   const deployments: Deployment[] = [];
   for (const [i, d] of raw.deployments.entries()) {
-    if (!isObject(d)) return fail(`deployment ${i} is not an object`);
+    if (!isPlainObject(d)) return fail(`deployment ${i} is not an object`);
     const parsed = deploymentFrom(d, i);
     if (!parsed.ok) return parsed;
     deployments.push(parsed.value);

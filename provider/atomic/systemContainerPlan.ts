@@ -14,7 +14,7 @@ import {
   type SystemContainerObservation,
 } from "./systemContainerCommands";
 import { buildSystemctlCommand, serviceUnitName } from "./systemd";
-import type { SystemPackageMode } from "./validate";
+import type { SystemPackageMode } from "./validateSystemContainer";
 
 /** The declared (new) state of a system container, defaults not yet applied. */
 export interface SystemContainerDeclaration {

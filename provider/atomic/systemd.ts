@@ -45,10 +45,6 @@ export function buildSystemctlStatusCommand(unit: string): string[] {
   return ["systemctl", "status", "--no-pager", "--lines=0", assertOperand(unit, "unit name")];
 }
 
-/** The states `systemctl is-active` prints. Anything else (an empty line when systemctl is missing) is kept as is. */
-export type UnitActiveState =
-  "active" | "inactive" | "failed" | "activating" | "deactivating" | "reloading" | "unknown";
-
 /** The first line of `systemctl is-active` output, trimmed; `""` when there was none. */
 export function parseIsActiveOutput(stdout: string): string {
   return stdout.split("\n")[0]?.trim() ?? "";

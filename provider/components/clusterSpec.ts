@@ -1,4 +1,4 @@
-import { validateGpgKeyPath, validateRemoteUrl } from "../atomic";
+import { isPlainObject, validateGpgKeyPath, validateRemoteUrl } from "../atomic";
 import type { MigrationMethod } from "./defaults";
 import type { UserHealthChecks } from "./healthGates";
 
@@ -91,10 +91,6 @@ const HOST_KEY_FORM =
 const METHODS: readonly MigrationMethod[] = ["systemContainers", "packageLayering"];
 const REBOOTS = ["ifNeeded", "always", "never"] as const;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /**
  * Checks a cluster description read from stack configuration and returns it typed, or every problem found, each
  * naming the configuration path and the accepted form (never echoing a value that could be a secret).
@@ -102,7 +98,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: ClusterSpec; errors: string[] } {
   const errors: string[] = [];
   const err = (path: string, reason: string) => errors.push(`${key}${path}: ${reason}`);
-  if (!isObject(raw)) {
+  if (!isPlainObject(raw)) {
     err("", "must be an object with `method` and `hosts` (see the README's configuration reference)");
     return { errors };
   }
@@ -126,7 +122,8 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
   positiveInt(".rebootTimeoutSeconds", raw.rebootTimeoutSeconds, 86400);
   positiveInt(".maxUnavailable", raw.maxUnavailable, 1000);
   if (raw.etcd !== undefined) {
-    if (!isObject(raw.etcd)) err(".etcd", "must be an object with optional source, destination, conflict");
+    if (!isPlainObject(raw.etcd))
+      err(".etcd", "must be an object with optional source, destination, conflict");
     else {
       optString(".etcd.source", raw.etcd.source);
       optString(".etcd.destination", raw.etcd.destination);
@@ -137,7 +134,7 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
   }
   if (raw.ostreeRemote !== undefined) {
     const r = raw.ostreeRemote;
-    if (!isObject(r))
+    if (!isPlainObject(r))
       err(".ostreeRemote", "must be an object with optional url, gpgKeyPath, gpgVerify, replace");
     else {
       for (const f of validateRemoteUrl(r.url, "url"))
@@ -165,7 +162,7 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
     }
   }
   if (raw.healthChecks !== undefined) {
-    if (!isObject(raw.healthChecks)) {
+    if (!isPlainObject(raw.healthChecks)) {
       err(
         ".healthChecks",
         "must be an object by role: { etcd?, master?, worker? }, each a list of {name, command, timeoutSeconds?}",
@@ -184,7 +181,7 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
         const seen = new Set<string>();
         list.forEach((c: unknown, i: number) => {
           const ci = `${at}[${i}]`;
-          if (!isObject(c)) return err(ci, "must be an object {name, command, timeoutSeconds?}");
+          if (!isPlainObject(c)) return err(ci, "must be an object {name, command, timeoutSeconds?}");
           if (typeof c.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,99}$/.test(c.name))
             err(
               `${ci}.name`,
@@ -207,7 +204,7 @@ export function parseClusterSpec(raw: unknown, key = "cluster"): { spec?: Cluste
   const addresses = new Set<string>();
   raw.hosts.forEach((h: unknown, i: number) => {
     const at = `.hosts[${i}]`;
-    if (!isObject(h)) {
+    if (!isPlainObject(h)) {
       err(at, "must be an object {name, host, port?, user?, hostKey?, roles}");
       return;
     }

@@ -2,10 +2,12 @@
  * What every resource's provider shares: configure (stack-level credentials), the resource id, partial-failure
  * errors, progress logging, and running a planned command with a clear error when it fails.
  */
-import type { DiffTable, PlannedCommand } from "../atomic";
-import { CONNECTION_DEFAULTS, diffProperties, stableJson } from "../atomic";
+import type { DiffTable, ParseResult, PlannedCommand } from "../atomic";
+import { CONNECTION_DEFAULTS, diffProperties, formatCommandForDisplay, stableJson } from "../atomic";
+import type { ConfigureRequestLike } from "../types";
 import { logStatus } from "./statusLog";
 import {
+  RefusalError,
   RemoteError,
   configurePool,
   connectionLabel,
@@ -14,20 +16,16 @@ import {
   quoteCommand,
   redact,
   registerSecret,
+  requireSuccess,
   setDefaultCredentials,
   setSshProgress,
-  type ConnectionArgs,
+  type Connection,
   type ExecOptions,
   type ExecResult,
 } from "../ssh";
 
 /** The stack configuration namespace read by `configure`: `pulumi config set --secret atomic-host:privateKey`. */
 export const CONFIG_NAMESPACE = "atomic-host";
-
-/** What `configure` receives (`pulumi.dynamic.ConfigureRequest`, without importing the SDK here). */
-export interface ConfigureRequestLike {
-  config: { get(key: string): string | undefined };
-}
 
 /**
  * Reads provider-wide credentials from the stack's configuration, once per provider process: a private key
@@ -65,16 +63,6 @@ export async function configureFromStack(req: ConfigureRequestLike): Promise<voi
 
 /** Whether `configure` read the stack's configuration: only then does the provider know every credential source. */
 let stackConfigured = false;
-
-/** The stack configuration keys the provider reads, for messages. */
-export const CREDENTIAL_CONFIG_KEYS = [
-  "privateKey",
-  "privateKeyPassword",
-  "password",
-  "user",
-  "knownHosts",
-  "agentSocketPath",
-].map((k) => `${CONFIG_NAMESPACE}:${k}`);
 
 /**
  * What to do when nothing to log in with is configured: the stack secret first, since that is where most
@@ -115,10 +103,10 @@ export function resetStackConfiguredForTesting(): void {
 }
 
 /** The name progress lines give each connection's host (the resource's `hostName`), by connection object. */
-const hostNames = new WeakMap<ConnectionArgs, string>();
+const hostNames = new WeakMap<Connection, string>();
 
 /** The connection a provider method uses: the stored one, secrets registered for redaction. */
-export function connectionOf(inputs: { connection: ConnectionArgs; hostName?: string }): ConnectionArgs {
+export function connectionOf(inputs: { connection: Connection; hostName?: string }): Connection {
   const c = inputs.connection;
   if (typeof inputs.hostName === "string" && inputs.hostName !== "") hostNames.set(c, inputs.hostName);
   for (const hop of [c, c.proxy]) {
@@ -131,7 +119,7 @@ export function connectionOf(inputs: { connection: ConnectionArgs; hostName?: st
 }
 
 /** `host:port`, the part of a resource id that says which host it lives on. */
-export function hostId(conn: ConnectionArgs): string {
+export function hostId(conn: Connection): string {
   return `${conn.host}:${conn.port ?? CONNECTION_DEFAULTS.port}`;
 }
 
@@ -164,7 +152,7 @@ export function withHostLabel<T extends { connection?: unknown; host?: string }>
 }
 
 /** How progress lines name a host: its `hostName` label, else `address:port`. */
-export function hostLabel(conn: ConnectionArgs): string {
+export function hostLabel(conn: Connection): string {
   return hostNames.get(conn) ?? hostId(conn);
 }
 
@@ -175,7 +163,7 @@ export function hostLabel(conn: ConnectionArgs): string {
  * shown live, not repeated in the Diagnostics summary. Otherwise (a script calling the handlers) to stdout,
  * which the CLI would show as info diagnostics.
  */
-export function progress(conn: ConnectionArgs, message: string): void {
+export function progress(conn: Connection, message: string): void {
   if (process.env.PULUMI_ATOMIC_HOST_QUIET === "true") return;
   const line = redact(`[atomic-host] ${hostLabel(conn)}: ${message}`);
   if (!logStatus(line)) console.log(line);
@@ -198,33 +186,34 @@ export const TIMEOUTS = {
  * is reported, and the host's lock is free only once it has ended. Preview shows the command inside the bound.
  */
 export async function runStep(
-  conn: ConnectionArgs,
+  conn: Connection,
   step: Pick<PlannedCommand, "argv" | "why">,
   timeoutMs: number,
   options: Pick<ExecOptions, "killAfterMs"> = {},
 ): Promise<ExecResult> {
-  progress(conn, displayLine(step.argv));
+  progress(conn, formatCommandForDisplay(step.argv, { quote: quoteCommand }));
   return exec(conn, step.argv, { timeoutMs, hostTimeout: true, ...options });
 }
 
-/** Fails with a RemoteError of kind "command" unless the command exited 0. */
-export function requireSuccess(result: ExecResult, hint: string): ExecResult {
-  if (result.exitCode === 0) return result;
-  throw new RemoteError({
-    kind: "command",
-    host: result.host,
-    summary: `the command failed (exit ${result.exitCode ?? "none"}${result.signal ? `, ${result.signal}` : ""})`,
-    command: result.command,
-    exitCode: result.exitCode,
-    signal: result.signal,
-    stderrTail: (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-20).join("\n"),
-    hint,
-  });
+/**
+ * Runs a read and parses its output: the one way a provider reads the host. A non-zero exit is a RemoteError of
+ * kind "command" carrying `hint`; output the parser refuses, one of kind "parse".
+ */
+export async function execAndParse<T>(
+  conn: Connection,
+  argv: readonly string[],
+  parse: (stdout: string) => ParseResult<T>,
+  options: { timeoutMs: number; hint: string },
+): Promise<T> {
+  const out = requireSuccess(await exec(conn, argv, { timeoutMs: options.timeoutMs }), options.hint);
+  const parsed = parse(out.stdout);
+  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
+  return parsed.value;
 }
 
 /** A failure of the tool's own making (exit 0 but not what was declared), as a RemoteError of kind "command". */
 export function toolFailure(
-  conn: ConnectionArgs,
+  conn: Connection,
   argv: readonly string[],
   summary: string,
   hint: string,
@@ -238,14 +227,22 @@ export function toolFailure(
   });
 }
 
+/**
+ * The error for a change the host's state forbids (see {@link RefusalError}): read-only work ran, nothing else.
+ * `summary` says what is refused and why; `hint`, what to do about it.
+ */
+export function refusal(conn: Connection, summary: string, hint?: string): RefusalError {
+  return new RefusalError({ host: errorHost(conn), summary, hint });
+}
+
 /** The host as errors name it: `master1 (root@10.0.0.5:22)` when the resource has a `hostName`. */
-function errorHost(conn: ConnectionArgs): string {
+function errorHost(conn: Connection): string {
   const name = hostNames.get(conn);
   return name ? `${name} (${connectionLabel(conn)})` : connectionLabel(conn);
 }
 
 /** A parse failure of a tool's output. */
-export function parseFailure(conn: ConnectionArgs, argv: readonly string[], error: string): RemoteError {
+export function parseFailure(conn: Connection, argv: readonly string[], error: string): RemoteError {
   return new RemoteError({
     kind: "parse",
     host: errorHost(conn),
@@ -253,16 +250,6 @@ export function parseFailure(conn: ConnectionArgs, argv: readonly string[], erro
     command: quoteCommand(argv),
     hint: "Check that the host is a Fedora Atomic host with the expected tools; run the command by hand to see its output.",
   });
-}
-
-/** One command as a person reads it (embedded scripts abbreviated). */
-export function displayLine(argv: readonly string[]): string {
-  return quoteCommand(
-    argv.map((a) => {
-      const m = /^# atomic-host:([A-Za-z0-9_-]+) v[0-9]+\n/.exec(a);
-      return m ? `<${m[1]} script>` : a;
-    }),
-  );
 }
 
 /**
@@ -317,8 +304,4 @@ export function defined<T extends object>(o: T): T {
     );
   };
   return strip(o) as T;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -16,7 +16,7 @@ import {
   parseEtcdMemberList,
   type EtcdClusterView,
 } from "../atomic/etcdClusterHealth";
-import { RemoteError, connectionLabel, exec, quoteCommand, type ConnectionArgs } from "../ssh";
+import { RefusalError, connectionLabel, exec, quoteCommand, type Connection } from "../ssh";
 import { TIMEOUTS, progress } from "./common";
 
 /** A read that could not happen (etcd down on this host, etcdctl missing): the sentence and the command. */
@@ -30,7 +30,7 @@ export class EtcdUnreadable extends Error {
 }
 
 /** member list through the local endpoint, then status and health of every member's client URLs. */
-export async function readEtcdClusterView(conn: ConnectionArgs): Promise<EtcdClusterView> {
+export async function readEtcdClusterView(conn: Connection): Promise<EtcdClusterView> {
   const listArgv = buildEtcdMemberListCommand();
   const listed = await exec(conn, listArgv, { timeoutMs: TIMEOUTS.readMs });
   const list = parseEtcdMemberList(listed.stdout);
@@ -71,7 +71,7 @@ export interface StoppedMember {
  * Nothing is checked when the unit is not running (stopping it changes nothing for the cluster).
  */
 export async function guardMemberStop(
-  conn: ConnectionArgs,
+  conn: Connection,
   unit: string,
   serviceState: string,
 ): Promise<StoppedMember | undefined> {
@@ -84,8 +84,7 @@ export async function guardMemberStop(
     view = await readEtcdClusterView(conn);
   } catch (err) {
     if (!(err instanceof EtcdUnreadable)) throw err;
-    throw new RemoteError({
-      kind: "command",
+    throw new RefusalError({
       host: connectionLabel(conn),
       summary: `EtcdDataMigration refused: ${unit} is running but its cluster cannot be read, so stopping it may break quorum: ${err.message}`,
       command: err.command,
@@ -95,8 +94,7 @@ export async function guardMemberStop(
   const self = view.list.answeredBy;
   const decision = decideMemberStop(view, self);
   if (!decision.ok) {
-    throw new RemoteError({
-      kind: "command",
+    throw new RefusalError({
       host: connectionLabel(conn),
       summary: `EtcdDataMigration refused before stopping anything: ${decision.reason}`,
       command: quoteCommand(buildEtcdEndpointHealthCommand(clusterEndpoints(view.list))),

@@ -19,7 +19,6 @@
  *           writes to it once started, so a change there is expected drift, shown but not "fixed").
  * - delete: leaves every byte where it is.
  */
-import { randomBytes } from "crypto";
 import {
   buildEtcdLineageCommand,
   isEtcdContinuation,
@@ -29,7 +28,6 @@ import {
   backupTimestamp,
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
-  buildManifestCommand,
   buildSystemctlCommand,
   parseIsActiveOutput,
   buildDestinationMkdirCommand,
@@ -44,32 +42,14 @@ import {
   manifestSha256,
   manifestTotals,
   parseEtcdInspectOutput,
-  parseManifestOutput,
   serviceUnitName,
   validateEtcdDataMigrationInputs,
-  buildEtcdMigrateCommand,
-  buildMigrateResultCommand,
-  parseEtcdMigrateOutput,
-  parseMigrateResult,
   type EtcdInspection,
-  type EtcdMigrateOutcome,
-  type EtcdRestartOutcome,
   type EtcdUnitAfterDelete,
   type ManifestEntry,
 } from "../atomic";
-import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "../etcdDataMigration";
-import {
-  RemoteError,
-  connectionLabel,
-  exec,
-  forgetUnreachable,
-  isRemoteError,
-  planHostTimeout,
-  quoteCommand,
-  releaseHostHold,
-  withHostLock,
-  type ConnectionArgs,
-} from "../ssh";
+import type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs, ResourceHandler } from "../types";
+import { exec, quoteCommand, requireSuccess, withHostLock, type Connection } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -78,22 +58,18 @@ import {
   declarativeDiff,
   connectionOf,
   defined,
-  displayLine,
   hostId,
   withHostLabel,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
-  sleep,
-  toolFailure,
+  execAndParse,
+  refusal,
 } from "./common";
 import { guardMemberStop } from "./etcdClusterView";
+import { manifest, runMigration, type Spec } from "./etcdMigrationRun";
 
 type Inputs = EtcdDataMigrationInputs & { __provider?: string };
 type Outputs = EtcdDataMigrationOutputs & { __provider?: string };
-type Spec = { source: string; destination: string; unit: string; conflict: "fail" | "backup" };
-
 function withDefaults(news: Inputs): Inputs {
   return {
     ...news,
@@ -114,187 +90,19 @@ function specOf(i: Inputs): Spec {
   };
 }
 
-async function inspect(conn: ConnectionArgs, spec: Spec): Promise<EtcdInspection> {
+async function inspect(conn: Connection, spec: Spec): Promise<EtcdInspection> {
   const argv = buildEtcdInspectCommand(spec);
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "The inspect script needs sh, find, du, df and systemctl.",
-  );
-  const parsed = parseEtcdInspectOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
+  return execAndParse(conn, argv, parseEtcdInspectOutput, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "The inspect script needs sh, find, du, df and systemctl.",
+  });
 }
 
-async function manifest(conn: ConnectionArgs, dir: string): Promise<ManifestEntry[]> {
-  const argv = buildManifestCommand(dir);
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.longMs }),
-    `Could not list ${dir}.`,
-  );
-  const parsed = parseManifestOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
-}
-
-/** How long the migration script may run: a copy of up to etcd's 8 GiB quota on a slow disk. */
-const MIGRATE_TIMEOUT_MS = TIMEOUTS.longMs;
-/** Between the host's SIGTERM and SIGKILL of the script: its rollback (remove the copy, restart etcd) runs here. */
-const MIGRATE_KILL_AFTER_MS = 60_000;
-const OUTCOME_POLL_MS = 1000;
-
-const REASON_TEXT: Record<string, string> = {
-  "stop-failed": "systemctl stop failed",
-  "member-missing": "DEST/member disappeared before it could be moved aside",
-  "backup-exists": "a backup with the same timestamp already exists",
-  "backup-failed": "moving DEST/member aside failed",
-  "copy-failed": "cp -a failed",
-  "source-unreadable": "the source could not be listed",
-  "copy-unreadable": "the copy could not be listed",
-  "odd-names": "the source has entries with names an etcd member directory never has",
-  "verify-mismatch": "the copy does not match the source",
-  "member-exists": "DEST/member appeared meanwhile",
-  "rename-failed": "mv -T of the verified copy failed",
-  "client-gone": "its client went away (connection lost or the CLI cancelled), so it did not commit",
-  interrupted: "the host-side time limit stopped it",
-};
-
-/**
- * Runs the migration script (stop, [backup], copy, verify, rename: see ETCD_MIGRATE_SCRIPT) and returns the
- * source's manifest. When the connection is lost or times out, the script carries on and decides on the host
- * (it rolls back and restarts etcd when its client is gone); this waits for the outcome it records, reconnecting,
- * until the script's host-side bound has passed, so the error says what is true on the host.
- */
 /** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
-async function readUnitState(conn: ConnectionArgs, unit: string): Promise<EtcdUnitAfterDelete> {
+async function readUnitState(conn: Connection, unit: string): Promise<EtcdUnitAfterDelete> {
   const active = await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs });
   const enabled = await exec(conn, buildSystemctlCommand("is-enabled", unit), { timeoutMs: TIMEOUTS.readMs });
   return { active: parseIsActiveOutput(active.stdout), enabled: enabled.stdout.trim().split("\n")[0] ?? "" };
-}
-
-async function runMigration(
-  conn: ConnectionArgs,
-  spec: Spec,
-  backupStamp: string | undefined,
-): Promise<ManifestEntry[]> {
-  const tempId = randomBytes(6).toString("hex");
-  const argv = buildEtcdMigrateCommand({ ...spec, tempId, backupTimestamp: backupStamp });
-  const started = Date.now();
-  let outcome: EtcdMigrateOutcome;
-  let lost: RemoteError | undefined;
-  try {
-    const out = await runStep(conn, { argv, why: "migrate" }, MIGRATE_TIMEOUT_MS, {
-      killAfterMs: MIGRATE_KILL_AFTER_MS,
-    });
-    outcome = parseEtcdMigrateOutput({ exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr });
-  } catch (err) {
-    if (!isRemoteError(err, "connection", "timeout")) throw err;
-    lost = err;
-    outcome = { kind: "unknown", stderr: err.stderrTail };
-  }
-  if (outcome.kind === "unknown") {
-    progress(conn, "the migration's outcome did not come back over SSH; reading it from the host");
-    const deadline = started + planHostTimeout(MIGRATE_TIMEOUT_MS, MIGRATE_KILL_AFTER_MS).boundMs + 5000;
-    const recorded = await awaitOutcome(conn, tempId, deadline);
-    // The script has ended: nobody needs to wait for its host-side bound any more.
-    if (recorded) releaseHostHold(conn);
-    outcome = recorded ?? outcome;
-  }
-  const display = displayLine(argv);
-  const kind = lost?.kind ?? "command";
-  const lostNote = lost
-    ? `${lost.kind === "timeout" ? "no answer in time" : "the connection was lost"} during the migration; on the host, `
-    : "";
-  switch (outcome.kind) {
-    case "done":
-      if (lost) progress(conn, "the connection was lost, but the migration completed on the host");
-      return outcome.source ?? (await manifest(conn, spec.source));
-    case "refused":
-      throw toolFailure(
-        conn,
-        argv,
-        `the migration refused to start: ${outcome.message}`,
-        "Nothing was changed and etcd was not stopped; fix the cause and run pulumi up again.",
-      );
-    case "rolledBack": {
-      const what = [
-        REASON_TEXT[outcome.reason] ?? outcome.reason,
-        ...(outcome.differences && outcome.differences.length > 0 ? [outcome.differences.join("; ")] : []),
-      ].join(": ");
-      const restart = restartSentence(outcome.restart, spec);
-      const backupPath = backupStamp ? `${spec.destination}/member.backup-${backupStamp}` : undefined;
-      const summary =
-        `${lostNote}EtcdDataMigration failed at the ${outcome.step} step (${what}) and rolled back: the copy was ` +
-        `removed${backupPath && !outcome.backupKept ? `, ${spec.destination}/member was moved back` : ""}, and ${restart}`;
-      const error = new RemoteError({
-        kind,
-        host: connectionLabel(conn),
-        summary,
-        command: display,
-        stderrTail: outcome.stderr,
-        hint:
-          outcome.restart.kind === "restartFailed"
-            ? `ETCD IS NOT RUNNING. On the host run: systemctl start ${spec.unit}; then run pulumi up again.`
-            : outcome.reason === "client-gone" || outcome.reason === "interrupted"
-              ? "The source was never modified. Run pulumi up again once the host answers: the copy is redone from scratch."
-              : outcome.reason === "verify-mismatch"
-                ? "Was something else writing to the source? Run pulumi up again: the copy is redone from scratch."
-                : "The source was never modified. Fix the cause (free space, permissions) and run pulumi up again: the copy is redone from scratch.",
-      });
-      if (backupPath && outcome.backupKept) {
-        throw new PartialFailure(
-          `${error.message}\nThe previous ${spec.destination}/member is at ${backupPath}.`,
-          "",
-          {
-            backupPath,
-          },
-        );
-      }
-      throw error;
-    }
-    case "unknown":
-      throw new RemoteError({
-        kind: lost?.kind ?? "command",
-        host: connectionLabel(conn),
-        summary:
-          `${lostNote}the migration's outcome could not be learned (${outcome.stderr || "no outcome recorded"}). ` +
-          `${spec.unit} MAY BE STOPPED`,
-        command: display,
-        hint:
-          `On the host check \`systemctl is-active ${spec.unit}\`; if it is not active, run: systemctl start ${spec.unit} ` +
-          `(its data in ${spec.source} is untouched). Then run pulumi up again.`,
-      });
-  }
-}
-
-function restartSentence(r: EtcdRestartOutcome, spec: Spec): string {
-  switch (r.kind) {
-    case "restarted":
-      return `${spec.unit} was started again on the source data (${spec.source}, never modified) and is active`;
-    case "restartFailed":
-      return `${spec.unit} COULD NOT BE STARTED AGAIN (it is ${r.state}): etcd is down on this host`;
-    case "notRunning":
-      return `${spec.unit} was left stopped, as it was before the migration (${r.state || "inactive"})`;
-  }
-}
-
-/** Polls the migration's outcome file until it appears or `deadline` passes, reconnecting as needed. */
-async function awaitOutcome(
-  conn: ConnectionArgs,
-  tempId: string,
-  deadline: number,
-): Promise<EtcdMigrateOutcome | undefined> {
-  for (;;) {
-    forgetUnreachable(conn); // the host is expected back: dial it again, not the memo of its last failure
-    try {
-      const out = await exec(conn, buildMigrateResultCommand(tempId), { timeoutMs: TIMEOUTS.readMs });
-      const parsed = out.exitCode === 0 ? parseMigrateResult(out.stdout) : undefined;
-      if (parsed) return parsed;
-    } catch (err) {
-      if (!isRemoteError(err, "connect", "connection", "timeout")) throw err;
-    }
-    if (Date.now() > deadline) return undefined;
-    await sleep(OUTCOME_POLL_MS);
-  }
 }
 
 /** `destination`: DEST/member's manifest when it is not the verified copy of `entries` (an adopted one). */
@@ -319,15 +127,13 @@ function outputsFrom(
 }
 
 /** Whether DEST/member is the source's WAL continued by etcd (see ETCD_LINEAGE_SCRIPT). */
-async function continuesSource(conn: ConnectionArgs, spec: Spec): Promise<boolean> {
+async function continuesSource(conn: Connection, spec: Spec): Promise<boolean> {
   const argv = buildEtcdLineageCommand(spec.source, `${spec.destination}/member`);
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.longMs }),
-    "Could not compare the WAL segments of the source and the destination (the script needs cmp, tail, tr).",
-  );
-  const parsed = parseEtcdLineageOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return isEtcdContinuation(parsed.value);
+  const lineage = await execAndParse(conn, argv, parseEtcdLineageOutput, {
+    timeoutMs: TIMEOUTS.longMs,
+    hint: "Could not compare the WAL segments of the source and the destination (the script needs cmp, tail, tr).",
+  });
+  return isEtcdContinuation(lineage);
 }
 
 async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
@@ -391,8 +197,7 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
         return outputsFrom(inputs, src, new Date().toISOString(), undefined, dst);
       }
     }
-    if (decision.action === "fail")
-      throw new Error(`${hostId(conn)}: EtcdDataMigration refused: ${decision.reason}`);
+    if (decision.action === "fail") throw refusal(conn, `EtcdDataMigration refused: ${decision.reason}`);
     // A member of a multi-member cluster stops only when the others are healthy and keep a quorum without it.
     const member = await guardMemberStop(conn, spec.unit, insp.serviceState);
     let backupStamp: string | undefined;
@@ -422,7 +227,6 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
       throw new PartialFailure(err.message, id, {
         ...withDefaults(inputs),
         ...err.properties,
-        __provider: inputs.__provider,
       });
     }
   });
@@ -433,12 +237,8 @@ export const etcdDataMigrationProvider = {
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withHostLabel(withDefaults(news));
-    const failures = [
-      ...validateEtcdDataMigrationInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
-    if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs: defined(inputs), failures };
+    const failures = [...validateEtcdDataMigrationInputs(inputs), ...credentialFailures(inputs.connection)];
+    if (failures.length > 0 || containsUnknown(inputs)) return { inputs: defined(inputs), failures };
     const spec = specOf(inputs);
     // Only the same migration (same host, source and destination) is already done; anything else is a create.
     const same =
@@ -495,4 +295,4 @@ export const etcdDataMigrationProvider = {
     const unit = await readUnitState(conn, spec.unit).catch(() => undefined);
     progress(conn, etcdLeftStoppedMessage(spec, unit));
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

@@ -24,17 +24,17 @@ import {
   validateHealthChecks,
   type HealthCheck,
 } from "../atomic";
-import type { HealthCheckResult, HealthGateInputs, HealthGateOutputs } from "../healthGate";
-import { RemoteError, connectionLabel, exec, isRemoteError, quoteCommand, type ConnectionArgs } from "../ssh";
+import type { HealthCheckResult, HealthGateInputs, HealthGateOutputs, ResourceHandler } from "../types";
 import {
-  configureFromStack,
-  connectionOf,
-  declarativeDiff,
-  defined,
-  hostId,
-  progress,
+  RemoteError,
+  connectionLabel,
+  exec,
+  isRemoteError,
+  quoteCommand,
   sleep,
-} from "./common";
+  type Connection,
+} from "../ssh";
+import { configureFromStack, connectionOf, declarativeDiff, defined, hostId, progress } from "./common";
 import { EtcdUnreadable, readEtcdClusterView } from "./etcdClusterView";
 
 type Inputs = HealthGateInputs & { __provider?: string };
@@ -43,7 +43,7 @@ type Outputs = HealthGateOutputs & { __provider?: string };
 const POLL_MS = 1000;
 
 /** One try of a check: passed with what it saw, or not with why. Connection failures count as "not yet". */
-async function tryCheck(conn: ConnectionArgs, check: HealthCheck): Promise<{ ok: boolean; output: string }> {
+async function tryCheck(conn: Connection, check: HealthCheck): Promise<{ ok: boolean; output: string }> {
   const deadlineMs = checkTimeoutSeconds(check) * 1000;
   try {
     if (check.kind === "etcdCluster" || check.kind === "etcdMember") {
@@ -73,13 +73,12 @@ async function tryCheck(conn: ConnectionArgs, check: HealthCheck): Promise<{ ok:
   } catch (err) {
     if (err instanceof EtcdUnreadable) return { ok: false, output: err.message };
     // A host rebooting or a dropped connection is "not healthy yet"; credentials and host keys are not.
-    if (isRemoteError(err, "connect", "connection", "timeout"))
-      return { ok: false, output: (err as Error).message };
+    if (isRemoteError(err, "connect", "connection", "timeout")) return { ok: false, output: err.message };
     throw err;
   }
 }
 
-async function runCheck(conn: ConnectionArgs, check: HealthCheck): Promise<HealthCheckResult> {
+async function runCheck(conn: Connection, check: HealthCheck): Promise<HealthCheckResult> {
   const started = Date.now();
   const deadline = started + checkTimeoutSeconds(check) * 1000;
   let attempts = 0;
@@ -119,7 +118,7 @@ export const healthGateProvider = {
   async check(_olds: Partial<Inputs> | undefined, news: Inputs) {
     // At preview an input may still be unknown (a member ID the migration reports): what is known is checked,
     // and the checks are listed whenever their list is known.
-    const unknown = containsUnknown(news as unknown as Record<string, unknown>);
+    const unknown = containsUnknown(news);
     const failures = unknown
       ? []
       : [...validateConnection(news.connection), ...validateHealthChecks(news.checks)];
@@ -160,4 +159,4 @@ export const healthGateProvider = {
   async delete() {
     // A gate leaves nothing on its host.
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

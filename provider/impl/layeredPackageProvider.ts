@@ -18,22 +18,13 @@ import {
   LAYERED_PACKAGE_DEFAULTS,
   LAYERED_PACKAGE_DIFF,
   bootedDeployment,
-  buildOstreeRemoteListCommand,
-  buildRebootCommand,
-  buildRpmOstreeStatusCommand,
-  buildRpmOstreeVersionCommand,
   classifyRpmOstreeOutcome,
   containsUnknown,
   decideReboot,
   defaultDeployment,
   needsReboot,
-  parseOstreeRemoteList,
-  parseRpmOstreeStatus,
-  parseRpmOstreeVersion,
   planLayeringTransaction,
   rpmOstreeFailureAdvice,
-  rpmOstreeCapabilities,
-  splitRefspec,
   validateLayeredPackageInputs,
   verifyBooted,
   UNREAD_HOST,
@@ -46,16 +37,15 @@ import {
   type RpmOstreeStatus,
   stableJson,
 } from "../atomic";
-import type { LayeredPackageInputs, LayeredPackageOutputs } from "../layeredPackage";
+import type { LayeredPackageInputs, LayeredPackageOutputs, ResourceHandler } from "../types";
 import {
-  RemoteError,
-  exec,
   isRemoteError,
+  messageOf,
   readBootId,
-  waitForReboot,
+  requireSuccess,
   quoteCommand,
   withHostLock,
-  type ConnectionArgs,
+  type Connection,
 } from "../ssh";
 import {
   PartialFailure,
@@ -67,21 +57,23 @@ import {
   defined,
   hostId,
   withHostLabel,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
-  sleep,
   toolFailure,
+  refusal,
 } from "./common";
+import {
+  idleStatus,
+  missingRemoteError,
+  readCapabilities,
+  readStatus,
+  rebootAndWait,
+  requireRemote,
+} from "./rpmOstreeHost";
 
 /** `__recorded`: the host as the state knows it (see LayeredPackageRecord); the engine never displays `__` keys. */
 type Inputs = LayeredPackageInputs & { __recorded?: LayeredPackageRecord; __provider?: string };
 type Outputs = LayeredPackageOutputs & { __recorded?: LayeredPackageRecord; __provider?: string };
-
-/** How long to wait for a transaction another tool runs before giving up. */
-const TRANSACTION_WAIT_MS = 10 * 60_000;
-const TRANSACTION_POLL_MS = 2_000;
 
 function withDefaults(news: Inputs): Inputs {
   return {
@@ -89,47 +81,6 @@ function withDefaults(news: Inputs): Inputs {
     reboot: news.reboot ?? LAYERED_PACKAGE_DEFAULTS.reboot,
     rebootTimeoutSeconds: news.rebootTimeoutSeconds ?? LAYERED_PACKAGE_DEFAULTS.rebootTimeoutSeconds,
   };
-}
-
-async function readStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
-  const argv = buildRpmOstreeStatusCommand();
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "Is this an rpm-ostree (Fedora Atomic) host? Run `rpm-ostree status` on it.",
-  );
-  const parsed = parseRpmOstreeStatus(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
-}
-
-async function readCapabilities(conn: ConnectionArgs): Promise<RpmOstreeCapabilities> {
-  const out = await exec(conn, buildRpmOstreeVersionCommand(), { timeoutMs: TIMEOUTS.readMs });
-  const parsed = out.exitCode === 0 ? parseRpmOstreeVersion(out.stdout) : undefined;
-  // An unreadable version is treated as the oldest Fedora 27 build: no newer flags are used.
-  return rpmOstreeCapabilities(parsed?.ok ? parsed.value : undefined);
-}
-
-/** Reads the status, waiting (with a deadline) while another transaction runs on the host. */
-async function idleStatus(conn: ConnectionArgs): Promise<RpmOstreeStatus> {
-  const deadline = Date.now() + TRANSACTION_WAIT_MS;
-  let status = await readStatus(conn);
-  let said = false;
-  while (status.transaction !== null) {
-    if (Date.now() > deadline) {
-      throw new RemoteError({
-        kind: "timeout",
-        host: hostId(conn),
-        summary: `an rpm-ostree transaction (${status.transaction.join(" ")}) was still running after ${TRANSACTION_WAIT_MS / 1000} s`,
-        hint: "Check `rpm-ostree status` on the host; cancel a stuck transaction (`rpm-ostree cancel` on 2018.1+, or restart rpm-ostreed) and run `pulumi up` again.",
-      });
-    }
-    if (!said)
-      progress(conn, `waiting for a running rpm-ostree transaction (${status.transaction[0]}) to finish`);
-    said = true;
-    await sleep(TRANSACTION_POLL_MS);
-    status = await readStatus(conn);
-  }
-  return status;
 }
 
 function outputsFrom(
@@ -165,62 +116,9 @@ function outputsFrom(
   }) as Outputs;
 }
 
-/** Reboots the host and waits for it to come back with a new boot id. Returns the new boot id. */
-async function rebootAndWait(conn: ConnectionArgs, timeoutSeconds: number, reason: string): Promise<string> {
-  const previousBootId = await readBootId(conn);
-  progress(conn, `rebooting (${reason}); waiting up to ${timeoutSeconds} s for it to come back`);
-  try {
-    // Under the host's bound too: a reboot request that hangs (a stuck shutdown job) is not left behind.
-    await exec(conn, buildRebootCommand(), { timeoutMs: 60_000, hostTimeout: true });
-  } catch (err) {
-    // The connection drops while systemd takes the host down: that is the reboot working.
-    if (!isRemoteError(err, "connection", "timeout", "connect")) throw err;
-  }
-  const started = Date.now();
-  const bootId = await waitForReboot(conn, { previousBootId, timeoutMs: timeoutSeconds * 1000 });
-  progress(conn, `back after ${Math.round((Date.now() - started) / 1000)} s with a new boot id`);
-  return bootId;
-}
-
-/** The upgrade guide's `ostree remote add` for a remote, as the error for a missing one suggests it. */
-function remoteAddHint(remote: string): string {
-  return remote === "fedora-atomic-27"
-    ? `"ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 https://kojipkgs.fedoraproject.org/atomic/27"`
-    : `"ostree remote add --set=gpgkeypath=KEYFILE ${remote} URL"`;
-}
-
-/** The error for a rebase to a remote the host lacks: names the remote, what the host has, and the fix. */
-function missingRemoteError(conn: ConnectionArgs, refspec: string, remote: string, has?: string[]): Error {
-  const hasList = has === undefined ? "" : ` (it has: ${has.join(", ") || "none"})`;
-  return new Error(
-    `${hostId(conn)}: LayeredPackage refused before any rpm-ostree transaction: the rebase to ${refspec} pulls ` +
-      `from the ostree remote "${remote}", which this host does not have${hasList}. ` +
-      `Declare an OstreeRemote named "${remote}" that this LayeredPackage dependsOn (MasterNode, WorkerNode and ` +
-      `AtomicCluster with method "packageLayering" declare it), or run ${remoteAddHint(remote)} on the host.`,
-  );
-}
-
-/**
- * Fails, before any transaction, when `refspec` names a remote the host's repo lacks: rpm-ostree would only
- * fail inside the transaction, after downloading metadata (libostree: `Remote "NAME" not found`).
- */
-async function requireRemote(conn: ConnectionArgs, refspec: string): Promise<void> {
-  const remote = splitRefspec(refspec).remote;
-  if (remote === undefined) return;
-  const argv = buildOstreeRemoteListCommand();
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "Is this an ostree (Fedora Atomic) host? Run `ostree remote list` on it.",
-  );
-  const listed = parseOstreeRemoteList(out.stdout);
-  if (!listed.ok) throw parseFailure(conn, argv, listed.error);
-  const names = listed.value.map((r) => r.name);
-  if (!names.includes(remote)) throw missingRemoteError(conn, refspec, remote, names);
-}
-
 /** Runs the planned transaction, re-planning when the host moved under us (busy, already requested). */
 async function converge(
-  conn: ConnectionArgs,
+  conn: Connection,
   inputs: Inputs,
   managed: string[] | undefined,
   caps: RpmOstreeCapabilities,
@@ -235,7 +133,7 @@ async function converge(
       caps,
     );
     if (plan.kind === "none") return attempt > 0;
-    if (plan.kind === "blocked") throw new Error(`${hostId(conn)}: ${plan.reason}`);
+    if (plan.kind === "blocked") throw refusal(conn, plan.reason);
     if (plan.kind === "busy") continue;
     if (plan.rebaseTo !== undefined) await requireRemote(conn, plan.rebaseTo);
     let out;
@@ -283,8 +181,10 @@ async function converge(
         );
     }
   }
-  throw new Error(
-    `${hostId(conn)}: the host kept changing while the rpm-ostree transaction was planned; run pulumi up again`,
+  throw refusal(
+    conn,
+    "the host kept changing while the rpm-ostree transaction was planned",
+    "run pulumi up again",
   );
 }
 
@@ -335,14 +235,13 @@ async function apply(
     const partial = (message: string) =>
       new PartialFailure(message, id, {
         ...outputsFrom(inputs, status, bootId, caps, ownership),
-        __provider: inputs.__provider,
       });
     if (decision.reboot) {
       try {
         bootId = await rebootAndWait(conn, inputs.rebootTimeoutSeconds ?? 600, decision.reason);
       } catch (err) {
         throw partial(
-          `${(err as Error).message}\nThe rpm-ostree change is staged; once the host is back, "pulumi up" verifies ` +
+          `${messageOf(err)}\nThe rpm-ostree change is staged; once the host is back, "pulumi up" verifies ` +
             "it and finishes without running the transaction again.",
         );
       }
@@ -408,12 +307,8 @@ export const layeredPackageProvider = {
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const { __recorded: _r, ...declared } = news;
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
-    const failures = [
-      ...validateLayeredPackageInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
-    if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs: defined(inputs), failures };
+    const failures = [...validateLayeredPackageInputs(inputs), ...credentialFailures(inputs.connection)];
+    if (failures.length > 0 || containsUnknown(inputs)) return { inputs: defined(inputs), failures };
     // The same planner as the apply, on the host as the state records it. Another host (a replacement) or no
     // state: a create, planned for a host nothing was read from (UNREAD_HOST).
     const same = olds?.connection !== undefined && hostId(olds.connection) === hostId(inputs.connection);
@@ -483,4 +378,4 @@ export const layeredPackageProvider = {
       }
     });
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

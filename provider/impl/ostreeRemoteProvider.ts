@@ -27,8 +27,8 @@ import {
   type OstreeRemoteDeclaration,
   type OstreeRemotesObservation,
 } from "../atomic";
-import type { OstreeRemoteInputs, OstreeRemoteOutputs } from "../ostreeRemote";
-import { exec, quoteCommand, withHostLock, type ConnectionArgs } from "../ssh";
+import type { OstreeRemoteInputs, OstreeRemoteOutputs, ResourceHandler } from "../types";
+import { exec, quoteCommand, requireSuccess, withHostLock, type Connection } from "../ssh";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -39,11 +39,11 @@ import {
   declarativeDiff,
   defined,
   hostId,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
   toolFailure,
+  execAndParse,
+  refusal,
 } from "./common";
 
 type Inputs = OstreeRemoteInputs & { __provider?: string };
@@ -67,16 +67,14 @@ function declarationOf(inputs: Inputs): OstreeRemoteDeclaration {
 }
 
 /** Reads every remote of the host's system repo (one round trip). */
-export async function readRemotes(conn: ConnectionArgs): Promise<OstreeRemotesObservation> {
+export async function readRemotes(conn: Connection): Promise<OstreeRemotesObservation> {
   const argv = buildOstreeRemotesReadCommand();
-  const out = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "Is this an ostree (Fedora Atomic) host? Run `ostree remote list -u` on it.",
-  );
-  const parsed = parseOstreeRemotesReadOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  for (const w of parsed.value.warnings) progress(conn, `ostree remotes: ${w}`);
-  return parsed.value;
+  const remotes = await execAndParse(conn, argv, parseOstreeRemotesReadOutput, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "Is this an ostree (Fedora Atomic) host? Run `ostree remote list -u` on it.",
+  });
+  for (const w of remotes.warnings) progress(conn, `ostree remotes: ${w}`);
+  return remotes;
 }
 
 function outputsFrom(inputs: Inputs, observed: OstreeRemotesObservation, adopted: boolean): Outputs {
@@ -99,7 +97,7 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
     const before = await readRemotes(conn);
     const plan = planOstreeRemote(declared, { replace: inputs.replace === true || owned, owned }, before);
     if (plan.kind === "blocked") {
-      throw new Error(`${hostId(conn)}: OstreeRemote ${inputs.name} refused: ${plan.reason}`);
+      throw refusal(conn, `OstreeRemote ${inputs.name} refused: ${plan.reason}`);
     }
     if (plan.kind === "adopt") {
       progress(
@@ -131,7 +129,6 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
         const now = await readRemotes(conn).catch(() => before);
         throw new PartialFailure(error.message, id, {
           ...outputsFrom(inputs, now, false),
-          __provider: inputs.__provider,
         });
       }
       ran++;
@@ -145,7 +142,7 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
       throw new PartialFailure(
         `${hostId(conn)}: OstreeRemote ${inputs.name} was applied but the host does not match: ${problems.join("; ")}`,
         id,
-        { ...outs, __provider: inputs.__provider },
+        { ...outs },
       );
     }
     return outs;
@@ -153,7 +150,7 @@ async function apply(id: string, inputs: Inputs, owned: boolean, wasAdopted: boo
 }
 
 /** The remotes the host's deployments pull from (their origins' remotes); empty when rpm-ostree is not there. */
-async function followedRemotes(conn: ConnectionArgs): Promise<Set<string>> {
+async function followedRemotes(conn: Connection): Promise<Set<string>> {
   const out = await exec(conn, buildRpmOstreeStatusCommand(), { timeoutMs: TIMEOUTS.readMs });
   if (out.exitCode !== 0) return new Set();
   const parsed = parseRpmOstreeStatus(out.stdout);
@@ -170,12 +167,8 @@ export const ostreeRemoteProvider = {
 
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const inputs = withHostLabel(withDefaults(news));
-    const failures = [
-      ...validateOstreeRemoteInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
-    if (failures.length > 0 || containsUnknown(inputs as unknown as Record<string, unknown>))
-      return { inputs, failures };
+    const failures = [...validateOstreeRemoteInputs(inputs), ...credentialFailures(inputs.connection)];
+    if (failures.length > 0 || containsUnknown(inputs)) return { inputs, failures };
     // The same remote on the same host as the state has it: nothing to run (a refresh that found it changed or
     // gone records that, and the plan below then shows the repair).
     const sameRemote =
@@ -244,8 +237,7 @@ export const ostreeRemoteProvider = {
       const out = await runStep(conn, { argv, why: "remove the remote this stack added" }, TIMEOUTS.readMs);
       const outcome = classifyOstreeRemoteOutcome(out);
       if (outcome.kind === "notFound") progress(conn, `ostree remote ${props.name} was already gone`);
-      else if (outcome.kind !== "done")
-        requireSuccess(out.exitCode === 0 ? { ...out, exitCode: -1 } : out, outcome.message);
+      else if (outcome.kind !== "done") requireSuccess(out, outcome.message); // not "done": it exited non-zero
     });
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

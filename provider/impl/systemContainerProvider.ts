@@ -42,7 +42,6 @@ import {
   validateSystemContainerInputs,
   type AtomicFailureKind,
   type SystemContainerObservation,
-  type SystemContainerRecord,
   type SystemContainerPlan,
   type SystemContainerStep,
   stableJson,
@@ -50,14 +49,15 @@ import {
 import {
   RemoteError,
   exec,
+  messageOf,
   quoteCommand,
   registerSecret,
+  requireSuccess,
   withHostLock,
-  type ConnectionArgs,
+  type Connection,
   type ExecResult,
 } from "../ssh";
-import { createHash } from "crypto";
-import type { SystemContainerInputs, SystemContainerOutputs } from "../systemContainer";
+import type { ResourceHandler } from "../types";
 import {
   PartialFailure,
   TIMEOUTS,
@@ -67,29 +67,21 @@ import {
   connectionOf,
   defined,
   hostId,
-  parseFailure,
   progress,
-  requireSuccess,
   runStep,
   toolFailure,
   withHostLabel,
+  execAndParse,
+  refusal,
 } from "./common";
-
-/**
- * `__recorded`: what the state knows of the host (see SystemContainerRecord), written by check (what the plan
- * leaves) and by read (what refresh found); the engine never displays `__` keys. `priorImage` is the field older
- * releases kept for the same purpose, read from old state only.
- */
-type Inputs = SystemContainerInputs & {
-  __recorded?: SystemContainerRecord;
-  priorImage?: string;
-  __provider?: string;
-};
-type Outputs = SystemContainerOutputs & {
-  __recorded?: SystemContainerRecord;
-  priorImage?: string;
-  __provider?: string;
-};
+import {
+  maskRecord,
+  recordOf,
+  secretValuesOf,
+  unmaskRecord,
+  type StoredInputs as Inputs,
+  type StoredOutputs as Outputs,
+} from "./systemContainerRecord";
 
 /** Inputs with every default written out, so state, diff and the planners agree. */
 function withDefaults(news: Inputs): Inputs {
@@ -101,88 +93,10 @@ function withDefaults(news: Inputs): Inputs {
   };
 }
 
-/**
- * The template values the program marked secret. A dynamic provider receives every input decrypted and cannot tell
- * a secret from a plain string, so SystemContainer passes the keys (`secretValueKeys`, "*" for all). Without this
- * a secret value was written in plaintext into `commands` (the install line's `--set=KEY=VALUE`, stored in state
- * as an input and an output) and printed in the progress line of every `atomic install` and `containers update`.
- */
-function secretValuesOf(inputs: Partial<Inputs>): string[] {
-  const keys = Array.isArray(inputs.secretValueKeys) ? inputs.secretValueKeys : [];
-  const values = inputs.values !== null && typeof inputs.values === "object" ? inputs.values : {};
-  return Object.entries(values)
-    .filter(([k, v]) => typeof v === "string" && v !== "" && (keys.includes("*") || keys.includes(k)))
-    .map(([, v]) => v);
-}
-
 /** The connection, with the secret template values of every given state registered for redaction too. */
-function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): ConnectionArgs {
+function connectionFor(inputs: Inputs, ...others: Partial<Inputs>[]): Connection {
   for (const i of [inputs, ...others]) for (const v of secretValuesOf(i)) registerSecret(v);
   return connectionOf(inputs);
-}
-
-/** Keys of the template values the program marked secret ("*": all). */
-function secretKeysOf(inputs: Partial<Inputs>, key: string): boolean {
-  const keys = Array.isArray(inputs.secretValueKeys) ? inputs.secretValueKeys : [];
-  return keys.includes("*") || keys.includes(key);
-}
-
-const RECORD_DIGEST = "sha256:";
-const digestOf = (v: string) => RECORD_DIGEST + createHash("sha256").update(v).digest("hex");
-
-/**
- * `__recorded` is stored in the state as plain inputs, so a secret template value is recorded as its digest only:
- * the planner needs to know whether the host's value is the declared one, never the value itself.
- */
-function maskRecord(
-  record: SystemContainerRecord | undefined,
-  inputs: Partial<Inputs>,
-): SystemContainerRecord | undefined {
-  if (record === undefined) return undefined;
-  const mask = (values: Record<string, string> | undefined) =>
-    values === undefined
-      ? undefined
-      : Object.fromEntries(
-          Object.entries(values).map(([k, v]) => [
-            k,
-            secretKeysOf(inputs, k) && !v.startsWith(RECORD_DIGEST) ? digestOf(v) : v,
-          ]),
-        );
-  return { ...record, values: mask(record.values)!, previousValues: mask(record.previousValues) };
-}
-
-/** The record with each secret digest that matches the declared value replaced by that value (for the planner). */
-function unmaskRecord(
-  record: SystemContainerRecord | undefined,
-  inputs: Partial<Inputs>,
-): SystemContainerRecord | undefined {
-  if (record === undefined) return undefined;
-  const declared = inputs.values ?? {};
-  const unmask = (values: Record<string, string> | undefined) =>
-    values === undefined
-      ? undefined
-      : Object.fromEntries(
-          Object.entries(values).map(([k, v]) => [
-            k,
-            declared[k] !== undefined && v === digestOf(declared[k]!) ? declared[k]! : v,
-          ]),
-        );
-  return { ...record, values: unmask(record.values)!, previousValues: unmask(record.previousValues) };
-}
-
-/**
- * What the state records of the host: `__recorded`, or for state written before it existed, the declaration
- * (the apply made the host match it) with `priorImage` as the other slot's image.
- */
-function recordOf(olds: Partial<Inputs>): SystemContainerRecord | undefined {
-  if (olds.__recorded !== undefined) return olds.__recorded;
-  if (olds.image === undefined) return undefined;
-  return {
-    image: olds.image,
-    values: olds.values ?? {},
-    previousImage: olds.priorImage,
-    active: olds.running ?? true,
-  };
 }
 
 function sameHostAndName(olds: Partial<Inputs>, news: Inputs): boolean {
@@ -193,15 +107,12 @@ function sameHostAndName(olds: Partial<Inputs>, news: Inputs): boolean {
   );
 }
 
-async function observe(conn: ConnectionArgs, name: string): Promise<SystemContainerObservation> {
+async function observe(conn: Connection, name: string): Promise<SystemContainerObservation> {
   const argv = buildSystemContainerReadCommand(name);
-  const result = requireSuccess(
-    await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs }),
-    "The read script needs a POSIX sh, readlink and systemctl on the host.",
-  );
-  const parsed = parseSystemContainerReadOutput(result.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
+  return execAndParse(conn, argv, parseSystemContainerReadOutput, {
+    timeoutMs: TIMEOUTS.readMs,
+    hint: "The read script needs a POSIX sh, readlink and systemctl on the host.",
+  });
 }
 
 function outputsFrom(inputs: Inputs, observed: SystemContainerObservation): Outputs {
@@ -242,13 +153,12 @@ function inputsOf(outs: Outputs): Inputs {
 
 /** Runs a plan's steps in order; a failing step throws a RemoteError naming the host, the command and the fix. */
 async function runPlan(
-  conn: ConnectionArgs,
+  conn: Connection,
   inputs: Inputs,
   plan: SystemContainerPlan,
   done: { steps: number },
 ): Promise<void> {
-  if (plan.blocked)
-    throw new Error(`${hostId(conn)}: cannot apply SystemContainer ${inputs.name}: ${plan.blocked}`);
+  if (plan.blocked) throw refusal(conn, `cannot apply SystemContainer ${inputs.name}: ${plan.blocked}`);
   for (const note of plan.notes) progress(conn, note);
   for (const step of plan.steps) {
     await runOne(conn, inputs, step);
@@ -257,7 +167,7 @@ async function runPlan(
 }
 
 /** The commit the image's ostree branch points at now, or undefined when it cannot be read. */
-async function imageCommit(conn: ConnectionArgs, image: string): Promise<string | undefined> {
+async function imageCommit(conn: Connection, image: string): Promise<string | undefined> {
   const branch = ostreeImageBranch(image);
   if (branch === undefined) return undefined;
   const out = await exec(conn, buildImageCommitCommand(branch), { timeoutMs: TIMEOUTS.readMs });
@@ -271,7 +181,7 @@ async function imageCommit(conn: ConnectionArgs, image: string): Promise<string 
  * the network config (`<FLANNEL_ETCD_PREFIX>/config`, default /atomic.io/network/config).
  */
 async function unitStartFailure(
-  conn: ConnectionArgs,
+  conn: Connection,
   unit: string,
   out: ExecResult,
   what: string,
@@ -297,7 +207,7 @@ async function unitStartFailure(
   });
 }
 
-async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContainerStep): Promise<void> {
+async function runOne(conn: Connection, inputs: Inputs, step: SystemContainerStep): Promise<void> {
   const timeout = step.kind === "start" || step.kind === "stop" ? TIMEOUTS.serviceMs : TIMEOUTS.longMs;
   if (step.unlessImageCommit !== undefined) {
     const now = await imageCommit(conn, inputs.image);
@@ -390,7 +300,7 @@ async function runOne(conn: ConnectionArgs, inputs: Inputs, step: SystemContaine
 
 /** Throws unless the host now has the declared image and running state. */
 function verify(
-  conn: ConnectionArgs,
+  conn: Connection,
   inputs: Inputs,
   outs: Outputs,
   observed: SystemContainerObservation,
@@ -423,9 +333,8 @@ async function apply(
       // Nothing changed yet: a plain failure. Otherwise record what the host has now, so the next up continues.
       if (done.steps === 0) throw err;
       const now = await observe(conn, inputs.name).catch(() => undefined);
-      throw new PartialFailure((err as Error).message, id, {
+      throw new PartialFailure(messageOf(err), id, {
         ...(now ? outputsFrom(inputs, now) : inputs),
-        __provider: inputs.__provider,
       });
     }
     const after = await observe(conn, inputs.name);
@@ -436,7 +345,7 @@ async function apply(
         `${hostId(conn)}: SystemContainer ${inputs.name} was applied but the host does not match: ${problems.join("; ")}. ` +
           `Check "systemctl status ${inputs.name}" on the host; the next "pulumi up" retries.`,
         id,
-        { ...outs, __provider: inputs.__provider },
+        { ...outs },
       );
     }
     return outs;
@@ -449,13 +358,10 @@ export const systemContainerProvider = {
   async check(olds: Partial<Inputs> | undefined, news: Inputs) {
     const { priorImage: _p, __recorded: _r, ...declared } = news;
     const inputs: Inputs = withHostLabel(withDefaults(declared as Inputs));
-    const failures = [
-      ...validateSystemContainerInputs(inputs as unknown as Record<string, unknown>),
-      ...credentialFailures(inputs.connection),
-    ];
+    const failures = [...validateSystemContainerInputs(inputs), ...credentialFailures(inputs.connection)];
     if (failures.length > 0) return { inputs: defined(inputs), failures };
     const previous = olds && olds.name !== undefined && sameHostAndName(olds, inputs) ? olds : undefined;
-    if (!containsUnknown(inputs as unknown as Record<string, unknown>)) {
+    if (!containsUnknown(inputs)) {
       // The same planner as the apply, on the host as the state records it instead of as read over SSH.
       const record = previous ? unmaskRecord(recordOf(previous), inputs) : undefined;
       const plan = previous
@@ -528,4 +434,4 @@ export const systemContainerProvider = {
         );
     });
   },
-};
+} satisfies ResourceHandler<Inputs, Outputs>;

@@ -10,7 +10,7 @@ import { registerIdentifier, registerSecret } from "./errors";
  * Settings for one SSH hop. Field names, meanings and defaults are those of `@pulumi/command`
  * `remote.ProxyConnection`, plus {@link knownHosts} and {@link insecureIgnoreHostKey}.
  */
-export interface ProxyConnectionArgs {
+export interface ProxyConnection {
   /** Host name or IP address to connect to. Required. */
   host: string;
   /** TCP port of sshd. Default: `22`. */
@@ -71,16 +71,10 @@ export interface ProxyConnectionArgs {
  * How to reach a host over SSH: the `@pulumi/command` `remote.Connection` shape (a value of that type is
  * assignable to this one), with at most one {@link proxy} (jump host) in front of it.
  */
-export interface ConnectionArgs extends ProxyConnectionArgs {
+export interface Connection extends ProxyConnection {
   /** A jump host through which the target is reached (one hop, as in `@pulumi/command`). Default: none. */
-  proxy?: ProxyConnectionArgs;
+  proxy?: ProxyConnection;
 }
-
-/**
- * The connection object resources take as an input (`pulumi.Input<Connection>`): plain fields only, so it is
- * stored in state as is. The same type as {@link ConnectionArgs}.
- */
-export type Connection = ConnectionArgs;
 
 /** Credentials and defaults the provider registers once, from its `configure` (stack config). */
 export interface DefaultCredentials {
@@ -139,7 +133,7 @@ export interface ResolvedAuth {
 /** How one hop verifies the server's host key. */
 export interface HostKeyPolicy {
   hostKey?: string;
-  /** Where `hostKey` was configured, for messages (see {@link ProxyConnectionArgs.hostKeySource}). */
+  /** Where `hostKey` was configured, for messages (see {@link ProxyConnection.hostKeySource}). */
   hostKeySource?: string;
   knownHosts?: string;
   insecureIgnoreHostKey: boolean;
@@ -179,7 +173,7 @@ export interface ResolvedConnection extends ResolvedEndpoint {
  *
  * @throws TypeError naming the field when `host`, `port`, `dialErrorLimit` or `perDialTimeout` is invalid.
  */
-export function resolveConnection(conn: ConnectionArgs): ResolvedConnection {
+export function resolveConnection(conn: Connection): ResolvedConnection {
   const target = resolveEndpoint(conn, "connection", undefined);
   const proxy = conn.proxy ? resolveEndpoint(conn.proxy, "connection.proxy", conn.knownHosts) : undefined;
   const credentialHash = identityHash(target, proxy);
@@ -187,14 +181,14 @@ export function resolveConnection(conn: ConnectionArgs): ResolvedConnection {
 }
 
 /** `user@host:port` of a connection, without resolving credentials. */
-export function connectionLabel(conn: Pick<ConnectionArgs, "host" | "port" | "user">): string {
+export function connectionLabel(conn: Pick<Connection, "host" | "port" | "user">): string {
   const label = `${conn.user ?? defaults.user ?? DEFAULT_USER}@${conn.host}:${conn.port ?? DEFAULT_PORT}`;
   registerIdentifier(label);
   return label;
 }
 
 function resolveEndpoint(
-  hop: ProxyConnectionArgs,
+  hop: ProxyConnection,
   field: string,
   inheritedKnownHosts: string | undefined,
 ): ResolvedEndpoint {
@@ -226,7 +220,7 @@ function resolveEndpoint(
  * Explicit credentials are used as a set: when a connection names a key or a password, the provider defaults'
  * key and password are not mixed in (they may belong to another account). The agent is always offered last.
  */
-function resolveAuth(hop: ProxyConnectionArgs): ResolvedAuth {
+function resolveAuth(hop: ProxyConnection): ResolvedAuth {
   const explicit = hop.privateKey !== undefined || hop.password !== undefined;
   const auth: ResolvedAuth = explicit
     ? { privateKey: hop.privateKey, privateKeyPassword: hop.privateKeyPassword, password: hop.password }
@@ -243,7 +237,7 @@ function resolveAuth(hop: ProxyConnectionArgs): ResolvedAuth {
   return auth;
 }
 
-function validateEndpoint(hop: ProxyConnectionArgs, field: string): void {
+function validateEndpoint(hop: ProxyConnection, field: string): void {
   if (typeof hop.host !== "string" || hop.host.trim() === "") {
     throw new TypeError(`${field}.host must be a non-empty host name or IP address`);
   }

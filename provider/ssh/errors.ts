@@ -18,8 +18,12 @@
  * - `connection`: an established connection was lost while a command was in flight; the command may or
  *   may not have completed.
  * - `parse`: the command ran, but its output was not in the expected form.
+ * - `refused`: the host was read and the change is refused, because making it would destroy data, take over
+ *   something the caller does not own, or break what runs there (a {@link RefusalError}). This operation changed
+ *   nothing on the host.
  */
-export type RemoteErrorKind = "connect" | "hostkey" | "auth" | "timeout" | "command" | "connection" | "parse";
+export type RemoteErrorKind =
+  "connect" | "hostkey" | "auth" | "timeout" | "command" | "connection" | "parse" | "refused";
 
 /** Fields accepted by the {@link RemoteError} constructor. */
 export interface RemoteErrorInit {
@@ -79,6 +83,26 @@ export class RemoteError extends Error {
 // On the prototype, so that an instance's own enumerable fields are exactly the documented ones.
 Object.defineProperty(RemoteError.prototype, "name", {
   value: "RemoteError",
+  writable: true,
+  configurable: true,
+});
+
+/**
+ * A refusal: the host answered, and what it holds forbids the change (a different member directory at the
+ * destination, a remote of the same name that differs, a cluster that would lose its quorum...). Its own class so
+ * that a caller can tell "will not" from "could not", and kind `refused` so that it reads like every other
+ * {@link RemoteError}: which host, what is wrong, what to do.
+ */
+export class RefusalError extends RemoteError {
+  declare readonly kind: "refused";
+
+  constructor(init: Omit<RemoteErrorInit, "kind">) {
+    super({ ...init, kind: "refused" });
+  }
+}
+
+Object.defineProperty(RefusalError.prototype, "name", {
+  value: "RefusalError",
   writable: true,
   configurable: true,
 });

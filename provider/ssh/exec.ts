@@ -6,17 +6,25 @@
  * of stderr would stall the remote process forever.
  */
 import type { ClientChannel } from "ssh2";
-import type { ConnectionArgs } from "./connection";
+import type { Connection } from "./connection";
 import { RemoteError, isRemoteError, messageOf, tailLines } from "./errors";
+import { channelError, connectionLost, isChannelOpenFailure, timeoutError } from "./execErrors";
+import {
+  buildRemoteTimeoutArgv,
+  hostTimeoutError,
+  planHostTimeout,
+  stoppedByHost,
+  type HostTimeoutPlan,
+} from "./hostTimeout";
 import { holdHostUntil } from "./lock";
 import { logLine } from "./log";
 import { acquire, type Lease } from "./pool";
+import { OutputBuffer } from "./outputBuffer";
 import { quoteCommand } from "./quote";
+import { sleep } from "./sleep";
 
 /** Options for {@link exec}. */
 export interface ExecOptions {
-  /** Data written to the command's standard input, which is then closed. Default: none (stdin is closed at once). */
-  stdin?: string | Buffer;
   /**
    * Milliseconds the command may take, counted from when it is handed to the connection (after a free channel
    * slot and the connection are available). On expiry the command's process group is sent SIGTERM, then
@@ -36,8 +44,6 @@ export interface ExecOptions {
   hostTimeout?: boolean;
   /** Milliseconds between the host's SIGTERM and its SIGKILL, with {@link hostTimeout}. Default: see {@link planHostTimeout}. */
   killAfterMs?: number;
-  /** Run the command as root through `sudo -n --` (non-interactive: fails rather than prompting). Default: `false`. */
-  sudo?: boolean;
   /**
    * Bytes of each of stdout and stderr kept in memory; beyond it the beginning is dropped and the tail kept
    * (the stream is still read to the end). Default: 16 MiB.
@@ -45,7 +51,7 @@ export interface ExecOptions {
   maxOutputBytes?: number;
 }
 
-/** What a command did. A non-zero exit is a result, not an error; see {@link check}. */
+/** What a command did. A non-zero exit is a result, not an error; see {@link requireSuccess}. */
 export interface ExecResult {
   /** Exit status, or `null` when the command was killed by a signal. */
   exitCode: number | null;
@@ -79,72 +85,15 @@ const KILL_GRACE_MS = 1000;
 const STOP_RELEASE_MS = 5000;
 
 /**
- * The shell command line for `argv` (quoted by the one quoting function, {@link quoteCommand}), prefixed with
- * `sudo -n --` when `opts.sudo`. Pure.
- *
- * @throws TypeError for an empty argv or an argument containing NUL.
- */
-export function buildCommandLine(argv: readonly string[], opts: Pick<ExecOptions, "sudo"> = {}): string {
-  if (argv.length === 0) throw new TypeError("a command needs at least one argument (the program to run)");
-  return quoteCommand(opts.sudo ? ["sudo", "-n", "--", ...argv] : argv);
-}
-
-/**
- * Wraps argv in coreutils `timeout`, so the host itself stops the command after `seconds`: SIGTERM to the
- * command (and, as `timeout` runs it in its own process group, to its children), SIGKILL `killAfterSeconds`
- * later, exit status 124. Unlike {@link ExecOptions.timeoutMs} this holds for root logins and when the
- * connection is lost. Pure.
- */
-export function buildRemoteTimeoutArgv(
-  seconds: number,
-  argv: readonly string[],
-  killAfterSeconds = 10,
-): string[] {
-  if (!(seconds > 0) || !(killAfterSeconds > 0)) throw new RangeError("timeout seconds must be > 0");
-  // Fractions to the millisecond: coreutils has taken floating-point durations since 8.x (Fedora 26: 8.27).
-  const s = (x: number) => `${Number(x.toFixed(3))}s`;
-  return ["timeout", "--kill-after", s(killAfterSeconds), s(seconds), ...argv];
-}
-
-/** The host-side bound of a command with {@link ExecOptions.hostTimeout}: all milliseconds. */
-export interface HostTimeoutPlan {
-  /** When the host sends SIGTERM, counted from the command's start. */
-  termMs: number;
-  /** How long after SIGTERM the host sends SIGKILL. */
-  killAfterMs: number;
-  /** `termMs + killAfterMs`: by then the command has ended on the host. Always below the client's timeout. */
-  boundMs: number;
-}
-
-/**
- * The host-side bound for a client timeout of `timeoutMs`: SIGKILL (`killAfterMs`, default 5% of the timeout,
- * 0.5 to 10 s) comes a margin (2%, 0.5 to 5 s, for the network and the session's start) before the client would
- * give up, and SIGTERM that much earlier again. So when the client reports a timeout, the host's own bound has
- * already passed. Pure.
- *
- * @throws RangeError when `timeoutMs` leaves no time to run the command.
- */
-export function planHostTimeout(timeoutMs: number, killAfterMs?: number): HostTimeoutPlan {
-  const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
-  const margin = clamp(timeoutMs * 0.02, 500, 5000);
-  const kill = killAfterMs ?? clamp(timeoutMs * 0.05, 500, 10_000);
-  const term = timeoutMs - margin - kill;
-  if (!(term >= 100)) {
-    throw new RangeError(`timeoutMs ${timeoutMs} is too short for a host-side bound (kill grace ${kill} ms)`);
-  }
-  return { termMs: term, killAfterMs: kill, boundMs: term + kill };
-}
-
-/**
  * Runs `argv` on the host over its pooled connection and returns its exit status and output. A non-zero exit
- * is returned, not thrown (use {@link execOk} or {@link check}).
+ * is returned, not thrown (use {@link execOk} or {@link requireSuccess}).
  *
  * @throws RemoteError `connect` / `hostkey` / `auth` (no connection; nothing ran), `timeout` (ran past
  *   `timeoutMs`), `connection` (the connection dropped while the command ran: it may or may not have completed).
  * @throws TypeError for an empty argv or an argument containing NUL (nothing is sent).
  */
 export async function exec(
-  conn: ConnectionArgs,
+  conn: Connection,
   argv: readonly string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
@@ -154,7 +103,7 @@ export async function exec(
       : undefined;
   if (opts.hostTimeout && !bound) throw new TypeError("hostTimeout needs timeoutMs");
   const run = bound ? buildRemoteTimeoutArgv(bound.termMs / 1000, argv, bound.killAfterMs / 1000) : argv;
-  const command = buildCommandLine(run, opts);
+  const command = quoteCommand(run);
   const started = Date.now();
   let result: ExecResult | undefined;
   for (let attempt = 1; result === undefined; attempt++) {
@@ -184,44 +133,28 @@ export async function exec(
   return result;
 }
 
-/** `timeout` exits 124 when it stopped the command, or dies of its own group SIGKILL (137) after the grace. */
-function stoppedByHost(r: ExecResult, bound: HostTimeoutPlan): boolean {
-  const killed = r.exitCode === 124 || r.exitCode === 137 || r.signal === "KILL" || r.signal === "SIGKILL";
-  return killed && r.durationMs >= bound.termMs;
-}
-
-function hostTimeoutError(r: ExecResult, bound: HostTimeoutPlan): RemoteError {
-  return new RemoteError({
-    kind: "timeout",
-    host: r.host,
-    command: r.command,
-    exitCode: r.exitCode,
-    signal: r.signal,
-    summary:
-      `the command ran past its limit of ${bound.termMs / 1000} s and the host stopped it (coreutils timeout: ` +
-      `SIGTERM, then SIGKILL ${bound.killAfterMs / 1000} s later); it is no longer running`,
-    stderrTail: tailLines(r.stderr),
-    hint: "if it is just slow, raise the timeout; it may have partly run, so check the host before retrying",
-  });
-}
-
 /**
- * Like {@link exec}, but a non-zero exit or a signal throws a RemoteError of kind `command`.
+ * Like {@link exec}, but a non-zero exit or a signal throws a RemoteError of kind `command` ({@link requireSuccess}).
  */
 export async function execOk(
-  conn: ConnectionArgs,
+  conn: Connection,
   argv: readonly string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
-  return check(await exec(conn, argv, opts));
+  return requireSuccess(await exec(conn, argv, opts));
 }
 
 /**
  * Returns `result` when the command exited 0.
  *
+ * @param hint What to do about it, for the error's reader. Default: check what the command changed before
+ *   retrying.
  * @throws RemoteError of kind `command` with the exit code or signal and the tail of stderr.
  */
-export function check(result: ExecResult): ExecResult {
+export function requireSuccess(
+  result: ExecResult,
+  hint = "read the command's stderr above; it ran on the host, so check what it changed before retrying",
+): ExecResult {
   if (result.exitCode === 0) return result;
   const how =
     result.exitCode !== null
@@ -239,7 +172,7 @@ export function check(result: ExecResult): ExecResult {
     exitCode: result.exitCode,
     signal: result.signal,
     stderrTail: tailLines(result.stderr),
-    hint: "read the command's stderr above; it ran on the host, so check what it changed before retrying",
+    hint,
   });
 }
 
@@ -303,8 +236,7 @@ function runOnLease(
             : reject(connectionLost(lease, command, out.stderr.text())),
         ),
       );
-      if (opts.stdin !== undefined) ch.end(opts.stdin);
-      else ch.end();
+      ch.end(); // stdin: closed at once, so a command that reads it does not hang
     };
     const attempt = {
       deadline,
@@ -333,7 +265,7 @@ function collect(
   let exit: ExitStatus | undefined;
   ch.on("data", (chunk: Buffer) => out.stdout.push(chunk));
   ch.stderr.on("data", (chunk: Buffer) => out.stderr.push(chunk));
-  ch.on("error", () => undefined); // e.g. writing stdin to a command that already exited; the exit status tells
+  ch.on("error", () => undefined); // e.g. closing stdin of a command that already exited; the exit status tells
   ch.on("exit", (code: number | null, signal?: string) => {
     exit = { code: code ?? null, signal: signal ?? null };
   });
@@ -471,118 +403,4 @@ function toResult(
     host: lease.label,
     command,
   };
-}
-
-function isChannelOpenFailure(err: unknown): boolean {
-  return err instanceof Error && /Channel open failure/i.test(err.message);
-}
-
-function channelError(err: unknown, lease: Lease, command: string): RemoteError {
-  if (isChannelOpenFailure(err)) {
-    return new RemoteError({
-      kind: "connection",
-      host: lease.label,
-      command,
-      summary: `the server kept refusing to open a channel (${messageOf(err)}); the command did not run`,
-      hint: "the host's sshd MaxSessions may be lower than the pool's maxChannels (8); lower maxChannels or raise MaxSessions",
-    });
-  }
-  if (lease.gone || /No response from server|Not connected/i.test(messageOf(err))) {
-    return connectionLost(lease, command, "", "while the command was being started");
-  }
-  return new RemoteError({
-    kind: "command",
-    host: lease.label,
-    command,
-    summary: `sshd refused to run the command: ${messageOf(err)}`,
-    hint: "check the host's sshd configuration (ForceCommand, PermitRootLogin, the user's shell)",
-  });
-}
-
-function connectionLost(
-  lease: Lease,
-  command: string,
-  stderr: string,
-  when = "while the command was running",
-): RemoteError {
-  return new RemoteError({
-    kind: "connection",
-    host: lease.label,
-    command,
-    summary: `the connection to the host was lost ${when}; the command may or may not have completed`,
-    stderrTail: tailLines(stderr),
-    hint: "check whether the host rebooted or sshd restarted, and inspect the host's state before retrying",
-  });
-}
-
-function timeoutError(
-  lease: Lease,
-  command: string,
-  timeoutMs: number,
-  stderr: string,
-  bound: HostTimeoutPlan | undefined,
-): RemoteError {
-  if (bound) {
-    return new RemoteError({
-      kind: "timeout",
-      host: lease.label,
-      command,
-      summary:
-        `no exit status within ${timeoutMs} ms, nor after the host's own limit (SIGTERM at ${bound.termMs / 1000} s, ` +
-        `SIGKILL ${bound.killAfterMs / 1000} s later) should have stopped it: the connection stalled, or the host's ` +
-        "timeout was itself killed; other work on this host waits out one more host limit",
-      stderrTail: tailLines(stderr),
-      hint: "check the host and the network; the command may have partly run, so check the host before retrying",
-    });
-  }
-  return new RemoteError({
-    kind: "timeout",
-    host: lease.label,
-    command,
-    summary:
-      `the command did not finish within ${timeoutMs} ms; it was sent SIGTERM, then SIGKILL, and its channel was ` +
-      "closed, but sshd does not deliver signals to root sessions, so it may still be running on the host",
-    stderrTail: tailLines(stderr),
-    hint:
-      "if it is just slow, raise the timeout; it may have partly run or still be running, so check the host " +
-      "before retrying (run it with hostTimeout to have the host enforce the limit)",
-  });
-}
-
-/**
- * Keeps at most `cap` bytes of a stream: the most recent ones, since a tool says why it failed at the end.
- */
-export class OutputBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  /** True once bytes were dropped from the beginning. */
-  truncated = false;
-
-  constructor(private readonly cap: number) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size > this.cap) this.dropFromFront(this.size - this.cap);
-  }
-
-  text(): string {
-    return Buffer.concat(this.chunks, this.size).toString("utf8");
-  }
-
-  private dropFromFront(excess: number): void {
-    this.truncated = true;
-    const first = this.chunks[0];
-    if (first.length <= excess) {
-      this.chunks.shift();
-      this.size -= first.length;
-    } else {
-      this.chunks[0] = first.subarray(excess);
-      this.size -= excess;
-    }
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

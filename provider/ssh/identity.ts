@@ -5,7 +5,7 @@
  */
 import { lookup } from "dns/promises";
 import { isIP } from "net";
-import { DEFAULT_PORT, type ConnectionArgs } from "./connection";
+import { DEFAULT_PORT, type Connection } from "./connection";
 
 /** Resolutions already made in this process (a run's hosts do not move mid-run). */
 const resolved = new Map<string, Promise<string>>();
@@ -14,13 +14,13 @@ const resolved = new Map<string, Promise<string>>();
  * `ADDRESS:PORT` of the host: the name resolved (IPv4 first, as `ssh` tries it, else whatever the resolver gives),
  * IPv6 in brackets. A name that does not resolve keys by itself, lowercased (the dial will fail and say why).
  */
-export async function hostIdentity(conn: Pick<ConnectionArgs, "host" | "port">): Promise<string> {
+export async function hostIdentity(conn: Pick<Connection, "host" | "port">): Promise<string> {
   const port = conn.port ?? DEFAULT_PORT;
   return `${await addressOf(conn.host)}:${port}`;
 }
 
 /** The identity of `conn` if it was resolved before in this process, else `undefined`. Synchronous. */
-export function knownHostIdentity(conn: Pick<ConnectionArgs, "host" | "port">): string | undefined {
+export function knownHostIdentity(conn: Pick<Connection, "host" | "port">): string | undefined {
   const name = conn.host.trim().toLowerCase();
   return cachedAddress.get(name) !== undefined
     ? `${cachedAddress.get(name)}:${conn.port ?? DEFAULT_PORT}`

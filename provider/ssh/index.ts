@@ -14,35 +14,30 @@ export {
 } from "./connection";
 export type {
   Connection,
-  ConnectionArgs,
   DefaultCredentials,
   HostKeyPolicy,
-  ProxyConnectionArgs,
+  ProxyConnection,
   ResolvedAuth,
   ResolvedConnection,
   ResolvedEndpoint,
 } from "./connection";
 export {
+  RefusalError,
   RemoteError,
   formatRemoteError,
   isRemoteError,
+  messageOf,
   redact,
   registerIdentifier,
   registerSecret,
   tailLines,
 } from "./errors";
 export type { RemoteErrorInit, RemoteErrorKind } from "./errors";
-export { dialFailureReason } from "./dial";
-export {
-  DEFAULT_MAX_OUTPUT_BYTES,
-  buildCommandLine,
-  buildRemoteTimeoutArgv,
-  check,
-  planHostTimeout,
-  exec,
-  execOk,
-} from "./exec";
-export type { ExecOptions, ExecResult, HostTimeoutPlan } from "./exec";
+export { dialFailureReason } from "./dialErrors";
+export { DEFAULT_MAX_OUTPUT_BYTES, exec, execOk, requireSuccess } from "./exec";
+export type { ExecOptions, ExecResult } from "./exec";
+export { buildRemoteTimeoutArgv, planHostTimeout } from "./hostTimeout";
+export type { HostTimeoutPlan } from "./hostTimeout";
 export { hostIdentity } from "./identity";
 export {
   algorithmsForKeyType,
@@ -55,7 +50,7 @@ export {
   parsePublicKeyLine,
 } from "./hostKey";
 export type { HostKeyCheck, HostKeyVerdict, KnownHostEntry, PublicKey } from "./hostKey";
-export { DEFAULT_LOCK_NAME, holdHostUntil, releaseHostHold, withHostLock } from "./lock";
+export { holdHostUntil, releaseHostHold, withHostLock } from "./lock";
 export { setSshLogger, setSshProgress } from "./log";
 export type { SshLogger } from "./log";
 export {
@@ -69,6 +64,7 @@ export {
 } from "./pool";
 export type { PoolOptions, PoolStats } from "./pool";
 export { quoteArg, quoteCommand } from "./quote";
+export { sleep } from "./sleep";
 export {
   BOOT_ID_PATH,
   DEFAULT_REBOOT_POLL_MS,

@@ -8,51 +8,33 @@
  * two ways is one lock. A command whose connection was lost while it ran may still be running on the host until
  * its host-side bound passes ({@link holdHostUntil}); the next holder of that host's lock waits for that.
  */
-import type { ConnectionArgs } from "./connection";
+import type { Connection } from "./connection";
 import { hostIdentity } from "./identity";
 import { logLine } from "./log";
+import { sleep } from "./sleep";
 
 /** Tail of each lock's FIFO chain: the promise the next comer waits for. */
 const tails = new Map<string, Promise<void>>();
 /** Per host identity: until when (epoch ms) a command the client lost track of may still run there. */
 const busyUntil = new Map<string, number>();
 
-/** Default lock name: one lock per host. */
-export const DEFAULT_LOCK_NAME = "host";
-
 /**
- * Runs `fn` while holding the lock `name` of the host `conn.host:conn.port` (the user and credentials do not
- * matter: it is the host's state being protected). Waiters run in arrival order. Locks with different names on
- * the same host are independent. The lock is released when `fn` settles, whether it resolves or throws. Before
- * `fn` runs, the holder also waits until no orphaned command may still be running on the host.
- *
- * @param name lock name within the host. Default: `"host"`.
+ * Runs `fn` while holding the lock of the host `conn.host:conn.port` (the user and credentials do not matter: it
+ * is the host's state being protected). Waiters run in arrival order. The lock is released when `fn` settles,
+ * whether it resolves or throws. Before `fn` runs, the holder also waits until no orphaned command may still be
+ * running on the host.
  */
-export function withHostLock<T>(
-  conn: Pick<ConnectionArgs, "host" | "port">,
-  fn: () => Promise<T>,
-): Promise<T>;
-export function withHostLock<T>(
-  conn: Pick<ConnectionArgs, "host" | "port">,
-  name: string | undefined,
-  fn: () => Promise<T>,
-): Promise<T>;
 export async function withHostLock<T>(
-  conn: Pick<ConnectionArgs, "host" | "port">,
-  nameOrFn: string | undefined | (() => Promise<T>),
-  maybeFn?: () => Promise<T>,
+  conn: Pick<Connection, "host" | "port">,
+  fn: () => Promise<T>,
 ): Promise<T> {
-  const fn = typeof nameOrFn === "function" ? nameOrFn : maybeFn;
-  if (!fn) throw new TypeError("withHostLock needs a function to run");
-  const name = typeof nameOrFn === "string" ? nameOrFn : DEFAULT_LOCK_NAME;
   const identity = await hostIdentity(conn);
-  const key = `${identity}#${name}`;
 
-  const previous = tails.get(key) ?? Promise.resolve();
+  const previous = tails.get(identity) ?? Promise.resolve();
   let unlock!: () => void;
   const mine = new Promise<void>((resolve) => (unlock = resolve));
   const tail = previous.then(() => mine);
-  tails.set(key, tail);
+  tails.set(identity, tail);
 
   await previous;
   try {
@@ -60,7 +42,7 @@ export async function withHostLock<T>(
     return await fn();
   } finally {
     unlock();
-    if (tails.get(key) === tail) tails.delete(key);
+    if (tails.get(identity) === tail) tails.delete(identity);
   }
 }
 
@@ -68,7 +50,7 @@ export async function withHostLock<T>(
  * Marks the host busy until `untilMs` (epoch ms): a command was sent there and the connection was lost before its
  * exit status came back, so it may run until its host-side bound. Later lock holders of the host wait for it.
  */
-export function holdHostUntil(conn: Pick<ConnectionArgs, "host" | "port">, untilMs: number): void {
+export function holdHostUntil(conn: Pick<Connection, "host" | "port">, untilMs: number): void {
   void hostIdentity(conn).then((identity) => {
     busyUntil.set(identity, Math.max(busyUntil.get(identity) ?? 0, untilMs));
   });
@@ -78,7 +60,7 @@ export function holdHostUntil(conn: Pick<ConnectionArgs, "host" | "port">, until
  * Says the command that {@link holdHostUntil} waited for is known to have ended (its outcome was read from the
  * host after a reconnect), so later lock holders need not wait for its bound.
  */
-export function releaseHostHold(conn: Pick<ConnectionArgs, "host" | "port">): void {
+export function releaseHostHold(conn: Pick<Connection, "host" | "port">): void {
   void hostIdentity(conn).then((identity) => busyUntil.delete(identity));
 }
 
@@ -90,7 +72,7 @@ async function waitUntilIdle(identity: string, host: string): Promise<void> {
     logLine(
       `waiting ${Math.ceil(wait / 1000)} s for ${host}: a command whose connection was lost may run until then`,
     );
-    await new Promise((r) => setTimeout(r, wait));
+    await sleep(wait);
   }
   if ((busyUntil.get(identity) ?? 0) <= Date.now()) busyUntil.delete(identity);
 }

@@ -9,7 +9,7 @@
  * {@link PoolOptions.idleMs}.
  */
 import type { Client } from "ssh2";
-import { endpointHash, resolveConnection, type ConnectionArgs, type ResolvedConnection } from "./connection";
+import { endpointHash, resolveConnection, type Connection, type ResolvedConnection } from "./connection";
 import { defaultBackoffMs, dial, type DialedConnection, type JumpHosts } from "./dial";
 import { RemoteError, isRemoteError } from "./errors";
 import { hostIdentity, knownHostIdentity } from "./identity";
@@ -58,7 +58,7 @@ const DEFAULT_OPTIONS: PoolOptions = {
 const unreachable = new Map<string, { at: number; error: RemoteError }>();
 
 /** Forgets that `conn`'s host was unreachable (a reboot wait polls a host that is down on purpose). */
-export function forgetUnreachable(conn: ConnectionArgs): void {
+export function forgetUnreachable(conn: Connection): void {
   unreachable.delete(resolveConnection(conn).poolKey);
 }
 
@@ -127,7 +127,7 @@ const stats = { dialed: 0 };
  *
  * @throws RemoteError of kind `connect`, `hostkey` or `auth` when no connection can be made.
  */
-export async function acquire(conn: ConnectionArgs): Promise<Lease> {
+export async function acquire(conn: Connection): Promise<Lease> {
   const rc = resolveConnection(conn);
   const known = recentlyUnreachable(rc);
   if (known) throw known;
@@ -142,7 +142,7 @@ export async function acquire(conn: ConnectionArgs): Promise<Lease> {
 }
 
 /** Closes the pooled connection for `conn`, if any (commands in flight on it fail with kind `connection`). */
-export function evict(conn: ConnectionArgs): void {
+export function evict(conn: Connection): void {
   const rc = resolveConnection(conn);
   const identity = knownHostIdentity(rc);
   if (identity !== undefined) entries.get(entryKey(rc, identity))?.close("evicted");

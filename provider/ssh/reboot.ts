@@ -3,11 +3,12 @@
  * one has rebooted (the method of Ansible's `reboot` module). Uptime and "the connection dropped" are not proof:
  * sshd restarts drop connections too, and a reboot can be faster than a poll interval.
  */
-import { connectionLabel, DEFAULT_PER_DIAL_TIMEOUT_S, type ConnectionArgs } from "./connection";
+import { connectionLabel, DEFAULT_PER_DIAL_TIMEOUT_S, type Connection } from "./connection";
 import { RemoteError, isRemoteError, messageOf } from "./errors";
 import { execOk } from "./exec";
 import { logLine } from "./log";
 import { evict, forgetUnreachable } from "./pool";
+import { sleep } from "./sleep";
 
 /** Where Linux exposes the current boot's id. */
 export const BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id";
@@ -34,7 +35,7 @@ export function parseBootId(stdout: string): string | Error {
  *
  * @throws RemoteError of kind `parse` when the file does not hold a UUID, or any kind {@link execOk} throws.
  */
-export async function readBootId(conn: ConnectionArgs, opts: { timeoutMs?: number } = {}): Promise<string> {
+export async function readBootId(conn: Connection, opts: { timeoutMs?: number } = {}): Promise<string> {
   const result = await execOk(conn, ["cat", BOOT_ID_PATH], { timeoutMs: opts.timeoutMs });
   const id = parseBootId(result.stdout);
   if (id instanceof Error) {
@@ -68,7 +69,7 @@ export interface WaitForRebootOptions {
  *   kept its old boot id; `hostkey` or `auth` at once (a host that comes back with another key or refuses the
  *   credentials will not fix itself).
  */
-export async function waitForReboot(conn: ConnectionArgs, opts: WaitForRebootOptions): Promise<string> {
+export async function waitForReboot(conn: Connection, opts: WaitForRebootOptions): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_REBOOT_TIMEOUT_MS;
   const pollMs = opts.pollMs ?? DEFAULT_REBOOT_POLL_MS;
   const previous = opts.previousBootId.trim().toLowerCase();
@@ -96,7 +97,7 @@ export async function waitForReboot(conn: ConnectionArgs, opts: WaitForRebootOpt
 }
 
 /** The connection with one dial attempt per poll, its timeout bounded by what is left of the deadline. */
-function pollConnection(conn: ConnectionArgs, remainingMs: number): ConnectionArgs {
+function pollConnection(conn: Connection, remainingMs: number): Connection {
   const bound = (perDialTimeout: number | undefined) => {
     const s = perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S;
     const left = Math.max(1, Math.ceil(remainingMs / 1000));
@@ -112,7 +113,7 @@ function pollConnection(conn: ConnectionArgs, remainingMs: number): ConnectionAr
   };
 }
 
-function rebootTimeout(conn: ConnectionArgs, timeoutMs: number, last: string): RemoteError {
+function rebootTimeout(conn: Connection, timeoutMs: number, last: string): RemoteError {
   return new RemoteError({
     kind: "timeout",
     host: connectionLabel(conn),
@@ -121,8 +122,4 @@ function rebootTimeout(conn: ConnectionArgs, timeoutMs: number, last: string): R
       "look at the host's console: it may be stuck shutting down, have failed to boot (rpm-ostree boots the previous " +
       "deployment if the new one fails), or have come back on another address; if it is just slow, raise the timeout",
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

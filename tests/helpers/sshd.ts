@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { closeAll, type Connection } from "../../provider/ssh";
 
 const SSHD = "/usr/sbin/sshd";
 
@@ -127,6 +128,45 @@ export function makeClientKey(
     privateKey: fs.readFileSync(file, "utf8"),
     publicKey: fs.readFileSync(`${file}.pub`, "utf8").trim(),
   };
+}
+
+/** One sshd for a suite, as {@link useSshd} sets it up. */
+export interface SshdFixture {
+  /** The suite's temporary folder (the client key and the sshd's files). */
+  dir: string;
+  /** The client key sshd accepts for root. */
+  key: ClientKey;
+  sshd: TestSshd;
+  /** root@127.0.0.1 on the sshd's port, logging in with {@link key}, its host key pinned. */
+  conn: Connection;
+}
+
+/**
+ * The sshd fixture of the SSH transport suites: in the calling `describe`, a `before` that skips the suite where
+ * sshd tests cannot run, makes a client key in a temporary folder and starts an sshd accepting it (with
+ * `options`), and an `after` that closes the pool's connections, stops the sshd and removes the folder. The
+ * returned object is filled in by the `before`.
+ */
+export function useSshd(name: string, options: SshdOptions = {}): SshdFixture {
+  const fixture = {} as SshdFixture;
+  before(async function () {
+    skipUnlessSshd(this);
+    fixture.dir = makeTempDir(`ssh-${name}`);
+    fixture.key = makeClientKey(fixture.dir, "id");
+    fixture.sshd = await startSshd({ ...options, authorizedKeys: [fixture.key.publicKey] });
+    fixture.conn = {
+      host: "127.0.0.1",
+      port: fixture.sshd.port,
+      privateKey: fixture.key.privateKey,
+      hostKey: fixture.sshd.hostKey,
+    };
+  });
+  after(async () => {
+    await closeAll();
+    await fixture.sshd?.dispose();
+    if (fixture.dir) removeDir(fixture.dir);
+  });
+  return fixture;
 }
 
 /** Starts an sshd; remember to `stop()` it. */

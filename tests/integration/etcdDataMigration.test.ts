@@ -69,7 +69,7 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
   }
 
   /** create, returning the error instead of throwing it. */
-  async function createFails(inputs: unknown): Promise<Error> {
+  async function createFails(inputs: Record<string, unknown>): Promise<Error> {
     const outcome = await p.create(inputs).then(
       () => undefined,
       (e: Error) => e,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import { unwrapPlanLines } from "../../provider/atomic";
 import { handler } from "../../provider/handlers";
-import type { ResourceKind } from "../../provider/dynamicProvider";
+import type { ResourceKind } from "../../provider/types";
 import { SimCluster, type ClusterHostEntry } from "../../sim";
 import { PulumiProject, writeProgram } from "../helpers/pulumi";
 import { removeDir, runProcess, skipUnlessSimAvailable, tempDir } from "./sim/support";

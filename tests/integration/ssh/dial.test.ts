@@ -9,19 +9,10 @@ import {
   isRemoteError,
   resetPoolOptions,
   setSshLogger,
-  type ConnectionArgs,
+  type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
-import {
-  makeClientKey,
-  makeTempDir,
-  removeDir,
-  skipUnlessSshd,
-  startSshd,
-  waitFor,
-  type ClientKey,
-  type TestSshd,
-} from "../../helpers/sshd";
+import { startSshd, waitFor, useSshd } from "../../helpers/sshd";
 
 /**
  * A TCP port on 127.0.0.1 that never answers a SYN: a python listener with a backlog of 0 that never accepts, its
@@ -83,22 +74,8 @@ async function rejection(p: Promise<unknown>): Promise<RemoteError> {
 }
 
 describe("ssh transport against real sshd: dialing and retries", function () {
-  let dir: string;
-  let key: ClientKey;
-  let sshd: TestSshd;
+  const ssh = useSshd("dial", { password: "right-password" });
   let lines: string[];
-
-  before(async function () {
-    skipUnlessSshd(this);
-    dir = makeTempDir("ssh-dial");
-    key = makeClientKey(dir, "id");
-    sshd = await startSshd({ authorizedKeys: [key.publicKey], password: "right-password" });
-  });
-  after(async () => {
-    await closeAll();
-    await sshd?.dispose();
-    if (dir) removeDir(dir);
-  });
   beforeEach(() => {
     lines = [];
     setSshLogger((l) => lines.push(l));
@@ -110,16 +87,16 @@ describe("ssh transport against real sshd: dialing and retries", function () {
     setSshLogger(undefined);
   });
 
-  const conn = (extra: Partial<ConnectionArgs> = {}): ConnectionArgs => ({
+  const conn = (extra: Partial<Connection> = {}): Connection => ({
     host: "127.0.0.1",
-    port: sshd.port,
-    privateKey: key.privateKey,
-    hostKey: sshd.hostKey,
+    port: ssh.sshd.port,
+    privateKey: ssh.key.privateKey,
+    hostKey: ssh.sshd.hostKey,
     ...extra,
   });
 
   it("retries a refused connection up to dialErrorLimit attempts, then fails with kind connect", async () => {
-    const stopped = await startSshd({ authorizedKeys: [key.publicKey] });
+    const stopped = await startSshd({ authorizedKeys: [ssh.key.publicKey] });
     await stopped.stop(); // a port where nothing listens
     try {
       const err = await rejection(
@@ -140,7 +117,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
   });
 
   it("connects once sshd starts listening while it retries", async () => {
-    const late = await startSshd({ authorizedKeys: [key.publicKey] });
+    const late = await startSshd({ authorizedKeys: [ssh.key.publicKey] });
     await late.stop();
     try {
       const running = exec(conn({ port: late.port, hostKey: late.hostKey, dialErrorLimit: 100 }), [
@@ -201,30 +178,30 @@ describe("ssh transport against real sshd: dialing and retries", function () {
   });
 
   it("never retries an authentication failure", async () => {
-    const before = sshd.connectionsSeen();
+    const before = ssh.sshd.connectionsSeen();
     const err = await rejection(
       exec(conn({ privateKey: undefined, password: "wrong-password", dialErrorLimit: 10 }), ["true"]),
     );
     expect(err.kind).to.equal("auth");
-    expect(sshd.connectionsSeen() - before).to.equal(1);
+    expect(ssh.sshd.connectionsSeen() - before).to.equal(1);
     expect(lines.filter((l) => l.includes(": dial attempt "))).to.deep.equal([]);
     expect(lines.join("\n")).not.to.contain("wrong-password");
   });
 
   it("never retries a host key failure", async () => {
-    const before = sshd.connectionsSeen();
+    const before = ssh.sshd.connectionsSeen();
     const err = await rejection(
       exec(conn({ hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", dialErrorLimit: 10 }), [
         "true",
       ]),
     );
     expect(err.kind).to.equal("hostkey");
-    expect(sshd.connectionsSeen() - before).to.equal(1);
+    expect(ssh.sshd.connectionsSeen() - before).to.equal(1);
   });
 
   it("shares one dial between concurrent first commands to a host", async () => {
-    const before = sshd.acceptedLogins();
+    const before = ssh.sshd.acceptedLogins();
     await Promise.all(Array.from({ length: 12 }, () => exec(conn(), ["true"])));
-    expect(sshd.acceptedLogins() - before).to.equal(1);
+    expect(ssh.sshd.acceptedLogins() - before).to.equal(1);
   });
 });

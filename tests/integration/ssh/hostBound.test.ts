@@ -7,7 +7,7 @@ import {
   isRemoteError,
   planHostTimeout,
   withHostLock,
-  type ConnectionArgs,
+  type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
 import { runStep } from "../../../provider/impl/common";
@@ -65,7 +65,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
   this.timeout(120_000);
   let dir: string;
   let sim: SimCluster;
-  let conn: ConnectionArgs;
+  let conn: Connection;
 
   before(async function () {
     skipUnlessSimAvailable(this);

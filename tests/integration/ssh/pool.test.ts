@@ -8,18 +8,9 @@ import {
   exec,
   poolStats,
   resetPoolOptions,
-  type ConnectionArgs,
+  type Connection,
 } from "../../../provider/ssh";
-import {
-  makeClientKey,
-  makeTempDir,
-  removeDir,
-  skipUnlessSshd,
-  startSshd,
-  waitFor,
-  type ClientKey,
-  type TestSshd,
-} from "../../helpers/sshd";
+import { makeClientKey, startSshd, waitFor, useSshd } from "../../helpers/sshd";
 
 /** File descriptors of this process's ESTABLISHED TCP sockets to 127.0.0.1:`port` (/proc/self/fd, /proc/net/tcp). */
 function establishedSocketsTo(port: number): number[] {
@@ -42,30 +33,14 @@ function establishedSocketsTo(port: number): number[] {
 }
 
 /** 20 operations one after another, then 20 at once. */
-async function fortyOperations(conn: ConnectionArgs): Promise<void> {
+async function fortyOperations(conn: Connection): Promise<void> {
   for (let i = 0; i < 20; i++) expect((await exec(conn, ["echo", `seq-${i}`])).stdout).to.equal(`seq-${i}\n`);
   const parallel = await Promise.all(Array.from({ length: 20 }, (_, i) => exec(conn, ["echo", `par-${i}`])));
   parallel.forEach((r, i) => expect(r.stdout).to.equal(`par-${i}\n`));
 }
 
 describe("ssh transport against real sshd: connection pool", function () {
-  let dir: string;
-  let key: ClientKey;
-  let sshd: TestSshd;
-  let conn: ConnectionArgs;
-
-  before(async function () {
-    skipUnlessSshd(this);
-    dir = makeTempDir("ssh-pool");
-    key = makeClientKey(dir, "id");
-    sshd = await startSshd({ authorizedKeys: [key.publicKey] });
-    conn = { host: "127.0.0.1", port: sshd.port, privateKey: key.privateKey, hostKey: sshd.hostKey };
-  });
-  after(async () => {
-    await closeAll();
-    await sshd?.dispose();
-    if (dir) removeDir(dir);
-  });
+  const ssh = useSshd("pool");
   afterEach(async () => {
     await closeAll();
     resetPoolOptions();
@@ -73,37 +48,37 @@ describe("ssh transport against real sshd: connection pool", function () {
   });
 
   it("opens exactly 1 connection for 40 sequential and parallel operations (counted from sshd's log)", async () => {
-    const before = sshd.countLog(/Accepted publickey for root/);
-    await fortyOperations(conn);
+    const before = ssh.sshd.countLog(/Accepted publickey for root/);
+    await fortyOperations(ssh.conn);
     await closeAll();
-    expect(sshd.countLog(/Accepted publickey for root/) - before).to.equal(1);
+    expect(ssh.sshd.countLog(/Accepted publickey for root/) - before).to.equal(1);
   });
 
   it("opens 40 connections when PULUMI_ATOMIC_HOST_SSH_REUSE=false, closing each after use", async () => {
     process.env.PULUMI_ATOMIC_HOST_SSH_REUSE = "false";
-    const before = sshd.countLog(/Accepted publickey for root/);
-    await fortyOperations(conn);
-    expect(sshd.countLog(/Accepted publickey for root/) - before).to.equal(40);
+    const before = ssh.sshd.countLog(/Accepted publickey for root/);
+    await fortyOperations(ssh.conn);
+    expect(ssh.sshd.countLog(/Accepted publickey for root/) - before).to.equal(40);
     expect(poolStats().open).to.equal(0);
-    await waitFor("sshd to log 40 disconnects", () => sshd.countLog(/Disconnected from user root/) >= 40);
+    await waitFor("sshd to log 40 disconnects", () => ssh.sshd.countLog(/Disconnected from user root/) >= 40);
   });
 
   it("shares one connection between two names of one host (localhost and 127.0.0.1)", async () => {
-    const before = sshd.acceptedLogins();
+    const before = ssh.sshd.acceptedLogins();
     await Promise.all([
-      exec({ ...conn, host: "localhost" }, ["true"]),
-      exec(conn, ["true"]),
-      exec({ ...conn, host: "LOCALHOST" }, ["true"]),
+      exec({ ...ssh.conn, host: "localhost" }, ["true"]),
+      exec(ssh.conn, ["true"]),
+      exec({ ...ssh.conn, host: "LOCALHOST" }, ["true"]),
     ]);
-    expect(sshd.acceptedLogins() - before).to.equal(1);
+    expect(ssh.sshd.acceptedLogins() - before).to.equal(1);
   });
 
   it("turns Nagle off on the pooled connection's socket (TCP_NODELAY, read back with getsockopt)", async () => {
     // The latency guard: with Nagle on, each command waits for a delayed ACK (~40 ms). Checked on the socket
     // itself, not by timing: a python helper duplicates this process's socket with pidfd_getfd(2) and asks the
     // kernel for the option.
-    await exec(conn, ["true"]);
-    const fds = establishedSocketsTo(sshd.port);
+    await exec(ssh.conn, ["true"]);
+    const fds = establishedSocketsTo(ssh.sshd.port);
     expect(fds, "this process's connection to sshd").to.have.length(1);
     const script = [
       "import ctypes, os, socket, sys",
@@ -120,32 +95,37 @@ describe("ssh transport against real sshd: connection pool", function () {
 
   it("turns reuse off with configurePool({ reuse: false }) too", async () => {
     configurePool({ reuse: false });
-    const before = sshd.acceptedLogins();
-    await exec(conn, ["true"]);
-    await exec(conn, ["true"]);
-    expect(sshd.acceptedLogins() - before).to.equal(2);
+    const before = ssh.sshd.acceptedLogins();
+    await exec(ssh.conn, ["true"]);
+    await exec(ssh.conn, ["true"]);
+    expect(ssh.sshd.acceptedLogins() - before).to.equal(2);
   });
 
   it("closes a connection left idle for idleMs, and dials again when needed", async () => {
     configurePool({ idleMs: 100 });
-    const before = sshd.acceptedLogins();
-    const disconnects = sshd.countLog(/Disconnected from user root/);
-    await exec(conn, ["true"]);
+    const before = ssh.sshd.acceptedLogins();
+    const disconnects = ssh.sshd.countLog(/Disconnected from user root/);
+    await exec(ssh.conn, ["true"]);
     expect(poolStats().open).to.equal(1);
     await waitFor("the idle connection to close", () => poolStats().open === 0);
     await waitFor(
       "sshd to log the disconnect",
-      () => sshd.countLog(/Disconnected from user root/) > disconnects,
+      () => ssh.sshd.countLog(/Disconnected from user root/) > disconnects,
     );
-    await exec(conn, ["true"]);
-    expect(sshd.acceptedLogins() - before).to.equal(2);
+    await exec(ssh.conn, ["true"]);
+    expect(ssh.sshd.acceptedLogins() - before).to.equal(2);
   });
 
   it("keeps one connection per credential set: another key to the same host gets its own", async () => {
-    const second = makeClientKey(dir, "second");
-    const sshd2 = await startSshd({ authorizedKeys: [key.publicKey, second.publicKey] });
+    const second = makeClientKey(ssh.dir, "second");
+    const sshd2 = await startSshd({ authorizedKeys: [ssh.key.publicKey, second.publicKey] });
     try {
-      const a = { host: "127.0.0.1", port: sshd2.port, privateKey: key.privateKey, hostKey: sshd2.hostKey };
+      const a = {
+        host: "127.0.0.1",
+        port: sshd2.port,
+        privateKey: ssh.key.privateKey,
+        hostKey: sshd2.hostKey,
+      };
       const b = { ...a, privateKey: second.privateKey };
       await Promise.all([exec(a, ["true"]), exec(b, ["true"]), exec(a, ["true"]), exec(b, ["true"])]);
       expect(sshd2.acceptedLogins()).to.equal(2);
@@ -158,7 +138,7 @@ describe("ssh transport against real sshd: connection pool", function () {
   it("lets a process exit on its own once its pooled connection is idle (no closeAll)", function () {
     const script = [
       `const { exec } = require(${JSON.stringify(path.resolve(__dirname, "../../../provider/ssh"))});`,
-      `exec(${JSON.stringify(conn)}, ["echo", "child"]).then((r) => process.stdout.write(r.stdout));`,
+      `exec(${JSON.stringify(ssh.conn)}, ["echo", "child"]).then((r) => process.stdout.write(r.stdout));`,
     ].join("\n");
     const child = spawnSync(process.execPath, ["-r", "ts-node/register", "-e", script], {
       env: {
@@ -175,13 +155,13 @@ describe("ssh transport against real sshd: connection pool", function () {
   });
 
   it("measures exec latency on a pooled connection (reported, not asserted)", async () => {
-    await exec(conn, ["true"]);
+    await exec(ssh.conn, ["true"]);
     const n = 200;
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await exec(conn, ["true"]);
+    for (let i = 0; i < n; i++) await exec(ssh.conn, ["true"]);
     const sequentialMs = Number(process.hrtime.bigint() - t0) / 1e6 / n;
     const t1 = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: n }, () => exec(conn, ["true"])));
+    await Promise.all(Array.from({ length: n }, () => exec(ssh.conn, ["true"])));
     const parallelMs = Number(process.hrtime.bigint() - t1) / 1e6 / n;
     console.log(
       `      exec true on a pooled connection: ${sequentialMs.toFixed(2)} ms sequential, ${parallelMs.toFixed(2)} ms each with 8 in flight`,

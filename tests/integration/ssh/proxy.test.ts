@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { closeAll, exec, isRemoteError, type ConnectionArgs, type RemoteError } from "../../../provider/ssh";
+import { closeAll, exec, isRemoteError, type Connection, type RemoteError } from "../../../provider/ssh";
 import {
   makeClientKey,
   makeTempDir,
@@ -42,7 +42,7 @@ describe("ssh transport against real sshd: jump host (proxy)", function () {
   });
   afterEach(() => closeAll());
 
-  const through = (jump: TestSshd, extra: Partial<ConnectionArgs> = {}): ConnectionArgs => ({
+  const through = (jump: TestSshd, extra: Partial<Connection> = {}): Connection => ({
     host: "127.0.0.1",
     port: target.port,
     privateKey: key.privateKey,

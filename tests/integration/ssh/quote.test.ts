@@ -1,40 +1,16 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { closeAll, exec, type ConnectionArgs } from "../../../provider/ssh";
-import {
-  makeClientKey,
-  makeTempDir,
-  removeDir,
-  skipUnlessSshd,
-  startSshd,
-  type ClientKey,
-  type TestSshd,
-} from "../../helpers/sshd";
+import { exec } from "../../../provider/ssh";
+import { useSshd } from "../../helpers/sshd";
 
 /** Prints the number of arguments, then the first one as hex, as the remote side received them. */
 const PROBE = `printf '%s:' "$#"; printf %s "$1" | od -An -tx1 | tr -d ' \\n'`;
 
 describe("ssh transport against real sshd: argv quoting", function () {
-  let dir: string;
-  let key: ClientKey;
-  let sshd: TestSshd;
-  let conn: ConnectionArgs;
-
-  before(async function () {
-    skipUnlessSshd(this);
-    dir = makeTempDir("ssh-quote");
-    key = makeClientKey(dir, "id");
-    sshd = await startSshd({ authorizedKeys: [key.publicKey] });
-    conn = { host: "127.0.0.1", port: sshd.port, privateKey: key.privateKey, hostKey: sshd.hostKey };
-  });
-  after(async () => {
-    await closeAll();
-    await sshd?.dispose();
-    if (dir) removeDir(dir);
-  });
+  const ssh = useSshd("quote");
 
   it("delivers any string byte for byte as one argument, over one pooled connection (property, 150 cases)", async () => {
-    const logins = sshd.acceptedLogins();
+    const logins = ssh.sshd.acceptedLogins();
     const nasty = fc.constantFrom(
       "'",
       '"',
@@ -73,24 +49,24 @@ describe("ssh transport against real sshd: argv quoting", function () {
       .filter((s) => !s.includes("\0"));
     await fc.assert(
       fc.asyncProperty(arg, async (value) => {
-        const r = await exec(conn, ["sh", "-c", PROBE, "sh", value]);
+        const r = await exec(ssh.conn, ["sh", "-c", PROBE, "sh", value]);
         expect(r.exitCode).to.equal(0);
         expect(r.stdout).to.equal(`1:${Buffer.from(value, "utf8").toString("hex")}`);
       }),
       { numRuns: 150 },
     );
     // printf itself, with a leading dash and a format-looking argument, as a program argument.
-    expect((await exec(conn, ["printf", "%s|", "-n", "%d", "a b"])).stdout).to.equal("-n|%d|a b|");
-    expect(sshd.acceptedLogins() - logins).to.equal(1);
+    expect((await exec(ssh.conn, ["printf", "%s|", "-n", "%d", "a b"])).stdout).to.equal("-n|%d|a b|");
+    expect(ssh.sshd.acceptedLogins() - logins).to.equal(1);
   });
 
   it("rejects NUL with a clear error and sends nothing", async () => {
-    const ran = sshd.commands().length;
+    const ran = ssh.sshd.commands().length;
     let caught: unknown;
-    await exec(conn, ["printf", "%s", "a\0b"]).catch((e: unknown) => (caught = e));
+    await exec(ssh.conn, ["printf", "%s", "a\0b"]).catch((e: unknown) => (caught = e));
     expect((caught as Error).message).to.equal(
       "argument 2 of the command contains a NUL byte (\\0), which no program argument can carry: remove it, or pass binary data on stdin",
     );
-    expect(sshd.commands().length).to.equal(ran);
+    expect(ssh.sshd.commands().length).to.equal(ran);
   });
 });

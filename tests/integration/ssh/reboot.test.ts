@@ -5,19 +5,10 @@ import {
   readBootId,
   setSshLogger,
   waitForReboot,
-  type ConnectionArgs,
+  type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
-import {
-  makeClientKey,
-  makeTempDir,
-  removeDir,
-  skipUnlessSshd,
-  startSshd,
-  waitFor,
-  type ClientKey,
-  type TestSshd,
-} from "../../helpers/sshd";
+import { waitFor, useSshd } from "../../helpers/sshd";
 
 const BOOT_A = "11111111-2222-4333-8444-555555555555";
 const BOOT_B = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
@@ -37,33 +28,15 @@ async function rejection(p: Promise<unknown>): Promise<RemoteError> {
  * port with the same host key.
  */
 describe("ssh transport against real sshd: reboot detection", function () {
-  let dir: string;
-  let key: ClientKey;
-  let sshd: TestSshd;
-  let conn: ConnectionArgs;
-
-  before(async function () {
-    skipUnlessSshd(this);
-    dir = makeTempDir("ssh-reboot");
-    key = makeClientKey(dir, "id");
-    sshd = await startSshd({ authorizedKeys: [key.publicKey], bootId: BOOT_A });
-    conn = {
-      host: "127.0.0.1",
-      port: sshd.port,
-      privateKey: key.privateKey,
-      hostKey: sshd.hostKey,
-      perDialTimeout: 2,
-    };
-  });
-  after(async () => {
-    await closeAll();
-    await sshd?.dispose();
-    if (dir) removeDir(dir);
+  const ssh = useSshd("reboot", { bootId: BOOT_A });
+  let conn: Connection;
+  before(() => {
+    conn = { ...ssh.conn, perDialTimeout: 2 };
   });
   beforeEach(async () => {
-    await sshd.stop();
-    sshd.setBootId(BOOT_A);
-    await sshd.start();
+    await ssh.sshd.stop();
+    ssh.sshd.setBootId(BOOT_A);
+    await ssh.sshd.start();
   });
   afterEach(() => closeAll());
 
@@ -76,20 +49,20 @@ describe("ssh transport against real sshd: reboot detection", function () {
     const lines: string[] = [];
     setSshLogger((l) => lines.push(l));
     try {
-      const polls = () => sshd.commands().filter((c) => c.includes("boot_id")).length;
+      const polls = () => ssh.sshd.commands().filter((c) => c.includes("boot_id")).length;
       const before = polls();
       const waiting = waitForReboot(conn, { previousBootId, timeoutMs: 40_000, pollMs: 200 });
       // The host is still up with the old boot id for a few polls...
       await waitFor("two polls that still see the old boot id", () => polls() >= before + 2, 20_000);
-      await sshd.stop();
-      sshd.setBootId(BOOT_B);
+      await ssh.sshd.stop();
+      ssh.sshd.setBootId(BOOT_B);
       // ...then down: the waiter's pooled connection sees the host go away (later polls are refused).
       await waitFor(
         "the waiter to see the host go down",
         () => lines.some((l) => / lost \(/.test(l)),
         20_000,
       );
-      await sshd.start();
+      await ssh.sshd.start();
       expect(await waiting).to.equal(BOOT_B);
     } finally {
       setSshLogger(undefined);
@@ -98,12 +71,12 @@ describe("ssh transport against real sshd: reboot detection", function () {
 
   it("fails with kind timeout when the host does not come back, saying it was unreachable", async () => {
     await readBootId(conn); // a pooled connection that the "reboot" drops
-    await sshd.stop();
+    await ssh.sshd.stop();
     const err = await rejection(
       waitForReboot(conn, { previousBootId: BOOT_A, timeoutMs: 2000, pollMs: 200 }),
     );
     expect(err.kind).to.equal("timeout");
-    expect(err.host).to.equal(`root@127.0.0.1:${sshd.port}`);
+    expect(err.host).to.equal(`root@127.0.0.1:${ssh.sshd.port}`);
     expect(err.message)
       .to.contain("did not come back with a new boot id within 2 s")
       .and.contain("unreachable");

@@ -7,7 +7,6 @@ import {
   buildRpmOstreeStatusCommand,
   classifyRpmOstreeOutcome,
   decideReboot,
-  parseBootId,
   parseRpmOstreeStatus,
   planLayeringTransaction,
   rpmOstreeCapabilities,
@@ -259,11 +258,4 @@ describe("classifyRpmOstreeOutcome", () => {
 describe("small rpm-ostree helpers", () => {
   it("builds the status command", () =>
     expect(buildRpmOstreeStatusCommand()).to.deep.equal(["rpm-ostree", "status", "--json"]));
-  it("parses a boot id", () => {
-    expect(parseBootId("0f6d3b2e-5e4b-4b8e-9f1c-2a3b4c5d6e7f\n")).to.deep.equal({
-      ok: true,
-      value: "0f6d3b2e-5e4b-4b8e-9f1c-2a3b4c5d6e7f",
-    });
-    expect(parseBootId("").ok).to.equal(false);
-  });
 });

@@ -8,12 +8,7 @@
 import { expect } from "chai";
 import type { types } from "@pulumi/command";
 import type { Unwrap } from "@pulumi/pulumi";
-import {
-  resolveConnection,
-  type Connection,
-  type ConnectionArgs,
-  type ProxyConnectionArgs,
-} from "../../../provider/ssh";
+import { resolveConnection, type Connection, type ProxyConnection } from "../../../provider/ssh";
 
 /** `@pulumi/command`'s plain connection (what an `Input<ConnectionArgs>` resolves to). */
 type CommandConnection = types.output.remote.Connection;
@@ -33,26 +28,25 @@ type FieldsAccepted<Theirs, Ours> = false extends {
 type OurAdditions = "knownHosts" | "insecureIgnoreHostKey" | "hostKeySource";
 
 // A value typed as @pulumi/command's connection is assignable to ours, in both its output and unwrapped-input forms.
-export type _plainIsAssignable = Assert<IsAssignable<CommandConnection, ConnectionArgs>>;
-export type _unwrappedInputIsAssignable = Assert<IsAssignable<CommandConnectionArgs, ConnectionArgs>>;
-export type _connectionAlias = Assert<IsAssignable<CommandConnection, Connection>>;
-export type _proxyIsAssignable = Assert<IsAssignable<CommandProxyConnection, ProxyConnectionArgs>>;
+export type _plainIsAssignable = Assert<IsAssignable<CommandConnection, Connection>>;
+export type _unwrappedInputIsAssignable = Assert<IsAssignable<CommandConnectionArgs, Connection>>;
+export type _proxyIsAssignable = Assert<IsAssignable<CommandProxyConnection, ProxyConnection>>;
 // Field by field (structural assignability alone would ignore a field we dropped or renamed).
-export type _everyFieldAccepted = Assert<FieldsAccepted<CommandConnection, ConnectionArgs>>;
-export type _everyProxyFieldAccepted = Assert<FieldsAccepted<CommandProxyConnection, ProxyConnectionArgs>>;
+export type _everyFieldAccepted = Assert<FieldsAccepted<CommandConnection, Connection>>;
+export type _everyProxyFieldAccepted = Assert<FieldsAccepted<CommandProxyConnection, ProxyConnection>>;
 // Apart from our three additions, we have no field they lack, and our fields' values are valid for them.
 export type _noOtherFields = Assert<
-  IsAssignable<Exclude<keyof ConnectionArgs, OurAdditions>, keyof CommandConnection>
+  IsAssignable<Exclude<keyof Connection, OurAdditions>, keyof CommandConnection>
 >;
 export type _sameMeaning = Assert<
   IsAssignable<
-    Omit<ConnectionArgs, OurAdditions | "proxy"> & { proxy?: Omit<ProxyConnectionArgs, OurAdditions> },
+    Omit<Connection, OurAdditions | "proxy"> & { proxy?: Omit<ProxyConnection, OurAdditions> },
     CommandConnection
   >
 >;
 // The checks can fail: an object without `host` is not a connection.
 // @ts-expect-error host is required
-export type _checksAreNotVacuous = Assert<IsAssignable<Omit<CommandConnection, "host">, ConnectionArgs>>;
+export type _checksAreNotVacuous = Assert<IsAssignable<Omit<CommandConnection, "host">, Connection>>;
 
 describe("ssh/connection types", () => {
   it("accepts a @pulumi/command connection value as is", () => {
@@ -66,7 +60,7 @@ describe("ssh/connection types", () => {
       hostKey: "SHA256:abc",
       proxy: { host: "bastion", user: "jump" },
     };
-    const ours: ConnectionArgs = theirs;
+    const ours: Connection = theirs;
     const rc = resolveConnection(ours);
     expect(rc.label).to.equal("core@10.0.0.5:2222");
     expect(rc.proxy?.label).to.equal("jump@bastion:22");

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import {
+  RefusalError,
   RemoteError,
   clearSecretsForTesting,
   formatRemoteError,
@@ -92,6 +93,27 @@ describe("ssh/errors", () => {
       expect(isRemoteError(err, "command")).to.equal(true);
       expect(isRemoteError(err, "auth")).to.equal(false);
       expect(formatRemoteError({ kind: "auth", host: "h", summary: "s" })).to.equal("[auth] h: s");
+    });
+
+    it("has its own class for a refusal, of kind refused, read like every other RemoteError", () => {
+      const err = new RefusalError({
+        host: "master1 (root@10.0.0.5:22)",
+        summary: "OstreeRemote fedora-atomic refused: the host already has one that differs",
+        hint: "set replace: true",
+      });
+      expect(err.message).to.equal(
+        [
+          "[refused] master1 (root@10.0.0.5:22): OstreeRemote fedora-atomic refused: the host already has one that differs",
+          "  next: set replace: true",
+        ].join("\n"),
+      );
+      expect(err).to.be.instanceOf(RemoteError);
+      expect(err).to.include({ kind: "refused", name: "RefusalError" });
+      expect(isRemoteError(err, "refused")).to.equal(true);
+      // Code that retries what could not happen (a lost connection, a timeout) never retries a refusal.
+      expect(isRemoteError(err, "connect", "connection", "timeout")).to.equal(false);
+      const other = new RemoteError({ kind: "command", host: "h", summary: "s" });
+      expect(other).not.to.be.instanceOf(RefusalError);
     });
 
     it("never carries a registered secret in its message, stack or enumerable fields", () => {

@@ -1,12 +1,7 @@
 import { expect } from "chai";
-import {
-  OutputBuffer,
-  buildCommandLine,
-  buildRemoteTimeoutArgv,
-  check,
-  planHostTimeout,
-  type ExecResult,
-} from "../../../provider/ssh/exec";
+import { requireSuccess, type ExecResult } from "../../../provider/ssh/exec";
+import { buildRemoteTimeoutArgv, planHostTimeout } from "../../../provider/ssh/hostTimeout";
+import { OutputBuffer } from "../../../provider/ssh/outputBuffer";
 import { RemoteError } from "../../../provider/ssh/errors";
 
 function result(fields: Partial<ExecResult>): ExecResult {
@@ -25,23 +20,6 @@ function result(fields: Partial<ExecResult>): ExecResult {
 }
 
 describe("ssh/exec (pure parts)", () => {
-  describe("buildCommandLine", () => {
-    it("quotes argv", () => {
-      expect(buildCommandLine(["atomic", "install", "--system", "--set=ETCD_NAME=a b", "etcd"])).to.equal(
-        "atomic install --system '--set=ETCD_NAME=a b' etcd",
-      );
-    });
-    it("prefixes sudo -n -- when asked", () => {
-      expect(buildCommandLine(["rpm-ostree", "status"], { sudo: true })).to.equal(
-        "sudo -n -- rpm-ostree status",
-      );
-    });
-    it("rejects an empty argv and NUL bytes", () => {
-      expect(() => buildCommandLine([])).to.throw(TypeError, /at least one argument/);
-      expect(() => buildCommandLine(["a", "b\0"])).to.throw(TypeError, /NUL/);
-    });
-  });
-
   describe("host-side bound", () => {
     const rows: [number, { termMs: number; killAfterMs: number; boundMs: number }][] = [
       // 30 min: SIGKILL 10 s (cap) after SIGTERM, 5 s (cap) before the client gives up.
@@ -88,15 +66,15 @@ describe("ssh/exec (pure parts)", () => {
     });
   });
 
-  describe("check", () => {
+  describe("requireSuccess", () => {
     it("returns a successful result unchanged", () => {
       const r = result({});
-      expect(check(r)).to.equal(r);
+      expect(requireSuccess(r)).to.equal(r);
     });
     it("throws kind command with the exit code and the tail of stderr", () => {
       const stderr = Array.from({ length: 30 }, (_, i) => `line ${i}`).join("\n") + "\n";
       try {
-        check(result({ exitCode: 2, stderr, command: "rpm-ostree install etcd" }));
+        requireSuccess(result({ exitCode: 2, stderr, command: "rpm-ostree install etcd" }));
         expect.fail("should throw");
       } catch (err) {
         expect(err).to.be.instanceOf(RemoteError);
@@ -115,14 +93,21 @@ describe("ssh/exec (pure parts)", () => {
       }
     });
     it("reports a signal, and quotes stdout when stderr is empty", () => {
-      expect(() => check(result({ exitCode: null, signal: "SIGKILL" }))).to.throw(
+      expect(() => requireSuccess(result({ exitCode: null, signal: "SIGKILL" }))).to.throw(
         RemoteError,
         /was killed by SIGKILL/,
       );
-      expect(() => check(result({ exitCode: 1, stdout: "nope\n" }))).to.throw(
+      expect(() => requireSuccess(result({ exitCode: 1, stdout: "nope\n" }))).to.throw(
         RemoteError,
         /stderr was empty, stdout ended with: nope/,
       );
+    });
+    it("gives the caller's hint, or says to check what the command changed", () => {
+      expect(() => requireSuccess(result({ exitCode: 1 }), "Run `rpm-ostree status` on it.")).to.throw(
+        RemoteError,
+        /next: Run `rpm-ostree status` on it\./,
+      );
+      expect(() => requireSuccess(result({ exitCode: 1 }))).to.throw(RemoteError, /check what it changed/);
     });
   });
 
