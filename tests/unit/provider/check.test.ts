@@ -2,7 +2,6 @@ import { expect } from "chai";
 import { handler } from "../../../provider/handlers";
 import { unwrapPlanLines } from "../../../provider/atomic";
 // The SDK's dynamic provider host sends check's inputs as a protobuf Struct, which refuses undefined anywhere.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 
 // check and diff run during `pulumi preview` and must never touch a host; these inputs point at a port nothing
