@@ -79,17 +79,29 @@ export async function runMigration(
   const started = Date.now();
   let outcome: EtcdMigrateOutcome;
   let lost: RemoteError | undefined;
+  let ended: string | undefined;
   try {
     const out = await runStep(conn, { argv, why: "migrate" }, MIGRATE_TIMEOUT_MS, {
       killAfterMs: MIGRATE_KILL_AFTER_MS,
     });
+    ended = out.signal ? `signal ${out.signal}` : `exit status ${out.exitCode}`;
     outcome = parseEtcdMigrateOutput({ exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr });
   } catch (err) {
     if (!isRemoteError(err, "connection", "timeout")) throw err;
     lost = err;
     outcome = { kind: "unknown", stderr: err.stderrTail };
   }
-  if (outcome.kind === "unknown") {
+  if (outcome.kind === "unknown" && ended !== undefined) {
+    // Its exit status came back, so the script has ended without printing an outcome (killed: SIGKILL runs no
+    // trap): what it recorded on the host is all there will ever be. Read it once; do not wait for more.
+    const recorded = await awaitOutcome(conn, tempId, Date.now());
+    outcome = recorded ?? {
+      kind: "unknown",
+      stderr: [`the script ended (${ended}) before recording an outcome, so it was killed`, outcome.stderr]
+        .filter((x) => x)
+        .join("; "),
+    };
+  } else if (outcome.kind === "unknown") {
     progress(conn, "the migration's outcome did not come back over SSH; reading it from the host");
     const deadline = started + planHostTimeout(MIGRATE_TIMEOUT_MS, MIGRATE_KILL_AFTER_MS).boundMs + 5000;
     const recorded = await awaitOutcome(conn, tempId, deadline);
@@ -159,7 +171,8 @@ export async function runMigration(
         command: display,
         hint:
           `On the host check \`systemctl is-active ${spec.unit}\`; if it is not active, run: systemctl start ${spec.unit} ` +
-          `(its data in ${spec.source} is untouched). Then run pulumi up again.`,
+          `(its data in ${spec.source} is untouched). Then run pulumi up again: it discards any partial copy ` +
+          `(${spec.destination}/.member.tmp-*) and migrates from scratch.`,
       });
   }
 }

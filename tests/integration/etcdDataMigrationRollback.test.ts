@@ -34,7 +34,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     quiet = process.env.PULUMI_ATOMIC_HOST_QUIET;
     process.env.PULUMI_ATOMIC_HOST_QUIET = "true";
     dir = tempDir("etcdrb");
-    sim = await SimCluster.start({ dir, hosts: 3, release: 26, layout: "contrib" });
+    sim = await SimCluster.start({ dir, hosts: 4, release: 26, layout: "contrib" });
   });
 
   after(async () => {
@@ -232,5 +232,42 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     expect(err!.message).to.contain("etcd.service was started again on the source data");
     await servesEverything("host3", seeded);
     await nextCreateCompletes("host3", inputs);
+  });
+
+  it("reports a migration script killed by SIGKILL at once, saying etcd may be stopped and what to run; the next create completes", async () => {
+    const seeded = await prepare("host4");
+    await holdLease("host4");
+    const inputs = await checked("host4");
+    const attempt = p.create(inputs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await copyBlocked("host4");
+    // SIGKILL of the script's shell (not of the coreutils timeout above it): no trap runs, so nothing rolls back
+    // and no outcome is recorded. The tests run one at a time, so host4's is the only migration script running.
+    await sh("host4", "pkill -KILL -f '^sh -c # atomic-host:etcd-migrate v1'");
+    // The provider has the exit status, so it must not wait for an outcome that will never come (the test's own
+    // timeout is far below the script's 30-minute bound).
+    const err = await attempt;
+    expect(err, "create should have failed").to.be.instanceOf(Error);
+    if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
+    // coreutils timeout re-raises its child's fatal signal on itself, so sshd reports the signal.
+    expect(err!.message).to.match(
+      /the script ended \((signal SIGKILL|exit status 137)\) before recording an outcome/,
+    );
+    expect(err!.message).to.contain("etcd.service MAY BE STOPPED");
+    expect(err!.message).to.contain("run: systemctl start etcd.service");
+    // What it left: etcd stopped (the script had stopped it), a partial copy beside DEST/member, no DEST/member.
+    expect(await unitActive("host4")).to.equal("inactive");
+    expect(await exists("host4", MEMBER)).to.equal(false);
+    expect((await inDest("host4")).some((n) => n.startsWith(".member.tmp-"))).to.equal(true);
+    await releaseLease("host4");
+    // The operator runs what the message says: etcd serves every key from the untouched source.
+    await sh("host4", "systemctl start etcd.service");
+    const keys = await sim.etcdGetAll("host4");
+    for (const [k, v] of seeded) if (keys.get(k) !== v) expect(keys.get(k), k).to.equal(v);
+    // The next create discards the partial copy and completes.
+    await nextCreateCompletes("host4", inputs);
+    expect((await inDest("host4")).filter((n) => n.startsWith(".member.tmp-"))).to.deep.equal([]);
   });
 });
