@@ -23,6 +23,7 @@ import {
   isRemoteError,
   planHostTimeout,
   quoteCommand,
+  readBootId,
   releaseHostHold,
   sleep,
   type Connection,
@@ -76,6 +77,8 @@ export async function runMigration(
 ): Promise<ManifestEntry[]> {
   const tempId = randomBytes(6).toString("hex");
   const argv = buildEtcdMigrateCommand({ ...spec, tempId, backupTimestamp: backupStamp });
+  // The outcome file is in /run: a reboot ends the script and empties /run, so a new boot id ends the wait.
+  const bootId = await readBootId(conn, { timeoutMs: TIMEOUTS.readMs });
   const started = Date.now();
   let outcome: EtcdMigrateOutcome;
   let lost: RemoteError | undefined;
@@ -94,8 +97,8 @@ export async function runMigration(
   if (outcome.kind === "unknown" && ended !== undefined) {
     // Its exit status came back, so the script has ended without printing an outcome (killed: SIGKILL runs no
     // trap): what it recorded on the host is all there will ever be. Read it once; do not wait for more.
-    const recorded = await awaitOutcome(conn, tempId, Date.now());
-    outcome = recorded ?? {
+    const recorded = await awaitOutcome(conn, tempId, Date.now(), bootId);
+    outcome = (recorded !== "rebooted" ? recorded : undefined) ?? {
       kind: "unknown",
       stderr: [`the script ended (${ended}) before recording an outcome, so it was killed`, outcome.stderr]
         .filter((x) => x)
@@ -104,10 +107,18 @@ export async function runMigration(
   } else if (outcome.kind === "unknown") {
     progress(conn, "the migration's outcome did not come back over SSH; reading it from the host");
     const deadline = started + planHostTimeout(MIGRATE_TIMEOUT_MS, MIGRATE_KILL_AFTER_MS).boundMs + 5000;
-    const recorded = await awaitOutcome(conn, tempId, deadline);
+    const recorded = await awaitOutcome(conn, tempId, deadline, bootId);
     // The script has ended: nobody needs to wait for its host-side bound any more.
     if (recorded) releaseHostHold(conn);
-    outcome = recorded ?? outcome;
+    outcome =
+      recorded === "rebooted"
+        ? {
+            kind: "unknown",
+            stderr:
+              "the host rebooted during the migration, which ended the script before it recorded an outcome; " +
+              `${spec.unit} starts at boot on the source data if it is enabled`,
+          }
+        : (recorded ?? outcome);
   }
   const display = formatCommandForDisplay(argv, { quote: quoteCommand });
   const kind = lost?.kind ?? "command";
@@ -188,18 +199,23 @@ function restartSentence(r: EtcdRestartOutcome, spec: Spec): string {
   }
 }
 
-/** Polls the migration's outcome file until it appears or `deadline` passes, reconnecting as needed. */
+/**
+ * Polls the migration's outcome file until it appears or `deadline` passes, reconnecting as needed; "rebooted"
+ * when the host's boot id is no longer `bootId` (the script died with the old boot, and /run with its file).
+ */
 async function awaitOutcome(
   conn: Connection,
   tempId: string,
   deadline: number,
-): Promise<EtcdMigrateOutcome | undefined> {
+  bootId: string,
+): Promise<EtcdMigrateOutcome | "rebooted" | undefined> {
   for (;;) {
     forgetUnreachable(conn); // the host is expected back: dial it again, not the memo of its last failure
     try {
       const out = await exec(conn, buildMigrateResultCommand(tempId), { timeoutMs: TIMEOUTS.readMs });
       const parsed = out.exitCode === 0 ? parseMigrateResult(out.stdout) : undefined;
       if (parsed) return parsed;
+      if ((await readBootId(conn, { timeoutMs: TIMEOUTS.readMs })) !== bootId) return "rebooted";
     } catch (err) {
       if (!isRemoteError(err, "connect", "connection", "timeout")) throw err;
     }

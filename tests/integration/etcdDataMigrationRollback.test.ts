@@ -34,7 +34,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     quiet = process.env.PULUMI_ATOMIC_HOST_QUIET;
     process.env.PULUMI_ATOMIC_HOST_QUIET = "true";
     dir = tempDir("etcdrb");
-    sim = await SimCluster.start({ dir, hosts: 4, release: 26, layout: "contrib" });
+    sim = await SimCluster.start({ dir, hosts: 5, release: 26, layout: "contrib" });
   });
 
   after(async () => {
@@ -269,5 +269,37 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     // The next create discards the partial copy and completes.
     await nextCreateCompletes("host4", inputs);
     expect((await inDest("host4")).filter((n) => n.startsWith(".member.tmp-"))).to.deep.equal([]);
+  });
+
+  it("reports a power loss mid-copy once the host is back (new boot id), with etcd serving from the source; the next create completes", async () => {
+    const seeded = await prepare("host5");
+    await holdLease("host5");
+    const inputs = await checked("host5");
+    const attempt = p.create(inputs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await copyBlocked("host5");
+    // Every process of the host dies at once (the script, cp, the lease holder); the host stays down a moment.
+    await sim.kill("host5");
+    await sleep(1000);
+    await sim.startHost("host5");
+    // The provider reconnects, finds no outcome and a new boot id: the script died with the old boot (and its
+    // outcome file with /run), so it does not wait for the script's 30-minute bound.
+    const err = await attempt;
+    expect(err, "create should have failed").to.be.instanceOf(Error);
+    if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
+    expect(err!.message).to.match(
+      /^\[connection\] root@127\.0\.0\.1:\d+: the connection was lost during the migration/,
+    );
+    expect(err!.message).to.contain("the host rebooted during the migration");
+    expect(err!.message).to.contain("etcd.service MAY BE STOPPED");
+    // etcd, enabled at boot, came back on the untouched source and serves every key.
+    await waitFor("etcd active after the boot", async () => (await unitActive("host5")) === "active");
+    const keys = await sim.etcdGetAll("host5");
+    for (const [k, v] of seeded) if (keys.get(k) !== v) expect(keys.get(k), k).to.equal(v);
+    expect(await exists("host5", MEMBER)).to.equal(false);
+    await nextCreateCompletes("host5", inputs);
+    expect((await inDest("host5")).filter((n) => n.startsWith(".member.tmp-"))).to.deep.equal([]);
   });
 });
