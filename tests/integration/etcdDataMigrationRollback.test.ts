@@ -34,7 +34,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     quiet = process.env.PULUMI_ATOMIC_HOST_QUIET;
     process.env.PULUMI_ATOMIC_HOST_QUIET = "true";
     dir = tempDir("etcdrb");
-    sim = await SimCluster.start({ dir, hosts: 5, release: 26, layout: "contrib" });
+    sim = await SimCluster.start({ dir, hosts: 6, release: 26, layout: "contrib" });
   });
 
   after(async () => {
@@ -269,6 +269,28 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     // The next create discards the partial copy and completes.
     await nextCreateCompletes("host4", inputs);
     expect((await inDest("host4")).filter((n) => n.startsWith(".member.tmp-"))).to.deep.equal([]);
+  });
+
+  it("rolls back and restarts etcd on SIGTERM, the signal the host-side bound sends first; the next create completes", async () => {
+    const seeded = await prepare("host6");
+    await holdLease("host6");
+    const inputs = await checked("host6");
+    const attempt = p.create(inputs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await copyBlocked("host6");
+    // What coreutils timeout does when the bound passes (its SIGKILL comes a grace period later). The tests run one
+    // at a time, so host6's is the only migration script running.
+    await sh("host6", "pkill -TERM -f '^sh -c # atomic-host:etcd-migrate v1'");
+    await releaseLease("host6");
+    const err = await attempt;
+    expect(err, "create should have failed").to.be.instanceOf(Error);
+    if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
+    expect(err!.message).to.contain("(the host-side time limit stopped it) and rolled back");
+    expect(err!.message).to.contain("etcd.service was started again on the source data");
+    await servesEverything("host6", seeded);
+    await nextCreateCompletes("host6", inputs);
   });
 
   it("reports a power loss mid-copy once the host is back (new boot id), with etcd serving from the source; the next create completes", async () => {
