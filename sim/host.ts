@@ -350,7 +350,7 @@ export function renderEtcdctlStub(p: HostPaths, clientPort: number): string {
 }
 
 /**
- * `runc` on a host. System containers run as plain host processes in the simulator (systemctl.ts), so the only
+ * `runc` on a host. System containers run as plain host processes in the simulator (tools/systemd/processes.ts), so the only
  * useful verb is `exec NAME CMD...` (the etcd image's /usr/local/bin/etcdctl is `runc exec etcd etcdctl`), which
  * runs CMD on the host; etcdctl goes through the host's etcdctl wrapper.
  */
