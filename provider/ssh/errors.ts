@@ -198,7 +198,9 @@ export function redact(text: string): string {
   if (!ordered.some((secret) => text.includes(secret))) return text;
   const kept = occurrences(text, orderedIdentifiers);
   const hidden: Array<[number, number]> = [];
-  for (const [start, end] of occurrences(text, ordered)) {
+  const found = occurrences(text, ordered);
+  for (const [start, end] of found) {
+    if (end - start < SHORT_SECRET_LENGTH && !standsAlone(text, start, end, found)) continue;
     if (!kept.some(([ks, ke]) => ks <= start && end <= ke)) hidden.push([start, end]);
   }
   if (hidden.length === 0) return text;
@@ -211,6 +213,27 @@ export function redact(text: string): string {
     at = Math.max(at, end);
   }
   return out + text.slice(at);
+}
+
+/**
+ * Secrets shorter than this are hidden only where they stand alone: on each side the text's edge, a character that
+ * is not a letter, digit or `_`, or another secret's occurrence. A password `x` is hidden in `password x` and
+ * `:x@`, `root` in `rootroot`, but `exited` stays `exited` and `rootfs` stays `rootfs`: inside a longer word a short
+ * string says nothing of the secret, and hiding it there would mangle every message (`e[redacted]ited`).
+ */
+const SHORT_SECRET_LENGTH = 8;
+
+/** Whether `text[start, end)` is bounded on both sides (see {@link SHORT_SECRET_LENGTH}). */
+function standsAlone(
+  text: string,
+  start: number,
+  end: number,
+  occurrences: ReadonlyArray<[number, number]>,
+): boolean {
+  const word = /[A-Za-z0-9_]/;
+  const leftBound = start === 0 || !word.test(text[start - 1]!) || occurrences.some(([, e]) => e === start);
+  const rightBound = end === text.length || !word.test(text[end]!) || occurrences.some(([s]) => s === end);
+  return leftBound && rightBound;
 }
 
 /** Every `[start, end)` where one of `needles` occurs in `text` (overlaps included). */

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as net from "net";
 import { closeAll, configurePool, exec, isRemoteError, resetPoolOptions } from "../../../provider/ssh";
+import { clearSecretsForTesting } from "../../../provider/ssh/errors";
 
 /** A port on 127.0.0.1 nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
@@ -15,6 +16,8 @@ describe("ssh pool: a host found unreachable", () => {
   afterEach(async () => {
     await closeAll();
     resetPoolOptions();
+    // Its password is registered for redaction in this process; later test files must not inherit it.
+    clearSecretsForTesting();
   });
 
   it("fails the next operations at once, naming the earlier failure, while the memo lasts", async () => {

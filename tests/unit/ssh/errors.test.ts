@@ -41,6 +41,19 @@ describe("ssh/errors", () => {
       expect(redact("password=root; login as root")).to.equal("password=[redacted]; login as [redacted]");
       expect(redact("rootroot")).to.equal("[redacted][redacted]");
     });
+    it("hides a short secret only where it stands alone, not inside a longer word", () => {
+      registerSecret("x");
+      registerSecret("root");
+      expect(redact("systemctl start exited 1; a timeout was exceeded")).to.equal(
+        "systemctl start exited 1; a timeout was exceeded",
+      );
+      expect(redact("mounted rootfs; password x; user:x@host; x")).to.equal(
+        "mounted rootfs; password [redacted]; user:[redacted]@host; [redacted]",
+      );
+      // Long secrets are hidden wherever they occur, inside words too.
+      registerSecret("hunter2-and-more");
+      expect(redact("ahunter2-and-moreb")).to.equal("a[redacted]b");
+    });
     it("leaves root@host whole when the password is root: it names the host, it hides nothing", () => {
       registerSecret("root");
       registerIdentifier("root@10.0.0.5:22");
