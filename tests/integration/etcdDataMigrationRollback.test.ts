@@ -136,6 +136,21 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     });
   }
 
+  /**
+   * Starts a create on `name` and returns once its copy is pinned half-way (see the file comment): the inputs, and
+   * the create's outcome to come (its error, or undefined).
+   */
+  async function createBlockedMidCopy(name: string) {
+    await holdLease(name);
+    const inputs = await checked(name);
+    const attempt = p.create(inputs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await copyBlocked(name);
+    return { inputs, attempt };
+  }
+
   /** etcd active, serving exactly the seeded keys (and DEST holds neither member/ nor a temporary copy). */
   async function servesEverything(name: string, seeded: Map<string, string>): Promise<void> {
     expect(await unitActive(name)).to.equal("active");
@@ -156,13 +171,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
 
   it("restarts etcd on the source data when sshd is killed mid-copy; the next create completes", async () => {
     const seeded = await prepare("host1");
-    await holdLease("host1");
-    const inputs = await checked("host1");
-    const attempt = p.create(inputs).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    await copyBlocked("host1");
+    const { inputs, attempt } = await createBlockedMidCopy("host1");
     expect(await unitActive("host1")).to.equal("inactive"); // the migration stopped it
     await sim.killSshd("host1", { restartAfterMs: 500 });
     // The script outlives its session; once cp can go on, its next progress line fails (no reader): it rolls back.
@@ -185,13 +194,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
   it("restarts etcd on the source data when the disk fills during the copy; the next create completes", async () => {
     const seeded = await prepare("host2");
     await sim.fillDisk("host2", DEST, 256 * 1024 * 1024);
-    await holdLease("host2");
-    const inputs = await checked("host2");
-    const attempt = p.create(inputs).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    await copyBlocked("host2");
+    const { inputs, attempt } = await createBlockedMidCopy("host2");
     // Another writer takes every free block of the destination's filesystem while cp waits.
     await inHost(
       "host2",
@@ -213,13 +216,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
 
   it("restarts etcd on the source data when the copy does not verify; the next create completes", async () => {
     const seeded = await prepare("host3");
-    await holdLease("host3");
-    const inputs = await checked("host3");
-    const attempt = p.create(inputs).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    await copyBlocked("host3");
+    const { inputs, attempt } = await createBlockedMidCopy("host3");
     // Something writes into the copy behind cp's back: it no longer matches the source.
     await sh("host3", `for t in ${DEST}/.member.tmp-*; do echo stray > "$t/stray"; done`);
     await releaseLease("host3");
@@ -236,13 +233,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
 
   it("reports a migration script killed by SIGKILL at once, saying etcd may be stopped and what to run; the next create completes", async () => {
     const seeded = await prepare("host4");
-    await holdLease("host4");
-    const inputs = await checked("host4");
-    const attempt = p.create(inputs).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    await copyBlocked("host4");
+    const { inputs, attempt } = await createBlockedMidCopy("host4");
     // SIGKILL of the script's shell (not of the coreutils timeout above it): no trap runs, so nothing rolls back
     // and no outcome is recorded. The tests run one at a time, so host4's is the only migration script running.
     await sh("host4", "pkill -KILL -f '^sh -c # atomic-host:etcd-migrate v1'");
@@ -273,13 +264,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
 
   it("rolls back and restarts etcd on SIGTERM, the signal the host-side bound sends first; the next create completes", async () => {
     const seeded = await prepare("host6");
-    await holdLease("host6");
-    const inputs = await checked("host6");
-    const attempt = p.create(inputs).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    await copyBlocked("host6");
+    const { inputs, attempt } = await createBlockedMidCopy("host6");
     // What coreutils timeout does when the bound passes (its SIGKILL comes a grace period later). The tests run one
     // at a time, so host6's is the only migration script running.
     await sh("host6", "pkill -TERM -f '^sh -c # atomic-host:etcd-migrate v1'");
@@ -295,13 +280,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
 
   it("reports a power loss mid-copy once the host is back (new boot id), with etcd serving from the source; the next create completes", async () => {
     const seeded = await prepare("host5");
-    await holdLease("host5");
-    const inputs = await checked("host5");
-    const attempt = p.create(inputs).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    await copyBlocked("host5");
+    const { inputs, attempt } = await createBlockedMidCopy("host5");
     // Every process of the host dies at once (the script, cp, the lease holder); the host stays down a moment.
     await sim.kill("host5");
     await sleep(1000);
