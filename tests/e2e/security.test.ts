@@ -176,19 +176,22 @@ import { SystemContainer } from "pulumi-atomic-host";
 const config = new pulumi.Config();
 ${FROM_FILE}
 const base = { host: config.require("host"), port: config.requireNumber("port"), hostKey: config.require("hostKey") };
-const etcd = new SystemContainer("etcd", {
-  connection: { ...base, privateKey: config.requireSecret("key"), privateKeyPassword: config.requireSecret("keyPassphrase") },
-  name: "etcd",
-  image: "${REGISTRY}/etcd",
-  values: { ETCD_NAME: "node1", ETCD_INITIAL_CLUSTER_TOKEN: fromFile("valuePath")! },
-  triggers: [config.get("trigger") ?? "1"],
-});
 const flannel = new SystemContainer("flannel", {
   connection: { ...base, password: fromFile("pwPath") },
   name: "flannel",
   image: "${REGISTRY}/flannel",
   triggers: [config.get("trigger") ?? "1"],
 });
+// No migration here: the etcd container starts on an empty data dir, without flannel's network config. So flannel
+// takes its lease from the host's RPM etcd first (otherwise the order is the engine's, and flannel may wait for a
+// config that is not there).
+const etcd = new SystemContainer("etcd", {
+  connection: { ...base, privateKey: config.requireSecret("key"), privateKeyPassword: config.requireSecret("keyPassphrase") },
+  name: "etcd",
+  image: "${REGISTRY}/etcd",
+  values: { ETCD_NAME: "node1", ETCD_INITIAL_CLUSTER_TOKEN: fromFile("valuePath")! },
+  triggers: [config.get("trigger") ?? "1"],
+}, { dependsOn: [flannel] });
 const proxy = new SystemContainer("kube-proxy", {
   connection: { ...base, privateKey: fromFile("keyPath"), privateKeyPassword: fromFile("phrasePath") },
   name: "kube-proxy",

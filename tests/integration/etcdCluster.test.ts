@@ -67,9 +67,25 @@ describe("a 3-member etcd cluster in the simulator", function () {
     return new Map(json.members.map((m: { name: string; ID: string }) => [m.name, m.ID]));
   }
 
+  /**
+   * One put through `host`. Like etcd's own client (clientv3 retries a request that failed with gRPC Unavailable,
+   * code 14), it tries again while the cluster answers "unavailable": right after a member loses power, a put can
+   * time out with "possibly due to previous leader failure" until the survivors agree on the leader. Any other
+   * error, or still unavailable after 15 s, fails the test.
+   */
   async function put(host: string, key: string): Promise<void> {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
-    await etcdPost(sim.host(host).etcdClientPort, "/v3/kv/put", { key: b64(key), value: b64("v") });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await etcdPost(sim.host(host).etcdClientPort, "/v3/kv/put", { key: b64(key), value: b64("v") });
+        return;
+      } catch (err) {
+        const unavailable = /HTTP 503 .*"code":14/.test((err as Error).message);
+        if (!unavailable || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   it("is one cluster: every host's etcd.conf names it and lists the three peers", async () => {
