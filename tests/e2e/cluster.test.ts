@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { SimCluster } from "../../sim";
 import { PulumiProject, REPO, downloadAttempts, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // The examples/ programs, run as users run them (installed package, stack configuration with the key as a
 // secret), against a simulated 4-host Fedora 26 cluster: 1 etcd, 1 master, 2 workers.
@@ -62,7 +62,7 @@ for (const { method, example } of [
 
     before(async () => {
       sim = await SimCluster.start({
-        dir: fs.mkdtempSync(path.join(os.tmpdir(), `pah-e2e-${example}-`)),
+        dir: tempDir(`pah-e2e-${example}`),
         hosts: Object.keys(ROLES),
         release: 26,
         layout: "contrib",

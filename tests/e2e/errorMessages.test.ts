@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { SimCluster } from "../../sim";
 import { skipUnlessSimAvailable } from "../integration/sim/support";
 import { PulumiProject, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // The errors a person meets on a first stack, through the real CLI against simulated hosts, each saying what to
 // do: a misspelt role and a quoted port (at preview), no credentials at all (at preview, naming the atomic-host:*
@@ -48,7 +47,7 @@ describe("error messages through the Pulumi CLI", function () {
   before(async function () {
     skipUnlessSimAvailable(this);
     sim = await SimCluster.start({
-      dir: fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-errors-")),
+      dir: tempDir("pah-e2e-errors"),
       hosts: ["etcd1", "master1"],
       etcdHosts: ["etcd1"],
     });

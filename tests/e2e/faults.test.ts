@@ -2,11 +2,10 @@ import { expect } from "chai";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
-import * as os from "os";
-import * as path from "path";
 import { SimCluster, type ClusterHostEntry } from "../../sim";
 import { skipUnlessSimAvailable } from "../integration/sim/support";
 import { PulumiProject, type PulumiResult, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // Faults through the real Pulumi CLI against simulated Fedora 26 Atomic hosts: sshd killed in the middle of an
 // `up`, a host that cannot be reached, a slow reboot, an `up` interrupted with SIGINT, and an rpm-ostree
@@ -90,7 +89,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 function tmp(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `pah-faults-${tag}-`));
+  return tempDir(`pah-faults-${tag}`);
 }
 
 /** Polls `predicate` every 100 ms until it holds; fails after `timeoutMs` saying what it waited for. */

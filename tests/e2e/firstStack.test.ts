@@ -6,6 +6,7 @@ import * as path from "path";
 import { SimCluster, clusterProcesses, seedKeyValue } from "../../sim";
 import { skipUnlessSimAvailable } from "../integration/sim/support";
 import { REPO, downloadAttempts, pulumiBinDir } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // The README's "Your first stack", followed to the letter: every command of its `sh` blocks (steps 1 to 5) runs as
 // written, in order, in one shell, in a fresh folder that holds only the package's tarball (npm pack of this tree,
@@ -115,7 +116,7 @@ describe("the README's first stack, followed to the letter", function () {
 
   before(function () {
     skipUnlessSimAvailable(this);
-    workspace = fs.mkdtempSync(path.join(os.tmpdir(), "pah-first-"));
+    workspace = tempDir("pah-first");
     execFileSync("npm", ["pack", "--silent", "--pack-destination", workspace], {
       cwd: REPO,
       stdio: ["ignore", "ignore", "inherit"],

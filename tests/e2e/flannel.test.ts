@@ -1,9 +1,8 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { SimCluster } from "../../sim";
 import { PulumiProject, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // The guide's flanneld system container through the real Pulumi CLI, on a kubernetes/contrib host whose
 // /etc/sysconfig/flanneld names the cluster's etcd. flanneld is ready only once it has a lease, which needs the
@@ -31,7 +30,7 @@ describe("flanneld through the Pulumi CLI, before and after etcd holds the netwo
 
   before(async () => {
     sim = await SimCluster.start({
-      dir: fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-flannel-")),
+      dir: tempDir("pah-e2e-flannel"),
       hosts: ["etcd1", "node1"],
       release: 26,
       layout: "contrib",

@@ -1,9 +1,8 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { SimCluster } from "../../sim";
 import { PulumiProject, downloadAttempts, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // The migration guide's package-layering commands through the real Pulumi CLI, against two simulated Fedora 26
 // hosts (a master and a worker), from an installed copy of this package (npm pack), with the SSH key as a stack
@@ -77,7 +76,7 @@ describe("LayeredPackage through the Pulumi CLI", function () {
 
   before(async () => {
     sim = await SimCluster.start({
-      dir: fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-lp-")),
+      dir: tempDir("pah-e2e-lp"),
       hosts: [...HOSTS],
       release: 26,
       rebootDownMs: 1500,

@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as http from "http";
-import * as os from "os";
 import * as path from "path";
 import { SimCluster, etcdPost } from "../../sim";
 import { skipUnlessSimAvailable } from "../integration/sim/support";
 import { PulumiProject, REPO, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // A live cluster migrated through the real Pulumi CLI with the system-containers example: a 3-member etcd cluster
 // (atomic-host-sim --etcd-cluster: Debian's real etcd, contrib's etcd.conf), 1 master, 2 workers, while a client
@@ -141,7 +141,7 @@ describe("a live cluster (3 etcd members, 1 master, 2 workers) migrated with sys
   before(async function () {
     skipUnlessSimAvailable(this);
     sim = await SimCluster.start({
-      dir: fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-live-")),
+      dir: tempDir("pah-e2e-live"),
       hosts: Object.keys(ROLES),
       release: 26,
       layout: "contrib",

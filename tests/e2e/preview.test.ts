@@ -1,11 +1,10 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { unwrapPlanLines } from "../../provider/atomic";
 import { SimCluster } from "../../sim";
 import { publishImage } from "../../sim/catalog";
 import { PulumiProject, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // The preview is the plan: for every resource, at create and after every kind of drift a refresh records, the
 // commands `pulumi preview` shows are the mutating commands `pulumi up` then runs (the host's commands.log), in
@@ -172,7 +171,7 @@ describe("pulumi preview shows what pulumi up runs", function () {
 
   before(async () => {
     sim = await SimCluster.start({
-      dir: fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-preview-")),
+      dir: tempDir("pah-e2e-preview"),
       hosts: ["etcd1", "worker1"],
       release: 26,
       etcdHosts: ["etcd1"],

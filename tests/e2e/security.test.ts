@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { SimCluster, type ClusterHostEntry } from "../../sim";
 import { PulumiProject, writeProgram, type PulumiResult } from "../helpers/pulumi";
 import { skipUnlessSimAvailable } from "../integration/sim/support";
+import { tempDir } from "../helpers/tempDirs";
 
 // Credentials through the real Pulumi CLI against one simulated host with a root password: given per resource
 // (in `connection`) and per stack (`atomic-host:*` secrets read by the provider's `configure`). After every
@@ -122,8 +122,8 @@ describe("credentials through the Pulumi CLI", function () {
 
   before(async function () {
     skipUnlessSimAvailable(this);
-    workDir = fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-sec-"));
-    simDir = fs.mkdtempSync(path.join(os.tmpdir(), "ahs-sec-"));
+    workDir = tempDir("pah-e2e-sec");
+    simDir = tempDir("ahs-sec");
     // The contrib layout holds flannel's network config in etcd, as a running cluster does: flanneld starts only
     // once it gets a lease.
     sim = await SimCluster.start({ dir: simDir, hosts: 1, password: PASSWORD, layout: "contrib" });

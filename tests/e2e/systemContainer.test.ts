@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { SimCluster } from "../../sim";
 import { publishImage } from "../../sim/catalog";
 import { PulumiProject, downloadAttempts, pulumiBinDir, writeProgram } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tempDirs";
 
 // The migration guide's master sequence and etcd (with --storage=ostree) through the real Pulumi CLI, against a
 // simulated Fedora 26 host, from an installed copy of this package (npm pack), with the SSH key as a stack secret.
@@ -41,7 +41,7 @@ describe("SystemContainer through the Pulumi CLI", function () {
   const commands = () => sim.readCommandsLog("host1").map((e) => e.command);
 
   before(async () => {
-    sim = await SimCluster.start({ dir: fs.mkdtempSync(path.join(os.tmpdir(), "pah-e2e-sc-")), hosts: 1 });
+    sim = await SimCluster.start({ dir: tempDir("pah-e2e-sc"), hosts: 1 });
     const h = sim.hosts[0]!;
     key = fs.readFileSync(h.privateKeyPath, "utf8");
     project = new PulumiProject(writeProgram("sc-e2e", PROGRAM));

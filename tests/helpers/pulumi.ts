@@ -6,6 +6,7 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { tempDir } from "./tempDirs";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -40,7 +41,7 @@ export class PulumiProject {
     readonly dir: string,
     extraEnv: NodeJS.ProcessEnv = {},
   ) {
-    this.backend = fs.mkdtempSync(path.join(os.tmpdir(), "pah-state-"));
+    this.backend = tempDir("pah-state");
     const bin = pulumiBinDir();
     this.env = {
       ...process.env,
@@ -137,8 +138,7 @@ let packedInstall: string | undefined;
  */
 export function installedPackageModules(): string {
   if (packedInstall) return packedInstall;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pah-installed-"));
-  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir("pah-installed");
   const tgz = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], {
     cwd: REPO,
     encoding: "utf8",
@@ -169,7 +169,7 @@ export function installedPackageModules(): string {
 
 /** Writes a Pulumi project (Pulumi.yaml + index.ts) into a new temp folder linked to the installed package. */
 export function writeProgram(name: string, source: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pah-prog-${name}-`));
+  const dir = tempDir(`pah-prog-${name}`);
   fs.writeFileSync(
     path.join(dir, "Pulumi.yaml"),
     `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`,

@@ -14,10 +14,17 @@ export const REPO = path.resolve(__dirname, "../../..");
 
 let compiledDir: string | undefined;
 
+/** Every temp folder this process made (the compiled tools, each sandbox): removed when the process exits. */
+const madeDirs: string[] = [];
+process.once("exit", () => {
+  for (const d of madeDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** Compile sim/tools/{atomic,rpm-ostree}.ts (and what they import) once; returns the output root. */
 export function compiledTools(): string {
   if (compiledDir) return compiledDir;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "sim-tools-build-"));
+  madeDirs.push(out);
   execFileSync(
     process.execPath,
     [
@@ -96,6 +103,7 @@ export const FIXED_CLOCK = "2017-11-20T10:11:12Z";
 
 export function makeSandbox(opts: { atomicHost?: boolean; clock?: string } = {}): Sandbox {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-tools-"));
+  madeDirs.push(dir);
   const root = path.join(dir, "root");
   const hostDir = path.join(dir, "host");
   const clusterDir = path.join(dir, "cluster");
