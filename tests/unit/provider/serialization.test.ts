@@ -15,7 +15,8 @@ describe("the serialized provider", () => {
   for (const kind of ["SystemContainer", "LayeredPackage", "EtcdDataMigration", "HealthGate"] as const) {
     it(`${kind}: captures no client, config or secret, and runs check after a round trip`, async () => {
       const { text, loaded } = await roundTrip(kind);
-      expect(text.length).to.be.lessThan(4000);
+      // Stored twice in every resource's state: kept small (2.1 KB; seven `async` methods made it 2.9 KB).
+      expect(text.length).to.be.lessThan(2300);
       expect(text).to.include('require("pulumi-atomic-host/provider/handlers")');
       expect(text).not.to.match(/ssh2|privateKey\s*:/);
       const result = await loaded.check!({}, { connection: { host: "bad host;" } } as any);
