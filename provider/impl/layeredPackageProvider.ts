@@ -34,18 +34,22 @@ import {
   recordOfStatus,
   type LayeredPackageRecord,
   type RpmOstreeCapabilities,
+  type RpmOstreeOutcome,
   type RpmOstreeStatus,
   stableJson,
 } from "../atomic";
 import type { LayeredPackageInputs, LayeredPackageOutputs, ResourceHandler } from "../types";
 import {
+  RemoteError,
   isRemoteError,
   messageOf,
+  tailLines,
   readBootId,
   requireSuccess,
   quoteCommand,
   withHostLock,
   type Connection,
+  type ExecResult,
 } from "../ssh";
 import {
   PartialFailure,
@@ -116,6 +120,20 @@ function outputsFrom(
   }) as Outputs;
 }
 
+/** A failed transaction's error: what it means for the host, then what rpm-ostree said and the advice. */
+function transactionFailure(out: ExecResult, summary: string, kind: RpmOstreeOutcome["kind"]): RemoteError {
+  return new RemoteError({
+    kind: "command",
+    host: out.host,
+    summary,
+    command: out.command,
+    exitCode: out.exitCode,
+    signal: out.signal,
+    stderrTail: tailLines(out.stderr),
+    hint: rpmOstreeFailureAdvice(kind),
+  });
+}
+
 /** Runs the planned transaction, re-planning when the host moved under us (busy, already requested). */
 async function converge(
   conn: Connection,
@@ -127,11 +145,8 @@ async function converge(
   for (let attempt = 0; attempt < 5; attempt++) {
     const status = await idleStatus(conn);
     if (attempt === 0) onFirstStatus(status);
-    const plan = planLayeringTransaction(
-      { packages: inputs.packages, rebase: inputs.rebase, managed },
-      status,
-      caps,
-    );
+    const planned = { packages: inputs.packages, rebase: inputs.rebase, managed };
+    const plan = planLayeringTransaction(planned, status, caps);
     if (plan.kind === "none") return attempt > 0;
     if (plan.kind === "blocked") throw refusal(conn, plan.reason);
     if (plan.kind === "busy") continue;
@@ -165,6 +180,28 @@ async function converge(
       case "refsEqual":
         progress(conn, `rpm-ostree: ${outcome.message.trim()}; reading the status again`);
         continue;
+      case "daemonGone": {
+        // rpm-ostreed died before the transaction finished. libostree adds a deployment only when it swaps the
+        // boot loader configuration, so the host has either its old deployments or the whole new one: read which.
+        const after = await readStatus(conn);
+        if (planLayeringTransaction(planned, after, caps).kind === "none") {
+          progress(conn, "rpm-ostreed went away after writing the deployment; the change is staged");
+          return true;
+        }
+        throw transactionFailure(
+          out,
+          "rpm-ostreed, the daemon running the transaction, went away before it finished (killed, crashed or " +
+            "restarted); rpm-ostree status, read after it, shows the change is not staged: the transaction " +
+            "deployed nothing",
+          outcome.kind,
+        );
+      }
+      case "noSpace":
+        throw transactionFailure(
+          out,
+          "the transaction failed: the filesystem that holds /ostree/repo is full",
+          outcome.kind,
+        );
       case "remoteNotFound":
         throw missingRemoteError(conn, plan.rebaseTo ?? "", outcome.remote);
       case "packageNotFound":
