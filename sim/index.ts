@@ -323,9 +323,18 @@ export class SimCluster {
   }
 
   /**
+   * While true, a transaction that has written its new deployment (the boot loader swap) waits before it finishes,
+   * where the real daemon cleans up (rpmostree_syscore_cleanup): `status` shows both the transaction and the new
+   * deployment.
+   */
+  holdTransactionCleanup(ref: HostRef, hold: boolean): Faults {
+    return updateFaults(this.paths(ref).dir, { holdTransactionCleanup: hold || undefined });
+  }
+
+  /**
    * Kills rpm-ostreed with SIGKILL while it runs a transaction (see `killRpmOstreed` in
-   * sim/tools/rpmostree/state.ts): the transaction ends unfinished, having deployed nothing if it was held or had
-   * not yet swapped the boot loader configuration; its client fails with "Bus owner changed, aborting.", and the
+   * sim/tools/rpmostree/state.ts): the transaction ends unfinished, having deployed nothing if it was held at its
+   * start (`holdTransaction`), or with its whole new deployment if held in its cleanup; its client fails with "Bus owner changed, aborting.", and the
    * next request gets a fresh daemon. Returns the pid killed, undefined when no transaction was running.
    */
   killRpmOstreed(ref: HostRef): number | undefined {

@@ -43,11 +43,14 @@ describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk
   this.timeout(10 * 60_000);
   const clusters: SimCluster[] = [];
   let logSpy: typeof console.log;
+  /** The provider's progress lines. */
+  const progress: string[] = [];
 
   before(function () {
     skipUnlessSimAvailable(this);
     logSpy = console.log;
     console.log = (...args: unknown[]) => {
+      progress.push(args.map(String).join(" "));
       if (process.env.LAYERED_PACKAGE_TEST_VERBOSE) logSpy(...args);
     };
   });
@@ -57,6 +60,7 @@ describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk
     await closeAll();
     for (const sim of clusters) {
       sim.holdTransaction(sim.hosts[0]!, false);
+      sim.holdTransactionCleanup(sim.hosts[0]!, false);
       await sim.stop();
       fs.rmSync(sim.dir, { recursive: true, force: true });
     }
@@ -79,7 +83,10 @@ describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk
   async function status(sim: SimCluster, h: ClusterHostEntry) {
     const r = await inHost(sim, h, "rpm-ostree status --json");
     expect(r.exitCode, r.stderr).to.equal(0);
-    return JSON.parse(r.stdout) as { transaction: unknown; deployments: { checksum: string }[] };
+    return JSON.parse(r.stdout) as {
+      transaction: unknown;
+      deployments: { checksum: string; origin: string; booted: boolean }[];
+    };
   }
 
   async function workerInputs(h: ClusterHostEntry) {
@@ -146,6 +153,28 @@ describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk
     expect(sim.bootId(h)).to.equal(bootId);
     expect(transactions(sim, h)).to.deep.equal([[WORKER_REBASE, 1]]);
     await expectNextCreateConverges(sim, h, 1);
+  });
+
+  it("converges without a second transaction when rpm-ostreed is killed after writing the deployment, in its cleanup", async () => {
+    const { sim, h } = await host("lp-kill-daemon-cleanup");
+    const bootId = sim.bootId(h);
+    progress.length = 0;
+    sim.holdTransactionCleanup(h, true);
+    const created = provider.create(await workerInputs(h)) as Promise<{ outs: any }>;
+    created.catch(() => undefined);
+    await until("the new deployment written, the transaction still running", async () => {
+      const st = await status(sim, h);
+      return st.transaction !== null && st.deployments[0]!.origin === F27 && !st.deployments[0]!.booted;
+    });
+    expect(sim.killRpmOstreed(h), "the pid of the daemon running the transaction").to.be.a("number");
+    sim.holdTransactionCleanup(h, false);
+    const r = await created;
+    expect(progress.join("\n")).to.include("rpm-ostreed went away after writing the deployment");
+    expect(r.outs.booted.origin).to.equal(F27);
+    expect(r.outs.layeredPackages).to.deep.equal(["flannel", "kubernetes-node"]);
+    expect(sim.bootId(h)).to.not.equal(bootId);
+    // The killed transaction (its client failed) is the only one: the deployment it wrote was booted as it was.
+    expect(transactions(sim, h)).to.deep.equal([[WORKER_REBASE, 1]]);
   });
 
   it("fails create with libostree's free-space message naming the host when /ostree/repo's filesystem is full, staging nothing; after room is made the next create converges", async () => {

@@ -347,6 +347,10 @@ export class RpmOstreeTool {
       });
       for (const line of outcome.lines) this.io.out(line);
       const changed = outcome.exit === 0 && outcome.state !== undefined;
+      // The deployment is written (the boot loader swap); the real daemon then cleans up (rpmostree_syscore_cleanup,
+      // rpmostree-sysroot-core.c:406 v2017.10: the package cache, the repo's unused objects) before Finished, a
+      // window in which it can die with the new deployment in place. The holdTransactionCleanup fault holds it there.
+      while (changed && holdTransactionFault(this.hostDir, "cleanup")) sleepMs(100);
       // The daemon reboots after a successful transaction with the reboot option (rpmostreed-transaction-types.c
       // `rpmostreed_reboot`), whether or not a client still listens.
       if (changed && reboot) {

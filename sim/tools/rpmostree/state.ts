@@ -150,13 +150,14 @@ export function killRpmOstreed(hostDir: string, signal: NodeJS.Signals = "SIGKIL
   return t.pid;
 }
 
-/** `state/faults.json` `holdTransaction`: a transaction keeps the lock while it is true. */
-export function holdTransactionFault(hostDir: string): boolean {
+/**
+ * `state/faults.json` `holdTransaction` (stage "start": a transaction waits before it changes anything) or
+ * `holdTransactionCleanup` (stage "cleanup": it waits after writing its deployment, before it finishes).
+ */
+export function holdTransactionFault(hostDir: string, stage: "start" | "cleanup" = "start"): boolean {
   try {
-    return (
-      JSON.parse(fs.readFileSync(path.join(stateDir(hostDir), "faults.json"), "utf8")).holdTransaction ===
-      true
-    );
+    const faults = JSON.parse(fs.readFileSync(path.join(stateDir(hostDir), "faults.json"), "utf8"));
+    return (stage === "start" ? faults.holdTransaction : faults.holdTransactionCleanup) === true;
   } catch {
     return false;
   }

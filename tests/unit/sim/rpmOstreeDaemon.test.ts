@@ -135,6 +135,24 @@ describe("rpm-ostree stand-in: the daemon runs the transaction", function () {
     expect(statusJson(sb).deployments[0]["requested-packages"]).to.deep.equal(["htop"]);
   });
 
+  it("keeps the new deployment when rpm-ostreed is killed in its cleanup, after the boot loader swap", async () => {
+    const sb = f26Host();
+    fs.writeFileSync(
+      path.join(sb.hostDir, "state/faults.json"),
+      JSON.stringify({ holdTransactionCleanup: true }),
+    );
+    const c = client(sb, ["install", "htop"]);
+    await until("the deployment to be written", () => loadState(sb.hostDir).deployments.length === 2);
+    expect(killRpmOstreed(sb.hostDir)).to.be.a("number");
+    const r = await c.done;
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.equal("error: Bus owner changed, aborting.\n");
+    const after = statusJson(sb);
+    expect(after.transaction).to.equal(null);
+    expect(after.deployments[0]["requested-packages"]).to.deep.equal(["htop"]);
+    expect(after.deployments[0].booted).to.equal(false);
+  });
+
   it("refuses a transaction when the repo's filesystem is below core.min-free-space-percent, deploying nothing", () => {
     // The machine's real disk, measured by statfs, is far from 99 % free: libostree's check refuses at once.
     const sb = f26Host();
