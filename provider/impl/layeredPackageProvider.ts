@@ -6,6 +6,8 @@
  * - create/update: under the host's lock: `rpm-ostree --version` (which flags exist), `rpm-ostree status
  *           --json`; wait for a transaction someone else runs; ONE transaction for the whole change (install,
  *           uninstall, rebase); reboot per the policy and wait for a new boot id; verify the booted deployment.
+ *           A transaction whose rpm-ostreed died reads the status again: a change already staged goes on to the
+ *           reboot, one that is not fails saying nothing was deployed (the next `up` runs it again).
  *           A reboot that does not come back in time fails with the resource id and a partial state, so the
  *           next `up` verifies and continues without a second transaction.
  * - read:   booted and pending deployments (and the rpm-ostree version, for the flags); a declared package no

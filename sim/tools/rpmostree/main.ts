@@ -543,7 +543,8 @@ export class RpmOstreeTool {
 
   /**
    * libostree's free-space check at the start of a repo transaction (space.ts): on a full disk the transaction
-   * fails here, before anything is written, and the deployments stay as they were.
+   * fails here, before anything is written, and the deployments stay as they were. Deviation: the progress lines a
+   * real install prints before its commit (checkout, rpm-md, import) are not printed when it fails here.
    */
   private requireRepoSpace(): void {
     const err = repoSpaceError(this.env);
