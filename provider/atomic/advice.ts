@@ -78,7 +78,7 @@ export function rpmOstreeFailureAdvice(kind: RpmOstreeOutcome["kind"]): string {
       );
     case "noSpace":
       return (
-        "free space on the filesystem that holds /ostree/repo (`df -h /sysroot`; /var is on it too), then run " +
+        "free space on the filesystem that holds /ostree/repo (`df -h /sysroot /boot`; /var is on /sysroot too), then run " +
         "pulumi up again: libostree checks the space before each repo transaction, so a full disk stops the " +
         "transaction before it deploys anything, and the next up reads `rpm-ostree status` before acting"
       );

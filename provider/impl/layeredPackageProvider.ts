@@ -201,7 +201,9 @@ async function converge(
       case "noSpace":
         throw transactionFailure(
           out,
-          "the transaction failed: the filesystem that holds /ostree/repo is full",
+          /min-free-space/.test(outcome.message)
+            ? "the transaction failed: the filesystem that holds /ostree/repo is full"
+            : "the transaction failed: a filesystem it writes to is full (/ostree/repo's, or /boot for a new kernel)",
           outcome.kind,
         );
       case "remoteNotFound":
