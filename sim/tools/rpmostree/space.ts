@@ -7,8 +7,9 @@
  * `ostree_repo_prepare_transaction` (ostree-repo-commit.c:1087-1108, v2017.12) first measures the repo's filesystem
  * with `fstatvfs` and refuses to start when the free blocks are at or below `core.min-free-space-percent` of the
  * total (default 3, ostree-repo.c:2225-2237): "min-free-space-percent '3%' would be exceeded, 89.2 MB available" is
- * what an F26 Atomic host printed for a rebase (coreos/rpm-ostree#958, 2017-08). So on a full disk the real tools
- * stop there, before anything is written or deployed, and the `ENOSPC` a plain write would get never surfaces.
+ * what an F26 Atomic host printed for a rebase (coreos/rpm-ostree#958, 2017-08). So on a full repo filesystem the
+ * real tools stop there, before anything is written or deployed, rather than meet `ENOSPC` in a write (which still
+ * happens where the check does not look: /boot, ostreedev/ostree#1648; not simulated).
  *
  * Here the measurement is real too: `statfs` of the host's `/ostree/repo`, which a test fills with the simulator's
  * `fillDisk` (a size-limited tmpfs) and a file written until the kernel answers ENOSPC. Deviations: the per-object
