@@ -5,7 +5,12 @@
  * |------------------------|--------------------------------------------------------------------------------|
  * | slow commands          | `faults.json` `slowMs`: the exec wrapper sleeps that long before each command   |
  * | held transaction       | `faults.json` `holdTransaction`: the rpm-ostree stand-in keeps a transaction open |
+ * |                        | before it changes anything; `holdTransactionCleanup`: after it wrote its        |
+ * |                        | deployment (the daemon's cleanup), before it finishes                           |
+ * | rpm-ostreed killed     | SIGKILL to the process running the host's transaction (`killRpmOstreed`,        |
+ * |                        | sim/tools/rpmostree/state.ts); with a held transaction it lands at a known step |
  * | full disk              | a tmpfs of N bytes mounted over a path inside the host's mount namespace        |
+ * |                        | (over /ostree/repo, rpm-ostree's transactions meet libostree's space check)     |
  * | sshd killed, host down, unreachable, host key changed | supervisor operations (see supervisor.ts)        |
  *
  * `faults.json` is owned by the host runtime (contract); tools only read it.
@@ -18,8 +23,13 @@ import { hostPathsFromDir, hostToolEnv, readJson, shQuote, writeJson } from "./h
 export interface Faults {
   /** Every SSH command on the host starts this much later, ms. */
   slowMs?: number;
-  /** While true, rpm-ostree behaves as if another client's transaction were in progress. */
+  /**
+   * While true, a transaction rpm-ostreed starts waits before it changes anything: it shows in `rpm-ostree
+   * status`, and any other request is refused as another client's transaction in progress would be.
+   */
   holdTransaction?: boolean;
+  /** While true, a transaction that has written its new deployment waits before it finishes (its cleanup). */
+  holdTransactionCleanup?: boolean;
   /** Paths with a size-limited tmpfs mounted over them (bytes), for `status`. */
   filledDisks?: { path: string; bytes: number }[];
 }

@@ -472,6 +472,7 @@ export const HOST_TOOLS = ["systemctl", "reboot", "systemd-tmpfiles", "atomic", 
 interface RpmOstreeStateModule {
   initRpmOstree(hostDir: string, opts: { release: Release; rpmOstreeVersion: RpmOstreeVersion }): unknown;
   bootPendingDeployment(hostDir: string): unknown;
+  killRpmOstreed(hostDir: string, signal?: NodeJS.Signals): number | undefined;
 }
 
 /**

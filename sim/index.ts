@@ -31,7 +31,7 @@ import {
 import type { Faults, NsExecResult } from "./faults";
 import { clearDisk, fillDisk, nsExec, updateFaults } from "./faults";
 import type { HostPaths, HostStatus } from "./host";
-import { hostPaths, readJson, requestSupervisor, sshFingerprint } from "./host";
+import { hostPaths, loadRpmOstreeState, readJson, requestSupervisor, sshFingerprint } from "./host";
 import type { CommandLogEntry } from "./tools/exec-wrapper";
 import { parseCommandsLog } from "./tools/exec-wrapper";
 
@@ -305,7 +305,6 @@ export class SimCluster {
     return updateFaults(this.paths(ref).dir, { slowMs: ms > 0 ? ms : undefined });
   }
 
-  /** Makes rpm-ostree on the host behave as if another transaction were in progress (until set false). */
   /**
    * Write flannel's network config (`/atomic.io/network/config`, a JSON string) into the cluster's etcd, or delete
    * it (null): without it no flanneld gets a lease and `systemctl start flanneld` times out. The contrib layout
@@ -315,8 +314,31 @@ export class SimCluster {
     return setFlannelNetworkConfig(this.dir, config);
   }
 
+  /**
+   * While true, a transaction rpm-ostreed starts on the host waits before it changes anything (it shows in
+   * `rpm-ostree status`, and any other request is refused as "System transaction in progress").
+   */
   holdTransaction(ref: HostRef, hold: boolean): Faults {
     return updateFaults(this.paths(ref).dir, { holdTransaction: hold || undefined });
+  }
+
+  /**
+   * While true, a transaction that has written its new deployment (the boot loader swap) waits before it finishes,
+   * where the real daemon cleans up (rpmostree_syscore_cleanup): `status` shows both the transaction and the new
+   * deployment.
+   */
+  holdTransactionCleanup(ref: HostRef, hold: boolean): Faults {
+    return updateFaults(this.paths(ref).dir, { holdTransactionCleanup: hold || undefined });
+  }
+
+  /**
+   * Kills rpm-ostreed with SIGKILL while it runs a transaction (see `killRpmOstreed` in
+   * sim/tools/rpmostree/state.ts): the transaction ends unfinished, having deployed nothing if it was held at its
+   * start (`holdTransaction`), or with its whole new deployment if held in its cleanup; its client fails with "Bus owner changed, aborting.", and the
+   * next request gets a fresh daemon. Returns the pid killed, undefined when no transaction was running.
+   */
+  killRpmOstreed(ref: HostRef): number | undefined {
+    return loadRpmOstreeState().killRpmOstreed(this.paths(ref).dir, "SIGKILL");
   }
 
   /**

@@ -70,6 +70,18 @@ export function rpmOstreeFailureAdvice(kind: RpmOstreeOutcome["kind"]): string {
         "another rpm-ostree transaction is running: wait for it (`rpm-ostree status`), or cancel a stuck one " +
         "(`rpm-ostree cancel` on 2018.1+, else restart rpm-ostreed), then run pulumi up again"
       );
+    case "daemonGone":
+      return (
+        "see why rpm-ostreed stopped (`journalctl -u rpm-ostreed`: the OOM killer, a crash, a restart); the next " +
+        "rpm-ostree command starts a fresh daemon, so run pulumi up again: it reads `rpm-ostree status` and runs " +
+        "the transaction again"
+      );
+    case "noSpace":
+      return (
+        "free space on the filesystem that holds /ostree/repo (`df -h /sysroot /boot`; /var is on /sysroot too), then run " +
+        "pulumi up again: libostree checks the space before each repo transaction, so a full disk stops the " +
+        "transaction before it deploys anything, and the next up reads `rpm-ostree status` before acting"
+      );
     default:
       return (
         "rpm-ostree refused the transaction: its words are above; `rpm-ostree status` on the host shows the " +

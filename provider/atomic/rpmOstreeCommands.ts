@@ -274,6 +274,18 @@ export type RpmOstreeOutcome =
   | { kind: "unknownOption"; message: string }
   /** No exit status: the connection dropped (a reboot?). Read the status before deciding anything. */
   | { kind: "interrupted"; message: string }
+  /**
+   * `Bus owner changed, aborting.`: rpm-ostreed went away (killed, crashed, restarted) while the client followed
+   * its transaction (rpm-ostree v2017.10 rpmostree-dbus-helpers.c `on_owner_changed`). The transaction did not
+   * finish; the deployments say whether it got as far as writing one.
+   */
+  | { kind: "daemonGone"; message: string }
+  /**
+   * The host's /ostree/repo filesystem is full: libostree refuses a repo transaction below
+   * `core.min-free-space-percent` (3 % by default; "min-free-space-percent '3%' would be exceeded, 89.2 MB
+   * available", ostree-repo-commit.c v2017.12), or a write failed with ENOSPC.
+   */
+  | { kind: "noSpace"; message: string }
   | { kind: "failed"; message: string };
 
 function quotedNames(text: string, re: RegExp): string[] {
@@ -292,6 +304,9 @@ export function classifyRpmOstreeOutcome(out: CommandOutput): RpmOstreeOutcome {
   if (out.exitCode === 0)
     return /^No change\.$/m.test(out.stdout) ? { kind: "unchanged" } : { kind: "changed" };
   if (/System transaction in progress|Transaction in progress/.test(text)) return { kind: "busy", message };
+  if (/Bus owner changed, aborting/.test(text)) return { kind: "daemonGone", message };
+  if (/min-free-space-(percent|size) '?[^ ]+'? would be exceeded|No space left on device/.test(text))
+    return { kind: "noSpace", message };
   const already = quotedNames(text, /Package\/capability '([^']+)' is already requested/g);
   if (already.length > 0) return { kind: "alreadyRequested", packages: already, message };
   const notReq = quotedNames(text, /Package\/capability '([^']+)' is not currently requested/g);

@@ -6,6 +6,8 @@
  * - create/update: under the host's lock: `rpm-ostree --version` (which flags exist), `rpm-ostree status
  *           --json`; wait for a transaction someone else runs; ONE transaction for the whole change (install,
  *           uninstall, rebase); reboot per the policy and wait for a new boot id; verify the booted deployment.
+ *           A transaction whose rpm-ostreed died reads the status again: a change already staged goes on to the
+ *           reboot, one that is not fails saying nothing was deployed (the next `up` runs it again).
  *           A reboot that does not come back in time fails with the resource id and a partial state, so the
  *           next `up` verifies and continues without a second transaction.
  * - read:   booted and pending deployments (and the rpm-ostree version, for the flags); a declared package no
@@ -34,18 +36,22 @@ import {
   recordOfStatus,
   type LayeredPackageRecord,
   type RpmOstreeCapabilities,
+  type RpmOstreeOutcome,
   type RpmOstreeStatus,
   stableJson,
 } from "../atomic";
 import type { LayeredPackageInputs, LayeredPackageOutputs, ResourceHandler } from "../types";
 import {
+  RemoteError,
   isRemoteError,
   messageOf,
+  tailLines,
   readBootId,
   requireSuccess,
   quoteCommand,
   withHostLock,
   type Connection,
+  type ExecResult,
 } from "../ssh";
 import {
   PartialFailure,
@@ -116,6 +122,20 @@ function outputsFrom(
   }) as Outputs;
 }
 
+/** A failed transaction's error: what it means for the host, then what rpm-ostree said and the advice. */
+function transactionFailure(out: ExecResult, summary: string, kind: RpmOstreeOutcome["kind"]): RemoteError {
+  return new RemoteError({
+    kind: "command",
+    host: out.host,
+    summary,
+    command: out.command,
+    exitCode: out.exitCode,
+    signal: out.signal,
+    stderrTail: tailLines(out.stderr),
+    hint: rpmOstreeFailureAdvice(kind),
+  });
+}
+
 /** Runs the planned transaction, re-planning when the host moved under us (busy, already requested). */
 async function converge(
   conn: Connection,
@@ -127,11 +147,8 @@ async function converge(
   for (let attempt = 0; attempt < 5; attempt++) {
     const status = await idleStatus(conn);
     if (attempt === 0) onFirstStatus(status);
-    const plan = planLayeringTransaction(
-      { packages: inputs.packages, rebase: inputs.rebase, managed },
-      status,
-      caps,
-    );
+    const planned = { packages: inputs.packages, rebase: inputs.rebase, managed };
+    const plan = planLayeringTransaction(planned, status, caps);
     if (plan.kind === "none") return attempt > 0;
     if (plan.kind === "blocked") throw refusal(conn, plan.reason);
     if (plan.kind === "busy") continue;
@@ -165,6 +182,30 @@ async function converge(
       case "refsEqual":
         progress(conn, `rpm-ostree: ${outcome.message.trim()}; reading the status again`);
         continue;
+      case "daemonGone": {
+        // rpm-ostreed died before the transaction finished. libostree adds a deployment only when it swaps the
+        // boot loader configuration, so the host has either its old deployments or the whole new one: read which.
+        const after = await readStatus(conn);
+        if (planLayeringTransaction(planned, after, caps).kind === "none") {
+          progress(conn, "rpm-ostreed went away after writing the deployment; the change is staged");
+          return true;
+        }
+        throw transactionFailure(
+          out,
+          "rpm-ostreed, the daemon running the transaction, went away before it finished (killed, crashed or " +
+            "restarted); rpm-ostree status, read after it, shows the change is not staged: the transaction " +
+            "deployed nothing",
+          outcome.kind,
+        );
+      }
+      case "noSpace":
+        throw transactionFailure(
+          out,
+          /min-free-space/.test(outcome.message)
+            ? "the transaction failed: the filesystem that holds /ostree/repo is full"
+            : "the transaction failed: a filesystem it writes to is full (/ostree/repo's, or /boot for a new kernel)",
+          outcome.kind,
+        );
       case "remoteNotFound":
         throw missingRemoteError(conn, plan.rebaseTo ?? "", outcome.remote);
       case "packageNotFound":

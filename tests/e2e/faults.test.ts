@@ -66,6 +66,27 @@ const ADD_F27_REMOTE =
   "cat >/dev/null; ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary " +
   "fedora-atomic-27 https://kojipkgs.fedoraproject.org/atomic/27";
 
+/**
+ * The guide's worker layering, then a LayeredPackage that waits for it (a tool added afterwards), so that an `up`
+ * interrupted during the first transaction leaves the second not begun.
+ */
+const LAYERING_CHAIN_PROGRAM = `
+import * as pulumi from "@pulumi/pulumi";
+import { LayeredPackage } from "pulumi-atomic-host";
+
+const config = new pulumi.Config();
+const h = config.requireObject<{ host: string; port: number; hostKey: string }>("host");
+const connection = { host: h.host, port: h.port, hostKey: h.hostKey };
+const worker = new LayeredPackage("worker-packages", {
+  connection,
+  packages: ["kubernetes-node", "flannel"],
+  rebase: "${F27}",
+});
+const tools = new LayeredPackage("tools", { connection, packages: ["htop"] }, { dependsOn: [worker] });
+export const booted = tools.booted;
+export const layered = tools.layeredPackages;
+`;
+
 /** The guide's worker command (kubernetes-node and flannel, rebased to Fedora 27) on one host. */
 const WORKER_LAYERING_PROGRAM = `
 import * as pulumi from "@pulumi/pulumi";
@@ -132,12 +153,13 @@ async function stackFor(
 
 /**
  * `pulumi up --yes` that gets SIGINT (and, with `twice`, a second one: terminate) as soon as `when` holds, so
- * the interruption lands in the middle of the host's work however long the CLI took to get there.
+ * the interruption lands in the middle of the host's work however long the CLI took to get there. `afterSignal`
+ * then runs with the CLI's output so far (to release a fault once the CLI has acknowledged the signal, say).
  */
 function upInterrupted(
   p: PulumiProject,
-  when: () => boolean,
-  opts: { twice?: boolean } = {},
+  when: () => boolean | Promise<boolean>,
+  opts: { twice?: boolean; afterSignal?: (output: () => string) => Promise<void> } = {},
 ): Promise<PulumiResult & { signalled: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn("pulumi", ["up", "--yes", "--non-interactive"], { cwd: p.dir, env: p.env });
@@ -145,28 +167,34 @@ function upInterrupted(
     let stderr = "";
     let output = "";
     let signalled = 0;
+    let closed = false;
+    let watchError: unknown;
     child.stdout.on("data", (d) => ((stdout += d), (output += d)));
     child.stderr.on("data", (d) => ((stderr += d), (output += d)));
     child.stdin.end();
-    const poll = setInterval(() => {
-      if (signalled === 0 && when()) {
-        child.kill("SIGINT");
-        signalled = 1;
-        if (opts.twice)
-          setTimeout(() => {
-            if (child.exitCode === null) {
-              child.kill("SIGINT");
-              signalled = 2;
-            }
-          }, 500);
+    const watch = async () => {
+      while (!closed && !(await when())) await sleep(100);
+      if (closed) return;
+      child.kill("SIGINT");
+      signalled = 1;
+      if (opts.twice) {
+        await sleep(500);
+        if (child.exitCode === null) {
+          child.kill("SIGINT");
+          signalled = 2;
+        }
       }
-    }, 100);
+      await opts.afterSignal?.(() => output);
+    };
+    const watching = watch().catch((e: unknown) => (watchError = e));
     const killer = setTimeout(() => child.kill("SIGKILL"), 600_000);
     child.on("error", reject);
     child.on("close", (code) => {
-      clearInterval(poll);
+      closed = true;
       clearTimeout(killer);
-      resolve({ code, stdout, stderr, output, signalled });
+      void watching.then(() =>
+        watchError === undefined ? resolve({ code, stdout, stderr, output, signalled }) : reject(watchError),
+      );
     });
   });
 }
@@ -521,6 +549,154 @@ describe("faults through the Pulumi CLI against simulated hosts", function () {
         // flanneld, installed before the CLI was killed, was adopted by the new create, not installed again.
         expect(installedNames("terminated").sort()).to.deep.equal([...CONTAINERS].sort());
         expectNoChanges(await p.run(["up", "--yes"]), CONTAINERS.length);
+      });
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------------------------
+  describe("LayeredPackage: up interrupted with SIGINT during the rpm-ostree transaction", () => {
+    let sim: SimCluster;
+    const projects: PulumiProject[] = [];
+    const rebases = (host: string) => sim.readCommandsLog(host).filter((e) => e.command === WORKER_REBASE);
+    const transactions = (host: string) =>
+      sim.readCommandsLog(host).filter((e) => TRANSACTION.test(e.command));
+
+    async function status(host: string): Promise<{ transaction: unknown; deployments: any[] }> {
+      return JSON.parse((await sim.exec(host, "cat >/dev/null; rpm-ostree status --json")).stdout);
+    }
+
+    async function project(name: string, host: string): Promise<PulumiProject> {
+      const p = await stackFor(name, LAYERING_CHAIN_PROGRAM, sim, { host: hostConfig(sim.host(host)) });
+      projects.push(p);
+      return p;
+    }
+
+    /** Both resources' packages are layered in the booted Fedora 27 deployment, nothing pending. */
+    async function expectConverged(p: PulumiProject, host: string): Promise<void> {
+      const booted = (await status(host)).deployments.find((d) => d.booted);
+      expect(booted.origin).to.equal(F27);
+      expect([...booted.packages].sort()).to.deep.equal(["flannel", "htop", "kubernetes-node"]);
+      const outs = JSON.parse((await p.ok(["stack", "output", "--json"])).stdout);
+      expect(outs.booted.origin).to.equal(F27);
+      expect(outs.layered).to.deep.equal(["flannel", "htop", "kubernetes-node"]);
+    }
+
+    before(async () => {
+      sim = await SimCluster.start({
+        dir: tmp("lp-sigint"),
+        hosts: ["graceful", "terminated"],
+        etcdHosts: [],
+        rebootDownMs: 1500,
+      });
+      for (const h of ["graceful", "terminated"])
+        expect((await sim.exec(h, ADD_F27_REMOTE)).exitCode).to.equal(0);
+    });
+
+    after(async () => {
+      for (const h of ["graceful", "terminated"]) sim?.holdTransaction(h, false);
+      await stopCluster(sim);
+      for (const p of projects) p.cleanup();
+    });
+
+    describe("once (cancel)", () => {
+      let p: PulumiProject;
+      before(async () => {
+        p = await project("faults-lp-sigint", "graceful");
+      });
+
+      it("finishes the transaction in flight and its reboot, starts no other resource, and leaves no pending operation", async () => {
+        // Held, the rebase transaction is running on the host when the signal comes; it is released once the CLI
+        // has said it is cancelling, and the create in flight then finishes.
+        sim.holdTransaction("graceful", true);
+        const r = await upInterrupted(p, async () => (await status("graceful")).transaction !== null, {
+          afterSignal: async (output) => {
+            await until("the CLI to acknowledge the signal", () => output().includes("received; cancelling"));
+            sim.holdTransaction("graceful", false);
+          },
+        });
+        show("up interrupted during the transaction", r);
+        expect(r.signalled).to.equal(1);
+        expect(r.code, r.output).to.not.equal(0);
+        expect(r.output).to.include("error: update canceled");
+        const state = await p.exportState();
+        expect(state.deployment.pending_operations ?? []).to.deep.equal([]);
+        const recorded = (state.deployment.resources as any[])
+          .filter((x) => x.type === "pulumi-nodejs:dynamic/atomic-host:LayeredPackage")
+          .map((x) => x.urn.split("::").pop());
+        expect(recorded).to.deep.equal(["worker-packages"]);
+        // The rebase ran once, succeeded, and the host rebooted into it; htop's transaction never started.
+        expect(transactions("graceful").map((e) => [e.command, e.exitCode])).to.deep.equal([
+          [WORKER_REBASE, 0],
+        ]);
+        const booted = (await status("graceful")).deployments.find((d) => d.booted);
+        expect(booted.origin).to.equal(F27);
+      });
+
+      it("completes on the next up with htop's transaction alone, and a further up reports no changes", async () => {
+        const r = await p.run(["up", "--yes"]);
+        show("up after SIGINT", r);
+        expect(r.code, r.output).to.equal(0);
+        await expectConverged(p, "graceful");
+        expect(rebases("graceful")).to.have.length(1);
+        expect(transactions("graceful").map((e) => e.command)).to.deep.equal([
+          WORKER_REBASE,
+          "rpm-ostree install htop",
+        ]);
+        expectNoChanges(await p.run(["up", "--yes"]), 2);
+      });
+    });
+
+    describe("twice (terminate)", () => {
+      let p: PulumiProject;
+      before(async () => {
+        p = await project("faults-lp-sigterm", "terminated");
+      });
+
+      it("leaves the create in flight pending; rpm-ostreed finishes the transaction on its own", async () => {
+        sim.holdTransaction("terminated", true);
+        const r = await upInterrupted(p, async () => (await status("terminated")).transaction !== null, {
+          twice: true,
+        });
+        show("up terminated during the transaction", r);
+        expect(r.signalled).to.equal(2);
+        expect(r.code, r.output).to.not.equal(0);
+        expect(r.output).to.include("received; terminating");
+        const pending = (await p.exportState()).deployment.pending_operations ?? [];
+        expect(pending.map((o: any) => [o.type, o.resource.urn.split("::").pop()])).to.deep.equal([
+          ["creating", "worker-packages"],
+        ]);
+        // The provider is gone; the daemon still holds the transaction, and finishes it once released: the change
+        // is staged, not booted (the reboot was the provider's next step).
+        expect((await status("terminated")).transaction).to.not.equal(null);
+        sim.holdTransaction("terminated", false);
+        await until(
+          "the transaction to end on the host",
+          async () => (await status("terminated")).transaction === null,
+        );
+        const [pendingDeployment, booted] = (await status("terminated")).deployments;
+        expect(pendingDeployment.origin).to.equal(F27);
+        expect(pendingDeployment.booted).to.equal(false);
+        expect(booted.booted).to.equal(true);
+        // Its client, left following it on the host, ends with it and is logged then.
+        await until("the terminated client's commands.log line", () => rebases("terminated").length === 1);
+      });
+
+      it("recovers with refresh --clear-pending-creates, then up, without a second transaction for the staged change", async () => {
+        const refresh = await p.run(["refresh", "--clear-pending-creates", "--yes"]);
+        show("refresh --clear-pending-creates", refresh);
+        expect(refresh.code, refresh.output).to.equal(0);
+        expect((await p.exportState()).deployment.pending_operations ?? []).to.deep.equal([]);
+        const r = await p.run(["up", "--yes"]);
+        show("up after refresh", r);
+        expect(r.code, r.output).to.equal(0);
+        await expectConverged(p, "terminated");
+        // The staged rebase was booted as it was: the only rebase is the one the terminated up started.
+        expect(rebases("terminated")).to.have.length(1);
+        expect(transactions("terminated").map((e) => e.command)).to.deep.equal([
+          WORKER_REBASE,
+          "rpm-ostree install htop",
+        ]);
+        expectNoChanges(await p.run(["up", "--yes"]), 2);
       });
     });
   });

@@ -111,8 +111,8 @@ export function spawnTransactionProcess(hostDir: string, id: string, env: NodeJS
 }
 
 /**
- * Remove what transactions that finished over a minute ago left (a client still following one has long read
- * it), called when a new one starts.
+ * Remove what transactions that ended over a minute ago left (a client still following one has long read it),
+ * called when a new one starts, so while none runs: one with no outcome was killed (`killRpmOstreed`).
  */
 export function pruneFinished(hostDir: string): void {
   let entries: string[];
@@ -122,17 +122,20 @@ export function pruneFinished(hostDir: string): void {
     return;
   }
   const cutoff = Date.now() - 60_000;
+  const old = (e: string) => {
+    try {
+      return fs.statSync(path.join(daemonDir(hostDir), e)).mtimeMs < cutoff;
+    } catch {
+      return false; // removed meanwhile
+    }
+  };
+  const ids = new Set(entries.filter((e) => e.endsWith(".json")).map((e) => e.slice(0, -".json".length)));
   const finished = new Set(
-    entries
-      .filter((e) => e.endsWith(".result"))
-      .filter((e) => {
-        try {
-          return fs.statSync(path.join(daemonDir(hostDir), e)).mtimeMs < cutoff;
-        } catch {
-          return false; // removed meanwhile
-        }
-      })
-      .map((e) => e.slice(0, -".result".length)),
+    [...ids].filter((id) =>
+      entries.includes(`${id}.result`)
+        ? old(`${id}.result`)
+        : old(`${id}.json`) && (!entries.includes(`${id}.log`) || old(`${id}.log`)),
+    ),
   );
   for (const e of entries) {
     const id = e.replace(/\.(json|log|result)(\.tmp)?$/, "");

@@ -56,6 +56,7 @@ import {
 } from "./daemon";
 import { F26_TO_F27_PULL, renderDeployProgress } from "./progress";
 import { pullError } from "./remotes";
+import { repoSpaceError } from "./space";
 import { localeIsUtf8, renderStatusJson, renderStatusText } from "./status";
 import {
   holdTransactionFault,
@@ -303,9 +304,12 @@ export class RpmOstreeTool {
         return result.exit;
       }
       if (!liveTransaction(loadState(this.hostDir)) && !readResult(this.hostDir, id)) {
-        // The daemon side died without finishing (killed): the peer connection closes under the client.
+        // The daemon side died without finishing (killed, crashed): rpm-ostreed's bus name lost its owner, which
+        // the client watches for the whole transaction (rpmostree_transaction_get_response_sync,
+        // rpmostree-dbus-helpers.c:704-721 v2017.10) and answers by ending it with this error
+        // (on_owner_changed, :550-562), printed with the D-Bus error name stripped (main.c:429-430).
         drain();
-        throw new RpmOstreeError("The connection is closed");
+        throw new RpmOstreeError("Bus owner changed, aborting.");
       }
       sleepMs(20);
     }
@@ -343,6 +347,10 @@ export class RpmOstreeTool {
       });
       for (const line of outcome.lines) this.io.out(line);
       const changed = outcome.exit === 0 && outcome.state !== undefined;
+      // The deployment is written (the boot loader swap); the real daemon then cleans up (rpmostree_syscore_cleanup,
+      // rpmostree-sysroot-core.c:406 v2017.10: the package cache, the repo's unused objects) before Finished, a
+      // window in which it can die with the new deployment in place. The holdTransactionCleanup fault holds it there.
+      while (changed && holdTransactionFault(this.hostDir, "cleanup")) sleepMs(100);
       // The daemon reboots after a successful transaction with the reboot option (rpmostreed-transaction-types.c
       // `rpmostreed_reboot`), whether or not a client still listens.
       if (changed && reboot) {
@@ -436,6 +444,8 @@ export class RpmOstreeTool {
         printDiff: false,
       };
     }
+    // The new tree is committed into the system repo before it is deployed: a repo transaction (space.ts).
+    this.requireRepoSpace();
     return { lines, state: { ...s, deployments }, exit: 0, printDiff: true };
   }
 
@@ -526,6 +536,18 @@ export class RpmOstreeTool {
       return;
     }
     const err = pullError(this.env, remote, ref, base?.checksum ?? "");
+    if (err) throw new RpmOstreeError(err);
+    // Once the refs are resolved the pull opens a repo transaction (ostree-repo-pull.c:3983, v2017.12).
+    this.requireRepoSpace();
+  }
+
+  /**
+   * libostree's free-space check at the start of a repo transaction (space.ts): on a full disk the transaction
+   * fails here, before anything is written, and the deployments stay as they were. Deviation: the progress lines a
+   * real install prints before its commit (checkout, rpm-md, import) are not printed when it fails here.
+   */
+  private requireRepoSpace(): void {
+    const err = repoSpaceError(this.env);
     if (err) throw new RpmOstreeError(err);
   }
 

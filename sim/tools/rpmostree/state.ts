@@ -42,12 +42,22 @@ export function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/**
+ * Whether process `pid` still runs. A zombie does not: a killed transaction process stays one until the thread that
+ * spawned it reaps it, and that thread may be the client blocked following the very transaction (main.ts).
+ */
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // /proc/PID/stat: "PID (COMM) STATE ...", COMM may hold spaces and parentheses.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false; // gone between the two looks
   }
 }
 
@@ -122,13 +132,32 @@ export function hostRpmOstreeVersion(hostDir: string, state?: RpmOstreeState): R
   return state?.rpmOstreeVersion ?? "2017.10";
 }
 
-/** `state/faults.json` `holdTransaction`: a transaction keeps the lock while it is true. */
-export function holdTransactionFault(hostDir: string): boolean {
+/**
+ * Kills rpm-ostreed with `signal` (default SIGKILL), as `systemctl kill -s KILL rpm-ostreed.service` or the OOM
+ * killer would, while it runs a transaction: the process running the host's transaction (daemon.ts) dies at once.
+ * What follows is the real one's: nothing finishes the transaction, so libostree never swaps the bootloader
+ * configuration and no new deployment exists (the sysroot lists the deployments its boot loader entries name, and a
+ * new one is added only by that swap: `swap_bootloader`, ostree-sysroot-deploy.c:2129 at v2017.12); the client following it fails with "Bus owner changed, aborting." (main.ts);
+ * the sysroot lock dies with the process (a flock), so the record left in rpm-ostree.json names a dead pid, which
+ * {@link liveTransaction} ignores: the next client activates a fresh daemon with no transaction.
+ * Returns the pid killed, or undefined when no daemon-side transaction runs (an idle rpm-ostreed has nothing to
+ * lose; one marked by {@link beginExternalTransaction} has no process).
+ */
+export function killRpmOstreed(hostDir: string, signal: NodeJS.Signals = "SIGKILL"): number | undefined {
+  const t = liveTransaction(loadState(hostDir));
+  if (!t || t.pid === null) return undefined;
+  process.kill(t.pid, signal);
+  return t.pid;
+}
+
+/**
+ * `state/faults.json` `holdTransaction` (stage "start": a transaction waits before it changes anything) or
+ * `holdTransactionCleanup` (stage "cleanup": it waits after writing its deployment, before it finishes).
+ */
+export function holdTransactionFault(hostDir: string, stage: "start" | "cleanup" = "start"): boolean {
   try {
-    return (
-      JSON.parse(fs.readFileSync(path.join(stateDir(hostDir), "faults.json"), "utf8")).holdTransaction ===
-      true
-    );
+    const faults = JSON.parse(fs.readFileSync(path.join(stateDir(hostDir), "faults.json"), "utf8"));
+    return (stage === "start" ? faults.holdTransaction : faults.holdTransactionCleanup) === true;
   } catch {
     return false;
   }

@@ -86,8 +86,22 @@ describe("advice for a failed rpm-ostree transaction", () => {
     const o = classifyRpmOstreeOutcome(output(1, "", fixture("rpm-ostree-transaction-in-progress.stderr")));
     expect(rpmOstreeFailureAdvice(o.kind)).to.contain("rpm-ostree cancel");
   });
+  it("says where to free space when the repo's filesystem is full", () => {
+    const o = classifyRpmOstreeOutcome(
+      output(1, "", "error: min-free-space-percent '3%' would be exceeded, 0 bytes available\n"),
+    );
+    expect(o.kind).to.equal("noSpace");
+    expect(rpmOstreeFailureAdvice(o.kind)).to.contain("df -h /sysroot").and.contain("pulumi up again");
+  });
+  it("sends to the daemon's journal when rpm-ostreed went away mid-transaction", () => {
+    const o = classifyRpmOstreeOutcome(output(1, "", "error: Bus owner changed, aborting.\n"));
+    expect(o.kind).to.equal("daemonGone");
+    expect(rpmOstreeFailureAdvice(o.kind))
+      .to.contain("journalctl -u rpm-ostreed")
+      .and.contain("pulumi up again");
+  });
   it("points at status, space and the daemon's journal otherwise", () => {
-    const o = classifyRpmOstreeOutcome(output(1, "", "error: Writing rpmdb: No space left on device\n"));
+    const o = classifyRpmOstreeOutcome(output(1, "", "error: Writing rpmdb: Input/output error\n"));
     expect(o.kind).to.equal("failed");
     expect(rpmOstreeFailureAdvice(o.kind)).to.contain("journalctl -u rpm-ostreed").and.not.contain("rpmdb");
   });

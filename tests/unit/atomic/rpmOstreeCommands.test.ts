@@ -245,6 +245,24 @@ describe("classifyRpmOstreeOutcome", () => {
       { kind: "unknownOption", message: "error: Unknown option --idempotent" },
     ],
     [
+      "rpm-ostreed killed mid-transaction (rpmostree-dbus-helpers.c on_owner_changed)",
+      output(1, "", "error: Bus owner changed, aborting.\n"),
+      { kind: "daemonGone", message: "error: Bus owner changed, aborting." },
+    ],
+    [
+      "a full repo filesystem (libostree's min-free-space check, coreos/rpm-ostree#958)",
+      output(1, "", "error: min-free-space-percent '3%' would be exceeded, 89.2 MB available\n"),
+      {
+        kind: "noSpace",
+        message: "error: min-free-space-percent '3%' would be exceeded, 89.2 MB available",
+      },
+    ],
+    [
+      "a write that met ENOSPC (ostreedev/ostree#1648)",
+      output(1, "", "error: Installing kernel: regfile copy: No space left on device\n"),
+      { kind: "noSpace", message: "error: Installing kernel: regfile copy: No space left on device" },
+    ],
+    [
       "a dropped connection",
       output(null, "Writing OSTree commit... done\n"),
       { kind: "interrupted", message: "Writing OSTree commit... done" },

@@ -7,7 +7,8 @@ import { expect } from "chai";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { initRpmOstree, loadState } from "../../../sim/tools/rpmostree/state";
+import { execFileSync } from "child_process";
+import { initRpmOstree, killRpmOstreed, loadState } from "../../../sim/tools/rpmostree/state";
 import {
   RunResult,
   Sandbox,
@@ -110,6 +111,69 @@ describe("rpm-ostree stand-in: the daemon runs the transaction", function () {
     expect(r.stderr).to.equal(
       "error: Old and new refs are equal: fedora-atomic-27:fedora/27/x86_64/atomic-host\n",
     );
+  });
+
+  it("fails the client with 'Bus owner changed, aborting.' when rpm-ostreed is killed mid-transaction; nothing is deployed and the next request runs on a fresh daemon", async () => {
+    const sb = f26Host();
+    hold(sb, true);
+    const c = client(sb, ["install", "htop"]);
+    await until("the transaction to start", () => loadState(sb.hostDir).transaction !== null);
+    const before = loadState(sb.hostDir).deployments;
+    const pid = killRpmOstreed(sb.hostDir);
+    expect(pid).to.be.a("number");
+    const r = await c.done;
+    expect({ status: r.status, stderr: r.stderr }).to.deep.equal({
+      status: 1,
+      stderr: "error: Bus owner changed, aborting.\n",
+    });
+    expect(loadState(sb.hostDir).deployments).to.deep.equal(before);
+    expect(statusJson(sb).transaction).to.equal(null);
+    expect(killRpmOstreed(sb.hostDir), "nothing left to kill").to.equal(undefined);
+    // What the killed transaction left (a request and a log, no outcome) goes once it is a minute old.
+    const dir = path.join(sb.hostDir, "state/rpmostreed");
+    const killed = fs.readdirSync(dir);
+    expect(killed.filter((e) => e.endsWith(".result"))).to.deep.equal([]);
+    const longAgo = new Date(Date.now() - 120_000);
+    for (const e of killed) fs.utimesSync(path.join(dir, e), longAgo, longAgo);
+    hold(sb, false);
+    const again = sb.run("rpm-ostree", ["install", "htop"]);
+    expect(again.status, again.stderr).to.equal(0);
+    expect(statusJson(sb).deployments[0]["requested-packages"]).to.deep.equal(["htop"]);
+    expect(fs.readdirSync(dir).filter((e) => killed.includes(e))).to.deep.equal([]);
+  });
+
+  it("keeps the new deployment when rpm-ostreed is killed in its cleanup, after the boot loader swap", async () => {
+    const sb = f26Host();
+    fs.writeFileSync(
+      path.join(sb.hostDir, "state/faults.json"),
+      JSON.stringify({ holdTransactionCleanup: true }),
+    );
+    const c = client(sb, ["install", "htop"]);
+    await until("the deployment to be written", () => loadState(sb.hostDir).deployments.length === 2);
+    expect(killRpmOstreed(sb.hostDir)).to.be.a("number");
+    const r = await c.done;
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.equal("error: Bus owner changed, aborting.\n");
+    const after = statusJson(sb);
+    expect(after.transaction).to.equal(null);
+    expect(after.deployments[0]["requested-packages"]).to.deep.equal(["htop"]);
+    expect(after.deployments[0].booted).to.equal(false);
+  });
+
+  it("refuses a transaction when the repo's filesystem is below core.min-free-space-percent, deploying nothing", () => {
+    // The machine's real disk, measured by statfs, is far from 99 % free: libostree's check refuses at once.
+    const sb = f26Host();
+    const repo = sb.hostPath("ostree/repo");
+    execFileSync("ostree", [`--repo=${repo}`, "config", "set", "core.min-free-space-percent", "99"]);
+    const before = loadState(sb.hostDir).deployments;
+    const r = sb.run("rpm-ostree", ["install", "htop"]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(
+      /^error: min-free-space-percent '99%' would be exceeded, \d+\.\d (kB|MB|GB|TB) available\n$/,
+    );
+    expect(loadState(sb.hostDir).deployments).to.deep.equal(before);
+    execFileSync("ostree", [`--repo=${repo}`, "config", "set", "core.min-free-space-percent", "3"]);
+    expect(sb.run("rpm-ostree", ["install", "htop"]).status).to.equal(0);
   });
 
   it("prints status --json without a final newline", () => {

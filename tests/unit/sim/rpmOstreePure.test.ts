@@ -21,6 +21,7 @@ import {
   writeDeployment,
 } from "../../../sim/tools/rpmostree/model";
 import { parseOptions } from "../../../sim/tools/rpmostree/options";
+import { formatSize } from "../../../sim/tools/rpmostree/space";
 import {
   localeIsUtf8,
   printKv,
@@ -203,6 +204,24 @@ describe("rpm-ostree status rendering", () => {
     expect(old.split("\n").filter((l) => l.includes("package-number"))).to.have.length(1);
     expect(newer.split("\n").filter((l) => l.includes("package-number")).length).to.be.greaterThan(1);
   });
+});
+
+describe("libostree's free-space message", () => {
+  // GLib's g_format_size: SI units, one decimal; the sizes real hosts printed (coreos/rpm-ostree#958,
+  // coreos/fedora-coreos-tracker#731, ostreedev/ostree#1688).
+  const rows: [number, string][] = [
+    [0, "0 bytes"],
+    [1, "1 byte"],
+    [999, "999 bytes"],
+    [1000, "1.0 kB"],
+    [16_384, "16.4 kB"],
+    [34_078_720, "34.1 MB"],
+    [89_210_000, "89.2 MB"],
+    [5_100_000_000, "5.1 GB"],
+  ];
+  for (const [bytes, text] of rows) {
+    it(`formats ${bytes} bytes as "${text}"`, () => expect(formatSize(bytes)).to.equal(text));
+  }
 });
 
 describe("catalogue", () => {
