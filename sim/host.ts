@@ -22,7 +22,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { baseImage, packageEtcFiles } from "./catalog";
-import { writeToolEntryPoints } from "./toolClient";
+import { writeExecWrapper, writeToolEntryPoints } from "./toolClient";
 import { seedOstreeSystem } from "./tools/rpmostree/remotes";
 
 /** Fedora release of the simulated host's booted deployment. */
@@ -610,7 +610,7 @@ export async function createHost(
   writeToolEntryPoints(p, HOST_TOOLS, node);
   writeExecutable(path.join(p.bin, "etcdctl"), renderEtcdctlStub(p, spec.etcdClientPort));
   writeExecutable(path.join(p.bin, "runc"), renderRuncStub(p));
-  writeExecutable(p.execWrapper, renderExecWrapper(p));
+  writeExecWrapper(p, hostToolEnv(p), renderExecWrapper);
   writeExecutable(
     p.namespaceScript,
     renderNamespaceScript(p, spec.name, node, path.join(simDir, "supervisor.js")),

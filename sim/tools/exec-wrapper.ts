@@ -3,10 +3,12 @@
  * (`$SSH_ORIGINAL_COMMAND`) with `/bin/bash -c`, stdin/stdout/stderr passed straight through, and appends one JSON
  * line per command to `DIR/<host>/commands.log`.
  *
- * It is a small Perl script rather than node: it runs once per SSH command, and node's ~50 ms start-up would be
- * in every figure the benchmark measures (Perl starts in ~5 ms). Perl, unlike `/bin/sh`, can also tell "killed by
- * signal N" from "exited 128+N", and write the log line with one `write(2)` on an O_APPEND descriptor, which is
- * what keeps concurrent sessions' lines whole.
+ * Hosts get the compiled form, sim/tools/exec-wrapper.c (see writeExecWrapper in sim/toolClient.ts); the Perl
+ * script below is the fallback on a machine without a C compiler, with the same behaviour. Neither is node: it runs
+ * once per SSH command, and node's ~50 ms start-up would be in every figure the benchmark measures; Perl's ~15 ms
+ * of CPU was still most of an exec on a pooled connection. Both, unlike `/bin/sh`, tell "killed by signal N" from
+ * "exited 128+N", and write the log line with one `write(2)` on an O_APPEND descriptor, which is what keeps
+ * concurrent sessions' lines whole.
  */
 import type { HostPaths } from "../host";
 import { hostToolEnv } from "../host";
