@@ -6,7 +6,9 @@
  * interrupt tests.
  *
  * The kernel breaks a lease by force `/proc/sys/fs/lease-break-time` seconds (45 by default) after an open blocked
- * on it, so a pin lasts at most that long: what a test does between `copyBlocked` and `releaseLease` must fit.
+ * on it, so a pin lasts at most that long: what a test does between `copyBlocked` and `releaseLease` must fit. A
+ * write lease is granted only on a file nobody else has open: a running etcd's WAL segment cannot be pinned (stop
+ * etcd first), a file of another name in wal/ can.
  */
 import type { SimCluster } from "../../sim";
 
@@ -74,8 +76,11 @@ export function copyBlocked(sim: SimCluster, name: string, timeoutMs = 60_000): 
 
 /** Lets the holder go and waits until it has exited (the lease is gone with it): cp goes on. */
 export async function releaseLease(sim: SimCluster, name: string): Promise<void> {
-  await sh(sim, name, `touch ${LEASE_DIR}/release`);
+  // By pid (in `held`): the hosts share the machine's pid namespace, so a pgrep would see other hosts' holders.
   const pid = (await sh(sim, name, `cat ${LEASE_DIR}/held`)).trim();
+  if (!/^\d+$/.test(pid)) throw new Error(`${name}: no lease holder pid in ${LEASE_DIR}/held: ${pid}`);
+  await sh(sim, name, `touch ${LEASE_DIR}/release`);
+  // Gone, or a zombie (it may have been reparented to a host supervisor that does not reap it).
   const state = `awk '/^State:/ {print $2}' /proc/${pid}/status 2>/dev/null`;
   await waitFor(
     "the lease holder to exit",
