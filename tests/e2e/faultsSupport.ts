@@ -102,6 +102,28 @@ export const layered = worker.layeredPackages;
 export const pendingReboot = worker.pendingReboot;
 `;
 
+/**
+ * The migration guide's etcd host: the data moved to the container's layout (`EtcdDataMigration`, defaults
+ * /var/lib/etcd/member to /var/lib/etcd/etcd.etcd), then the etcd system container started on it, after the
+ * migration as the guide orders them.
+ */
+export const ETCD_MIGRATION_PROGRAM = `
+import * as pulumi from "@pulumi/pulumi";
+import { EtcdDataMigration, SystemContainer } from "pulumi-atomic-host";
+
+const config = new pulumi.Config();
+const h = config.requireObject<{ host: string; port: number; hostKey: string }>("host");
+const connection = { host: h.host, port: h.port, hostKey: h.hostKey };
+const migration = new EtcdDataMigration("etcd-data", { connection });
+const etcd = new SystemContainer(
+  "etcd",
+  { connection, name: "etcd", image: "${REGISTRY}/etcd" },
+  { dependsOn: [migration] },
+);
+export const migratedAt = migration.migratedAt;
+export const etcdUnit = etcd.unitState;
+`;
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

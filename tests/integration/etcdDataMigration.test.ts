@@ -5,6 +5,7 @@ import { SimCluster, etcdPost, type ClusterHostEntry } from "../../sim";
 import { handler } from "../../provider/handlers";
 import { closeAll } from "../../provider/ssh";
 import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "./sim/support";
+import { copyBlocked, holdLease, releaseLease } from "../helpers/copyPin";
 
 // EtcdDataMigration's provider called directly (check/create/read/update/delete), against simulated Fedora 26
 // hosts laid out by kubernetes/contrib's ansible (/etc/etcd/etcd.conf: ETCD_DATA_DIR=/var/lib/etcd; the RPM unit
@@ -17,8 +18,6 @@ const DEST = "/var/lib/etcd/etcd.etcd";
 const MEMBER = `${DEST}/member`;
 const INSTALL_ETCD_CONTAINER =
   "atomic install --system --system-package=no --storage=ostree --name=etcd registry.fedoraproject.org/f27/etcd";
-/** Where the lease helper below keeps its marker files, inside the host. */
-const LEASE_DIR = "/run/etcdmig-lease";
 
 describe("EtcdDataMigration against the simulator's real etcd", function () {
   this.timeout(6 * 60_000);
@@ -202,47 +201,6 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       ),
     );
 
-  /**
-   * Holds a Linux write lease (fcntl F_SETLEASE) on `file` inside the host: the next open(2) of it, by anyone,
-   * blocks until the lease is released (or the kernel's lease-break-time, 45 s, runs out), and the holder is told
-   * (SIGIO). That pins `cp` half-way through a copy, deterministically, with no timing guess: the files opened
-   * before are copied, this one is not. A lease needs no other open descriptor on the file, so etcd must be stopped.
-   */
-  async function holdLease(name: string, file: string): Promise<void> {
-    const perl = [
-      "use Fcntl;",
-      "my ($file, $dir) = @ARGV;",
-      '$SIG{IO} = sub { open(my $m, ">", "$dir/broken"); close($m); };',
-      'open(my $f, "<", $file) or die "open $file: $!";',
-      'fcntl($f, 1024, F_WRLCK) or die "F_SETLEASE: $!";', // 1024 = F_SETLEASE
-      'open(my $m, ">", "$dir/held.new"); print $m "$$\\n"; close($m); rename("$dir/held.new", "$dir/held");',
-      "my $until = time + 120;",
-      'until (-e "$dir/release" || time > $until) { select(undef, undef, undef, 0.05) }',
-    ].join(" ");
-    await sh(
-      name,
-      `rm -rf ${LEASE_DIR} && mkdir -p ${LEASE_DIR} && ` +
-        `setsid -f perl -e '${perl}' ${file} ${LEASE_DIR} >${LEASE_DIR}/log 2>&1 </dev/null`,
-    );
-    await waitFor(`the lease on ${file}`, () => exists(name, `${LEASE_DIR}/held`), 10_000);
-  }
-
-  /** Waits until someone (cp) is blocked opening the leased file. */
-  const leaseBroken = (name: string) =>
-    waitFor("cp to reach the leased file", () => exists(name, `${LEASE_DIR}/broken`));
-
-  async function releaseLease(name: string): Promise<void> {
-    // By pid (in `held`): the hosts share the machine's pid namespace, so a pgrep would see other hosts' holders.
-    const pid = (await sh(name, `cat ${LEASE_DIR}/held`)).trim();
-    expect(pid).to.match(/^\d+$/);
-    await sh(name, `touch ${LEASE_DIR}/release`);
-    // Gone, or a zombie (it may have been reparented to a host supervisor that does not reap it).
-    const state = `awk '/^State:/ {print $2}' /proc/${pid}/status 2>/dev/null`;
-    await waitFor("the lease holder to exit", async () =>
-      /^Z?$/.test((await sh(name, `${state}; true`)).trim()),
-    );
-  }
-
   /** Resolves once the host's sshd answers with its banner again. */
   async function sshdAnswers(name: string): Promise<void> {
     const h = entry(name);
@@ -420,7 +378,7 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       await sh("host2", "systemctl stop etcd");
       sourceBefore = await fullListing("host2", SRC);
       const wal = (await sh("host2", `ls ${SRC}/wal/*.wal | head -n 1`)).trim();
-      await holdLease("host2", wal);
+      await holdLease(sim, "host2", wal);
 
       inputs = await checked("host2");
       sim.clearCommandsLog("host2");
@@ -428,7 +386,7 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
         () => undefined,
         (e: Error) => e,
       );
-      await leaseBroken("host2"); // cp is inside the copy, blocked opening the WAL
+      await copyBlocked(sim, "host2"); // cp is inside the copy, blocked opening the WAL
       const partial = await inDest("host2", ".member.tmp-*");
       expect(partial).to.have.length(1);
       await sim.killSshd("host2", { restartAfterMs: 500 });
@@ -436,7 +394,7 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       // can go on, its next progress line finds no reader, and it rolls back instead of committing. The provider
       // reconnects and reads the outcome the script recorded, so the error says what happened on the host.
       await sshdAnswers("host2");
-      await releaseLease("host2");
+      await releaseLease(sim, "host2");
       const err = await attempt;
       expect(err, "create should have failed").to.be.instanceOf(Error);
       expect(err!.message).to.match(
@@ -518,7 +476,7 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       // Room for the copy when it is checked (80 MiB for ~62 MiB)...
       await sim.fillDisk("host3", DEST, 80 * 1024 * 1024);
       const wal = (await sh("host3", `ls ${SRC}/wal/*.wal | head -n 1`)).trim();
-      await holdLease("host3", wal);
+      await holdLease(sim, "host3", wal);
       const inputs = await checked("host3");
       sim.clearCommandsLog("host3");
       const attempt = p.create(inputs).then(
@@ -526,12 +484,12 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
         (e: Error) => e,
       );
       // ...then, with cp half-way (blocked opening the 64 MB WAL), another writer takes all but 4 MiB of it.
-      await leaseBroken("host3");
+      await copyBlocked(sim, "host3");
       await sh(
         "host3",
         `avail=$(df -Pk ${DEST} | awk 'NR==2 {print $4}'); head -c $(( (avail - 4096) * 1024 )) /dev/zero > ${DEST}/other-writer`,
       );
-      await releaseLease("host3");
+      await releaseLease(sim, "host3");
       const err = await attempt;
       expect(err, "create should have failed").to.be.instanceOf(Error);
       expect(err!.message).to.contain(

@@ -5,6 +5,7 @@ import { SimCluster } from "../../sim";
 import { handler } from "../../provider/handlers";
 import { closeAll } from "../../provider/ssh";
 import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "./sim/support";
+import { copyBlocked, holdLease, releaseLease } from "../helpers/copyPin";
 
 // EtcdDataMigration never leaves etcd stopped: a migration that fails after it stopped the running etcd (sshd
 // killed mid-copy, the destination's disk full, a copy that does not verify) rolls back on the host and starts
@@ -13,13 +14,12 @@ import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "./sim/support
 //
 // cp is pinned half-way through the copy, deterministically: a file the test adds to the source's wal/ folder
 // (etcd ignores names that are not segments) carries a Linux write lease, so cp blocks opening it until the test
-// releases the lease. The files cp reached before it are copied; the rest are not.
+// releases the lease (tests/helpers/copyPin.ts). The files cp reached before it are copied; the rest are not.
 
 const SRC = "/var/lib/etcd/member";
 const DEST = "/var/lib/etcd/etcd.etcd";
 const MEMBER = `${DEST}/member`;
 const PIN = `${SRC}/wal/pin.lease`;
-const LEASE_DIR = "/run/etcdmig-rollback-lease";
 const KEYS = 2000;
 
 describe("EtcdDataMigration rolls back and restarts etcd when it fails after the stop", function () {
@@ -90,36 +90,6 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     return seeded;
   }
 
-  /** A write lease on the pin file; `broken` appears when someone (cp) blocks opening it. */
-  async function holdLease(name: string): Promise<void> {
-    const perl = [
-      "use Fcntl;",
-      "my ($file, $dir) = @ARGV;",
-      '$SIG{IO} = sub { open(my $m, ">", "$dir/broken"); close($m); };',
-      'open(my $f, "<", $file) or die "open $file: $!";',
-      'fcntl($f, 1024, F_WRLCK) or die "F_SETLEASE: $!";', // 1024 = F_SETLEASE
-      'open(my $m, ">", "$dir/held.new"); print $m "$$\\n"; close($m); rename("$dir/held.new", "$dir/held");',
-      "my $until = time + 180;",
-      'until (-e "$dir/release" || time > $until) { select(undef, undef, undef, 0.05) }',
-    ].join(" ");
-    await sh(
-      name,
-      `rm -rf ${LEASE_DIR} && mkdir -p ${LEASE_DIR} && ` +
-        `setsid -f perl -e '${perl}' ${PIN} ${LEASE_DIR} >${LEASE_DIR}/log 2>&1 </dev/null`,
-    );
-    await waitFor("the lease", () => exists(name, `${LEASE_DIR}/held`), 10_000);
-  }
-  const copyBlocked = (name: string) =>
-    waitFor("cp to reach the pinned file", () => exists(name, `${LEASE_DIR}/broken`));
-  async function releaseLease(name: string): Promise<void> {
-    await sh(name, `touch ${LEASE_DIR}/release`);
-    const pid = (await sh(name, `cat ${LEASE_DIR}/held`)).trim();
-    const state = `awk '/^State:/ {print $2}' /proc/${pid}/status 2>/dev/null`;
-    await waitFor("the lease holder to exit", async () =>
-      /^Z?$/.test((await sh(name, `${state}; true`)).trim()),
-    );
-  }
-
   async function sshdAnswers(name: string): Promise<void> {
     const h = sim.host(name);
     await waitFor(`sshd on ${name}`, () => {
@@ -141,13 +111,13 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
    * the create's outcome to come (its error, or undefined).
    */
   async function createBlockedMidCopy(name: string) {
-    await holdLease(name);
+    await holdLease(sim, name, PIN);
     const inputs = await checked(name);
     const attempt = p.create(inputs).then(
       () => undefined,
       (e: Error) => e,
     );
-    await copyBlocked(name);
+    await copyBlocked(sim, name);
     return { inputs, attempt };
   }
 
@@ -176,7 +146,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     await sim.killSshd("host1", { restartAfterMs: 500 });
     // The script outlives its session; once cp can go on, its next progress line fails (no reader): it rolls back.
     await sshdAnswers("host1");
-    await releaseLease("host1");
+    await releaseLease(sim, "host1");
     const err = await attempt;
     expect(err, "create should have failed").to.be.instanceOf(Error);
     if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
@@ -200,7 +170,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
       "host2",
       `head -c $(( $(df -Pk ${DEST} | awk 'NR==2 {print $4}') * 1024 )) /dev/zero > ${DEST}/other-writer`,
     );
-    await releaseLease("host2");
+    await releaseLease(sim, "host2");
     const err = await attempt;
     expect(err, "create should have failed").to.be.instanceOf(Error);
     if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
@@ -219,7 +189,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     const { inputs, attempt } = await createBlockedMidCopy("host3");
     // Something writes into the copy behind cp's back: it no longer matches the source.
     await sh("host3", `for t in ${DEST}/.member.tmp-*; do echo stray > "$t/stray"; done`);
-    await releaseLease("host3");
+    await releaseLease(sim, "host3");
     const err = await attempt;
     expect(err, "create should have failed").to.be.instanceOf(Error);
     if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
@@ -252,7 +222,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     expect(await unitActive("host4")).to.equal("inactive");
     expect(await exists("host4", MEMBER)).to.equal(false);
     expect((await inDest("host4")).some((n) => n.startsWith(".member.tmp-"))).to.equal(true);
-    await releaseLease("host4");
+    await releaseLease(sim, "host4");
     // The next create discards the partial copy and completes from the untouched source (nextCreateCompletes
     // compares every file of the copy with the source). Not done here: starting etcd by hand through sim.exec
     // first, as the message advises; in the full suite the next migration's `systemctl stop` then also stopped
@@ -268,7 +238,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     // What coreutils timeout does when the bound passes (its SIGKILL comes a grace period later). The tests run one
     // at a time, so host6's is the only migration script running.
     await sh("host6", "pkill -TERM -f '^sh -c # atomic-host:etcd-migrate v1'");
-    await releaseLease("host6");
+    await releaseLease(sim, "host6");
     const err = await attempt;
     expect(err, "create should have failed").to.be.instanceOf(Error);
     if (process.env.ROLLBACK_VERBOSE) console.log(err!.message);
