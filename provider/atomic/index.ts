@@ -89,6 +89,7 @@ export {
   type ContainerStorage,
   type DeploymentSlot,
   SYSTEM_CONTAINER_READ_SCRIPT,
+  type HalfRemoved,
   type SystemContainerObservation,
   buildAtomicInstallCommand,
   buildAtomicPullCommand,

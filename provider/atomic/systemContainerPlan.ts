@@ -11,6 +11,7 @@ import {
   buildContainerRepairCommand,
   buildContainersRollbackCommand,
   buildContainersUpdateCommand,
+  type HalfRemoved,
   type SystemContainerObservation,
 } from "./systemContainerCommands";
 import { buildSystemctlCommand, serviceUnitName } from "./systemd";
@@ -33,7 +34,7 @@ export interface SystemContainerPrevious extends SystemContainerDeclaration {
 }
 
 export type SystemContainerStepKind =
-  "pull" | "install" | "update" | "rollback" | "enable" | "start" | "stop" | "repair";
+  "pull" | "install" | "update" | "rollback" | "tmpfiles" | "enable" | "start" | "stop" | "repair";
 
 export type SystemContainerStep = PlannedCommand<SystemContainerStepKind> & {
   /**
@@ -70,6 +71,18 @@ function startStep(name: string): SystemContainerStep {
     kind: "start",
     argv: buildSystemctlCommand("start", serviceUnitName(name)),
     why: "running is true and the unit is not active (atomic install and update never start a stopped unit)",
+  };
+}
+
+/** `systemd-tmpfiles --create /etc/tmpfiles.d/NAME.conf`, as atomic install runs it (and systemd at every boot). */
+function tmpfilesStep(name: string, missing: readonly string[]): SystemContainerStep {
+  return {
+    kind: "tmpfiles",
+    argv: ["systemd-tmpfiles", "--create", `/etc/tmpfiles.d/${name}.conf`],
+    why:
+      `${missing.join(", ")} declared in /etc/tmpfiles.d/${name}.conf ${missing.length === 1 ? "is" : "are"} ` +
+      "missing (an atomic install stopped before it ran systemd-tmpfiles): create them as atomic install and every " +
+      "boot do, or the unit cannot bind-mount them",
   };
 }
 
@@ -115,16 +128,19 @@ export function planSystemContainerCreate(
     if (plan.blocked) return plan;
     plan.steps.unshift({
       kind: "repair",
-      argv: buildContainerRepairCommand(declared.name),
+      argv: buildContainerRepairCommand(declared.name, undefined, left.installedFiles ?? []),
       why: `${declared.name} is half-removed (symlink gone; left: ${[
         ...left.checkouts,
         ...(left.unitFile ? [`/etc/systemd/system/${declared.name}.service`] : []),
         ...(left.tmpfilesFile ? [`/etc/tmpfiles.d/${declared.name}.conf`] : []),
+        ...(left.installedFiles ?? []),
       ].join(", ")}): remove the leftovers as atomic uninstall would, then install again`,
     });
     plan.notes.unshift(
-      `the system container ${declared.name} was half-removed by a failed restart inside "atomic containers ` +
-        `update" (atomic 1.20): removing what is left and installing it again (its previous deployment is lost)`,
+      `the system container ${declared.name} is half-removed (its checkouts are there without the ` +
+        `/var/lib/containers/atomic/${declared.name} symlink: a failed restart inside "atomic containers update", ` +
+        `or an "atomic install" killed before it made the symlink): removing what is left and installing it again ` +
+        `(a previous deployment is lost)`,
     );
     return plan;
   }
@@ -308,6 +324,7 @@ export function planSystemContainerUpdate(
     }
   }
 
+  if (observed?.tmpfilesMissing?.length) steps.push(tmpfilesStep(news.name, observed.tmpfilesMissing));
   if (observed?.unit.enabled === "disabled") steps.push(enableStep(news.name));
   if (running && !unitActive) steps.push(startStep(news.name));
   return { steps, notes };
@@ -330,6 +347,13 @@ export interface SystemContainerRecord {
   active: boolean;
   /** `systemctl is-enabled` said "disabled" (false): atomic install enables the unit. */
   disabled?: boolean;
+  /** Directories of the tmpfiles conf that do not exist (an install stopped before `systemd-tmpfiles --create`). */
+  tmpfilesMissing?: string[];
+  /**
+   * Checkouts without the NAME symlink (see SystemContainerObservation.halfRemoved); `image` and `values` are then
+   * empty: no deployment is installed.
+   */
+  halfRemoved?: HalfRemoved;
 }
 
 /** The record of what `read` observed; undefined when no container is installed under the name. */
@@ -338,6 +362,9 @@ export function recordOfObservation(
   declaredKeys: readonly string[],
 ): SystemContainerRecord | undefined {
   const info = observed.active?.info;
+  if (observed.halfRemoved) {
+    return { image: "", values: {}, active: false, halfRemoved: observed.halfRemoved };
+  }
   if (!observed.present || info === undefined) return undefined;
   const pick = (v: Record<string, string>) =>
     Object.fromEntries(declaredKeys.filter((k) => k in v).map((k) => [k, v[k]!]));
@@ -349,11 +376,23 @@ export function recordOfObservation(
     previousValues: previous ? pick(previous.values) : undefined,
     active: observed.unit.active === "active",
     disabled: observed.unit.enabled === "disabled" ? true : undefined,
+    tmpfilesMissing: observed.tmpfilesMissing?.length ? observed.tmpfilesMissing : undefined,
   };
 }
 
 /** The observation a record stands for: what the planner would read on a host that matches it. */
 export function observationOfRecord(name: string, record: SystemContainerRecord): SystemContainerObservation {
+  const left = record.halfRemoved;
+  if (left) {
+    return {
+      present: false,
+      warnings: [],
+      unit: { active: "inactive", enabled: "", etcUnitFile: left.unitFile, usrUnitFile: false },
+      tmpfilesFile: left.tmpfilesFile,
+      checkouts: left.checkouts,
+      halfRemoved: left,
+    };
+  }
   const slot = (image: string, values: Record<string, string>, n: number) => ({
     slot: n,
     path: `/var/lib/containers/atomic/${name}.${n}`,
@@ -373,6 +412,7 @@ export function observationOfRecord(name: string, record: SystemContainerRecord)
       etcUnitFile: true,
       usrUnitFile: false,
     },
+    tmpfilesMissing: record.tmpfilesMissing,
   };
 }
 
@@ -411,6 +451,12 @@ export function recordAfterPlan(
           previousImage: r.image,
           previousValues: r.values,
         };
+        break;
+      case "repair":
+        r = undefined;
+        break;
+      case "tmpfiles":
+        if (r) r = { ...r, tmpfilesMissing: undefined };
         break;
       case "enable":
         if (r) r = { ...r, disabled: undefined };
