@@ -133,6 +133,47 @@ describe("atomic-host-sim: faults", function () {
     await cluster.clearDisk(h, "/var/lib/filltest");
   });
 
+  it("pauseAtomicInstall holds atomic install at a point; a client killed there stops it for good, one not killed goes on", async function () {
+    const h = cluster.host("host1");
+    const image = "registry.fedoraproject.org/f27/etcd";
+    const install = `atomic install --system --system-package=no --storage=ostree --name=etcd ${image}`;
+    expect((await cluster.exec(h, `atomic pull --storage=ostree ${image} >/dev/null`)).exitCode).to.equal(0);
+    try {
+      cluster.pauseAtomicInstall(h, "install:after-checkout", 1000);
+      const killed = cluster.exec(h, install);
+      const paused = await cluster.waitForAtomicPause(h);
+      expect(paused.point).to.equal("install:after-checkout");
+      expect(fs.readFileSync(`/proc/${paused.pid}/comm`, "utf8")).to.equal("atomic\n");
+      process.kill(paused.pid, "SIGKILL");
+      const r = await killed;
+      expect(r.stdout).to.equal("Extracting to /var/lib/containers/atomic/etcd.0\n");
+      // Past the pause's end: the killed command's thread was ended, so nothing after the checkout was written.
+      await sleep(1500);
+      expect(
+        (await cluster.exec(h, "ls -A /var/lib/containers/atomic /var/lib/containers/atomic/etcd.0")).stdout,
+      ).to.equal("/var/lib/containers/atomic:\netcd.0\n\n/var/lib/containers/atomic/etcd.0:\nrootfs\n");
+      // Not killed, the install waits out the pause and completes with atomic's usual output.
+      expect((await cluster.exec(h, "rm -rf /var/lib/containers/atomic/etcd.0")).exitCode).to.equal(0);
+      const t0 = Date.now();
+      const whole = await cluster.exec(h, install);
+      expect(Date.now() - t0).to.be.at.least(1000);
+      expect(whole.exitCode, whole.stderr).to.equal(0);
+      expect(whole.stdout).to.equal(
+        [
+          "Extracting to /var/lib/containers/atomic/etcd.0",
+          "Created file /etc/etcd/etcd.conf",
+          "Created file /usr/local/bin/etcdctl",
+          "systemctl daemon-reload",
+          "systemd-tmpfiles --create /etc/tmpfiles.d/etcd.conf",
+          "systemctl enable etcd",
+          "",
+        ].join("\n"),
+      );
+    } finally {
+      cluster.pauseAtomicInstall(h, null);
+    }
+  });
+
   it("changeHostKey makes a pinned client refuse the host, and updates cluster.json", async function () {
     const h = cluster.host("host1");
     const oldFingerprint = h.hostKeyFingerprint;
