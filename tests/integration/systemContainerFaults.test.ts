@@ -33,12 +33,14 @@ async function rejection(p: Promise<unknown>): Promise<any> {
   return err;
 }
 
-describe("SystemContainer: atomic install on a full disk, and atomic killed mid-install", function () {
+describe("SystemContainer: atomic on a full disk (install, containers update), and atomic killed mid-install", function () {
   this.timeout(10 * 60_000);
   let sim: SimCluster;
   let node: ClusterHostEntry;
   let logSpy: typeof console.log;
   const progress: string[] = [];
+  /** The container as the last case left it installed (id and outputs), for the update case. */
+  let installed: { id: string; outs: any } | undefined;
 
   const inHost = async (command: string) => {
     const r = await sim.exec(node, command);
@@ -51,8 +53,8 @@ describe("SystemContainer: atomic install on a full disk, and atomic killed mid-
     privateKey: fs.readFileSync(node.privateKeyPath, "utf8"),
     hostKey: node.hostKey,
   });
-  async function checked(olds?: Record<string, unknown>) {
-    const r = await provider.check(olds, { connection: connection(), name: NAME, image: IMAGE });
+  async function checked(olds?: Record<string, unknown>, values?: Record<string, string>) {
+    const r = await provider.check(olds, { connection: connection(), name: NAME, image: IMAGE, values });
     expect(r.failures, JSON.stringify(r.failures)).to.deep.equal([]);
     return r.inputs;
   }
@@ -180,10 +182,13 @@ describe("SystemContainer: atomic install on a full disk, and atomic killed mid-
   });
 
   /**
-   * Creates the container with `atomic install` paused at `point`, kills the paused client with SIGKILL, and
+   * Creates the container with `atomic install` paused at `point`, kills the paused client with `signal`, and
    * returns the create's error with the host state the kill left.
    */
-  async function createKilledAt(point: InstallPausePoint): Promise<{ err: any; left: string[] }> {
+  async function createKilledAt(
+    point: InstallPausePoint,
+    signal: "SIGKILL" | "SIGTERM" = "SIGKILL",
+  ): Promise<{ err: any; left: string[] }> {
     await clean();
     sim.pauseAtomicInstall(node, point);
     sim.clearCommandsLog(node);
@@ -191,7 +196,7 @@ describe("SystemContainer: atomic install on a full disk, and atomic killed mid-
       const creating = rejection(provider.create(await checked()));
       const paused = await sim.waitForAtomicPause(node);
       expect(paused.point).to.equal(point);
-      process.kill(paused.pid, "SIGKILL");
+      process.kill(paused.pid, signal);
       const err = await creating;
       return { err, left: await hostState() };
     } finally {
@@ -199,10 +204,10 @@ describe("SystemContainer: atomic install on a full disk, and atomic killed mid-
     }
   }
 
-  function expectKilledError(err: any): void {
+  function expectKilledError(err: any, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): void {
     if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) logSpy(err.message);
     expect(err.message).to.include(`${node.host}:${node.port}`);
-    expect(err.message).to.include("the command was killed by SIGKILL");
+    expect(err.message).to.include(`the command was killed by ${signal}`);
     expect(err.message).to.include("atomic was killed before it finished");
     expect(err.message).to.match(new RegExp(`command: timeout .* ${INSTALL}\n`));
   }
@@ -228,9 +233,10 @@ describe("SystemContainer: atomic install on a full disk, and atomic killed mid-
       await expectConverged(err.id, r.outs);
     });
 
-    it("(b) after the unit file and the tmpfiles conf, before the symlink: the next up removes the leftovers and installs", async () => {
-      const { err, left } = await createKilledAt("install:after-unit");
-      expectKilledError(err);
+    it("(b) after the unit file and the tmpfiles conf, before the symlink (SIGTERM): the next up removes the leftovers, the files atomic put on the host included, and installs", async () => {
+      // SIGTERM, what the host-side `timeout` bound sends first: Python's default action ends the process at once.
+      const { err, left } = await createKilledAt("install:after-unit", "SIGTERM");
+      expectKilledError(err, "SIGTERM");
       expect(left).to.deep.equal([
         `checkout ${NAME}.0: config.json ${NAME}.service info rootfs tmpfiles-${NAME}.conf `,
         `file /etc/systemd/system/${NAME}.service`,
@@ -293,6 +299,57 @@ describe("SystemContainer: atomic install on a full disk, and atomic killed mid-
         `systemctl start ${NAME}.service`,
       ]);
       await expectConverged(err.id, r.outs);
+      installed = { id: err.id, outs: r.outs };
+    });
+  });
+
+  describe("disk full during atomic containers update", () => {
+    const UPDATE = `atomic containers update --set=SIM_TEST_MARK=2 ${NAME}`;
+    let err: any;
+
+    it("fails quoting 'No space left on device'; the container stays on its deployment and running", async () => {
+      expect(installed, "the previous case installed the container").to.not.equal(undefined);
+      // The tmpfs holds a copy of what is there (the symlink and NAME.0), then the filler takes the rest.
+      await sim.fillDisk(node, CHECKOUTS, 1024 * 1024);
+      await inHost(`dd if=/dev/zero of=${CHECKOUTS}/.sim-filler bs=4096 2>/dev/null; exit 0`);
+      sim.clearCommandsLog(node);
+      const { id, outs } = installed!;
+      err = await rejection(provider.update(id, outs, await checked(outs, { SIM_TEST_MARK: "2" })));
+      expect(err.message).to.include(`${node.host}:${node.port}`);
+      expect(err.message).to.include("g-io-error-quark: regfile copy: No space left on device (12)");
+      expect(err.message).to.match(new RegExp(`command: timeout .* ${UPDATE}\n`));
+      expect(commands().filter((c) => c.startsWith("atomic "))).to.deep.equal([UPDATE]);
+      // An update is not cleaned up (V1.12.1 syscontainers.py:540, `not upgrade`): the partial NAME.1 stays; the
+      // failure came before the stop (:859-861), so the unit still runs the deployment it had.
+      expect(await hostState()).to.deep.equal([
+        `symlink ${NAME}`,
+        `checkout ${NAME}.0: config.json ${NAME}.service info rootfs tmpfiles-${NAME}.conf `,
+        `checkout ${NAME}.1: rootfs `,
+        `file /etc/systemd/system/${NAME}.service`,
+        `file /etc/tmpfiles.d/${NAME}.conf`,
+        "file /etc/etcd/etcd.conf",
+        "file /usr/local/bin/etcdctl",
+        `file /var/lib/etcd/${NAME}.etcd`,
+        "enabled enabled",
+        "active active",
+      ]);
+      expect(await inHost(`readlink ${CHECKOUTS}/${NAME}`)).to.match(/\/etcd\.0\n$/);
+      expect(err).to.not.be.instanceOf(PartialFailure);
+    });
+
+    it("updates over the partial checkout on the next up once there is room; a further read finds no drift", async () => {
+      // Room again on the same filesystem (the partial NAME.1 stays where atomic left it).
+      await inHost(`rm -f ${CHECKOUTS}/.sim-filler`);
+      sim.clearCommandsLog(node);
+      const { id, outs } = installed!;
+      const r = await provider.update(id, outs, await checked(outs, { SIM_TEST_MARK: "2" }));
+      expect(commands().filter((c) => c.startsWith("atomic "))).to.deep.equal([UPDATE]);
+      expect(r.outs.values).to.deep.equal({ SIM_TEST_MARK: "2" });
+      expect(r.outs.deployment).to.equal(1);
+      expect(await inHost(`readlink ${CHECKOUTS}/${NAME}`)).to.match(/\/etcd\.1\n$/);
+      await expectConverged(id, r.outs);
+      // The tmpfs now holds the deployment in use; the host is stopped with it (no clearDisk: that would bring back
+      // what was underneath, the deployment before this update).
     });
   });
 });
