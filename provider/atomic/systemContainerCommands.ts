@@ -252,7 +252,7 @@ export interface HalfRemoved {
   tmpfilesFile: boolean;
   /**
    * The host files the leftover checkouts' `info` lists as installed by atomic (`installed-files`): an install
-   * killed after copying them (`rm_add_files_to_host`, V1.12.1 :893-894) leaves them, and a reinstall would then
+   * killed after copying them (`rm_add_files_to_host`, V1.12.1 syscontainers.py:891) leaves them, and a reinstall would then
    * skip them ("File X already exists.") and no longer own them. Absent when no leftover lists any.
    */
   installedFiles?: string[];

@@ -319,7 +319,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       expect(err.message).to.include("g-io-error-quark: regfile copy: No space left on device (12)");
       expect(err.message).to.match(new RegExp(`command: timeout .* ${UPDATE}\n`));
       expect(commands().filter((c) => c.startsWith("atomic "))).to.deep.equal([UPDATE]);
-      // An update is not cleaned up (V1.12.1 syscontainers.py:540, `not upgrade`): the partial NAME.1 stays; the
+      // An update is not cleaned up (V1.12.1 syscontainers.py:543, `not upgrade`): the partial NAME.1 stays; the
       // failure came before the stop (:859-861), so the unit still runs the deployment it had.
       expect(await hostState()).to.deep.equal([
         `symlink ${NAME}`,

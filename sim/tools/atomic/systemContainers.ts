@@ -29,8 +29,8 @@ export const RUNC_PATH = "/bin/runc";
 /**
  * Points where a test can pause `atomic install --system` (faults.json `pauseAt`, see sim/faults.ts), in the order
  * `_do_checkout` reaches them (projectatomic/atomic V1.12.1 Atomic/syscontainers.py): after the rootfs checkout
- * into NAME.0 (:766-786), before config.json (:829-837); after the unit file and the tmpfiles conf with their copies
- * in the checkout (:926-931), before the NAME symlink (:933-937); after the symlink, before `daemon-reload`,
+ * into NAME.0 (:766-787), before config.json (:833-841); after the unit file and the tmpfiles conf with their copies
+ * in the checkout (:920-925), before the NAME symlink (:927-931); after the symlink, before `daemon-reload`,
  * `systemd-tmpfiles --create` and `enable` (:955-962). A client killed there leaves what a killed Python process
  * leaves: SIGKILL, and SIGTERM whose default action ends the process, run no `except` clause.
  */
@@ -389,7 +389,7 @@ export class SystemContainers {
       this.doCheckout(name, image, upgrade, values, destination, systemPackage, installedFiles);
     } catch (e) {
       // 1.20.1 cleans up after GLib.Error too (V1.12.1 syscontainers.py:541); 1.19.1's `except` lists ValueError,
-      // OSError, CalledProcessError and KeyboardInterrupt only (v1.19.1 syscontainers.py:482), so a failed ostree
+      // OSError, CalledProcessError and KeyboardInterrupt only (v1.19.1 syscontainers.py:484), so a failed ostree
       // checkout leaves its partial NAME.N there.
       const uncaught = e instanceof GLibError && atomicVersion(this.env) === "1.19.1";
       if (!upgrade && !uncaught) {
@@ -626,7 +626,7 @@ export class SystemContainers {
     try {
       this.writeFile(`${destination}/info`, pyJsonDumps(info as unknown as PyValue, { indent: 4 }) + "\n");
     } catch (e) {
-      // V1.12.1 syscontainers.py:915-917 (v1.19.1 :822-825): the files just copied to the host go, then the error.
+      // V1.12.1 syscontainers.py:909-912 (v1.19.1 :822-825): the files just copied to the host go, then the error.
       for (const f of newInstalled) fs.rmSync(this.env.path(f), { force: true });
       throw e;
     }
