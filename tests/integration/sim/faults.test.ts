@@ -189,3 +189,72 @@ describe("atomic-host-sim: faults", function () {
     knownHosts = fresh;
   });
 });
+
+// A full disk under atomic's checkout, on each release: where the checkout goes and what atomic leaves differ.
+describe("atomic-host-sim: atomic install on a full disk, 1.19.1 and 1.20.1", function () {
+  this.timeout(120_000);
+  const image = "registry.fedoraproject.org/f27/etcd";
+  const install = `atomic install --system --system-package=no --storage=ostree --name=etcd ${image}`;
+  const clusters: Record<string, SimCluster> = {};
+
+  before(async function () {
+    skipUnlessSimAvailable(this);
+    const [f26, f27] = await Promise.all(
+      ([26, 27] as const).map((release) =>
+        SimCluster.start({ dir: tempDir(`full${release}`), hosts: [`f${release}`], release, etcdHosts: 0 }),
+      ),
+    );
+    Object.assign(clusters, { f26, f27 });
+  });
+
+  after(async function () {
+    for (const c of Object.values(clusters)) {
+      await c.stop();
+      removeDir(c.dir);
+    }
+  });
+
+  /** Fills a tmpfs over `target` to the last byte, runs the install, and lists what is left under `target`. */
+  async function installOnFullDisk(host: "f26" | "f27", target: string) {
+    const cluster = clusters[host]!;
+    expect((await cluster.exec(host, `atomic pull --storage=ostree ${image} >/dev/null`)).exitCode).to.equal(
+      0,
+    );
+    await cluster.fillDisk(host, target, 64 * 1024);
+    await cluster.exec(host, `dd if=/dev/zero of=${target}/.filler bs=4096 2>/dev/null; exit 0`);
+    const r = await cluster.exec(host, install);
+    const left = await cluster.exec(
+      host,
+      `cd ${target} && find . | sort; ls /etc/systemd/system/etcd.service 2>&1`,
+    );
+    await cluster.clearDisk(host, target);
+    return { r, left: left.stdout };
+  }
+
+  it("1.20.1 checks out on the full filesystem, fails with libostree's error and removes the partial checkout", async () => {
+    const { r, left } = await installOnFullDisk("f27", "/var/lib/containers/atomic");
+    expect({ code: r.exitCode, stdout: r.stdout, stderr: r.stderr }).to.deep.equal({
+      code: 1,
+      stdout: "Extracting to /var/lib/containers/atomic/etcd.0\n",
+      stderr: "g-io-error-quark: regfile copy: No space left on device (12)\n",
+    });
+    expect(left).to.equal(
+      ".\n./.filler\nls: cannot access '/etc/systemd/system/etcd.service': No such file or directory\n",
+    );
+  });
+
+  it("1.19.1 checks out under /ostree/deploy, and leaves its partial checkout (it does not catch GLib.Error)", async () => {
+    // 1.19.1 always writes the checkout under the deployment's var (`_canonicalize_location`): fill that folder.
+    const { r, left } = await installOnFullDisk(
+      "f26",
+      "/ostree/deploy/fedora-atomic/var/lib/containers/atomic",
+    );
+    expect({ code: r.exitCode, stdout: r.stdout, stderr: r.stderr }).to.deep.equal({
+      code: 1,
+      stdout: "Extracting to /var/lib/containers/atomic/etcd.0\n",
+      stderr: "g-io-error-quark: regfile copy: No space left on device (12)\n",
+    });
+    expect(left).to.match(/^\.\n\.\/\.filler\n\.\/etcd\.0\n\.\/etcd\.0\/rootfs\n/);
+    expect(left).to.include("ls: cannot access '/etc/systemd/system/etcd.service'");
+  });
+});
