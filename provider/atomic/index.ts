@@ -27,6 +27,7 @@ export {
   buildSystemctlCommand,
   type SystemctlStatus,
   buildSystemctlStatusCommand,
+  buildTmpfilesCreateCommand,
   parseIsActiveOutput,
   parseSystemctlStatus,
   serviceUnitName,

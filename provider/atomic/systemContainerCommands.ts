@@ -160,7 +160,7 @@ if [ -e "/etc/systemd/system/$name.service" ]; then printf '@@unit-file-etc\\n';
 if [ -e "/usr/lib/systemd/system/$name.service" ]; then printf '@@unit-file-usr\\n'; fi
 if [ -e "/etc/tmpfiles.d/$name.conf" ]; then
   printf '@@tmpfiles-etc\\n'
-  while read -r type path rest; do
+  while read -r type path rest || [ -n "$type" ]; do
     case $type in
       d|D) if [ ! -e "$path" ]; then printf '@@tmpfiles-missing %s\\n' "$path"; fi ;;
     esac
@@ -252,8 +252,8 @@ export interface HalfRemoved {
   tmpfilesFile: boolean;
   /**
    * The host files the leftover checkouts' `info` lists as installed by atomic (`installed-files`): an install
-   * killed after copying them (`rm_add_files_to_host`, V1.12.1 syscontainers.py:891) leaves them, and a reinstall would then
-   * skip them ("File X already exists.") and no longer own them. Absent when no leftover lists any.
+   * killed after copying them (`rm_add_files_to_host`, V1.12.1 syscontainers.py:891) leaves them, and a reinstall
+   * would then skip them ("File X already exists.") and no longer own them. Absent when no leftover lists any.
    */
   installedFiles?: string[];
 }

@@ -14,7 +14,7 @@ import {
   type HalfRemoved,
   type SystemContainerObservation,
 } from "./systemContainerCommands";
-import { buildSystemctlCommand, serviceUnitName } from "./systemd";
+import { buildSystemctlCommand, buildTmpfilesCreateCommand, serviceUnitName } from "./systemd";
 import type { SystemPackageMode } from "./validateSystemContainer";
 
 /** The declared (new) state of a system container, defaults not yet applied. */
@@ -78,7 +78,7 @@ function startStep(name: string): SystemContainerStep {
 function tmpfilesStep(name: string, missing: readonly string[]): SystemContainerStep {
   return {
     kind: "tmpfiles",
-    argv: ["systemd-tmpfiles", "--create", `/etc/tmpfiles.d/${name}.conf`],
+    argv: buildTmpfilesCreateCommand(`/etc/tmpfiles.d/${name}.conf`),
     why:
       `${missing.join(", ")} declared in /etc/tmpfiles.d/${name}.conf ${missing.length === 1 ? "is" : "are"} ` +
       "missing (an atomic install stopped before it ran systemd-tmpfiles): create them as atomic install and every " +
