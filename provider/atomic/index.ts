@@ -125,6 +125,7 @@ export {
   observationOfRecord,
   planSystemContainerCreate,
   planSystemContainerUpdate,
+  tmpfilesNotCreated,
   recordAfterPlan,
   recordOfObservation,
 } from "./systemContainerPlan";

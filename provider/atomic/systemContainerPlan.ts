@@ -74,6 +74,17 @@ function startStep(name: string): SystemContainerStep {
   };
 }
 
+/**
+ * The tmpfiles directories an install did not create: missing ones, while the unit is not enabled. atomic install
+ * runs `systemd-tmpfiles --create` just before `systemctl enable` (V1.12.1 syscontainers.py:955-960), so an enabled
+ * unit had them created (and every boot creates them again); a missing one then is the unit's own business, e.g.
+ * /run/NAME, which systemd removes when a unit with `RuntimeDirectory=` stops and creates when it starts.
+ */
+export function tmpfilesNotCreated(observed: SystemContainerObservation | undefined): string[] | undefined {
+  if (!observed?.tmpfilesMissing?.length || observed.unit.enabled === "enabled") return undefined;
+  return observed.tmpfilesMissing;
+}
+
 /** `systemd-tmpfiles --create /etc/tmpfiles.d/NAME.conf`, as atomic install runs it (and systemd at every boot). */
 function tmpfilesStep(name: string, missing: readonly string[]): SystemContainerStep {
   return {
@@ -324,7 +335,8 @@ export function planSystemContainerUpdate(
     }
   }
 
-  if (observed?.tmpfilesMissing?.length) steps.push(tmpfilesStep(news.name, observed.tmpfilesMissing));
+  const notCreated = tmpfilesNotCreated(observed);
+  if (notCreated) steps.push(tmpfilesStep(news.name, notCreated));
   if (observed?.unit.enabled === "disabled") steps.push(enableStep(news.name));
   if (running && !unitActive) steps.push(startStep(news.name));
   return { steps, notes };
@@ -347,7 +359,7 @@ export interface SystemContainerRecord {
   active: boolean;
   /** `systemctl is-enabled` said "disabled" (false): atomic install enables the unit. */
   disabled?: boolean;
-  /** Directories of the tmpfiles conf that do not exist (an install stopped before `systemd-tmpfiles --create`). */
+  /** Directories of the tmpfiles conf an install stopped before creating (see `tmpfilesNotCreated`). */
   tmpfilesMissing?: string[];
   /**
    * Checkouts without the NAME symlink (see SystemContainerObservation.halfRemoved); `image` and `values` are then
@@ -376,7 +388,7 @@ export function recordOfObservation(
     previousValues: previous ? pick(previous.values) : undefined,
     active: observed.unit.active === "active",
     disabled: observed.unit.enabled === "disabled" ? true : undefined,
-    tmpfilesMissing: observed.tmpfilesMissing?.length ? observed.tmpfilesMissing : undefined,
+    tmpfilesMissing: tmpfilesNotCreated(observed),
   };
 }
 

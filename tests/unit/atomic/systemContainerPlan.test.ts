@@ -306,6 +306,15 @@ describe("an install killed after the symlink, before systemd-tmpfiles and enabl
   });
 });
 
+describe("missing tmpfiles directories of an enabled unit", () => {
+  it("plan no systemd-tmpfiles: the install created them; /run/NAME goes with a stopped unit's RuntimeDirectory", () => {
+    const o = observed({ previous: undefined, tmpfilesMissing: ["/run/etcd"] }, "inactive");
+    expect(lines(planSystemContainerCreate({ name: "etcd", image: o.active!.info.image }, o))).to.deep.equal([
+      "systemctl start etcd.service",
+    ]);
+  });
+});
+
 describe("a trigger-driven update after the host moved from atomic 1.19 to 1.20", () => {
   it("runs containers update only if the image's ostree commit moved (set from the deployed ostree-commit)", () => {
     const o = observed();
