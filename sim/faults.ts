@@ -11,6 +11,9 @@
  * |                        | sim/tools/rpmostree/state.ts); with a held transaction it lands at a known step |
  * | full disk              | a tmpfs of N bytes mounted over a path inside the host's mount namespace        |
  * |                        | (over /ostree/repo, rpm-ostree's transactions meet libostree's space check)     |
+ * | atomic killed mid-install | `faults.json` `pauseAt: { point, ms }`: `atomic install --system` stops at that  |
+ * |                        | point of its checkout (INSTALL_PAUSE_POINTS) for `ms`, after writing            |
+ * |                        | `state/atomic-paused.json` with its client's pid; the test kills that pid        |
  * | sshd killed, host down, unreachable, host key changed | supervisor operations (see supervisor.ts)        |
  *
  * `faults.json` is owned by the host runtime (contract); tools only read it.
@@ -18,6 +21,7 @@
 import * as childProcess from "child_process";
 import * as path from "path";
 import { hostPathsFromDir, hostToolEnv, readJson, shQuote, writeJson } from "./host";
+import type { InstallPausePoint } from "./tools/atomic/systemContainers";
 
 /** Contents of `DIR/<host>/state/faults.json`. */
 export interface Faults {
@@ -32,6 +36,11 @@ export interface Faults {
   holdTransactionCleanup?: boolean;
   /** Paths with a size-limited tmpfs mounted over them (bytes), for `status`. */
   filledDisks?: { path: string; bytes: number }[];
+  /**
+   * Test-only: every `atomic install --system` on the host waits `ms` at `point` of its checkout (the marker
+   * `state/atomic-paused.json` says which command, by its client's pid). Real outputs are unchanged while unset.
+   */
+  pauseAt?: { point: InstallPausePoint; ms: number };
 }
 
 export function readFaults(hostDir: string): Faults {

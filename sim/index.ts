@@ -29,6 +29,8 @@ import {
   writeClusterFile,
 } from "./cluster";
 import type { Faults, NsExecResult } from "./faults";
+import type { InstallPausePoint } from "./tools/atomic/systemContainers";
+import { ATOMIC_PAUSE_MARKER } from "./tools/atomic/systemContainers";
 import { clearDisk, fillDisk, nsExec, updateFaults } from "./faults";
 import type { HostPaths, HostStatus } from "./host";
 import { hostPaths, loadRpmOstreeState, readJson, requestSupervisor, sshFingerprint } from "./host";
@@ -40,6 +42,8 @@ export { clusterProcesses, clusterStatus, startCluster, stopCluster } from "./cl
 export type { Faults, NsExecResult } from "./faults";
 export type { EtcdLayout, HostState, HostStatus, Release, RpmOstreeVersion } from "./host";
 export type { CommandLogEntry } from "./tools/exec-wrapper";
+export type { InstallPausePoint } from "./tools/atomic/systemContainers";
+export { INSTALL_PAUSE_POINTS } from "./tools/atomic/systemContainers";
 export { parseCommandsLog } from "./tools/exec-wrapper";
 export { CONTRIB_NETWORK_CONFIG } from "./tools/flannel";
 
@@ -353,6 +357,34 @@ export class SimCluster {
   async clearDisk(ref: HostRef, targetPath: string): Promise<void> {
     const st = await this.hostStatus(ref);
     await clearDisk(this.paths(ref).dir, st.supervisorPid, targetPath);
+  }
+
+  /**
+   * Makes every `atomic install --system` on the host wait `ms` (default 10 min) at `point` of its checkout, or
+   * (null) stops doing so. `waitForAtomicPause` then says which client to kill: what a kill there leaves is what
+   * `atomic` killed at that moment leaves (see INSTALL_PAUSE_POINTS).
+   */
+  pauseAtomicInstall(ref: HostRef, point: InstallPausePoint | null, ms = 600_000): Faults {
+    fs.rmSync(path.join(this.paths(ref).state, ATOMIC_PAUSE_MARKER), { force: true });
+    return updateFaults(this.paths(ref).dir, { pauseAt: point === null ? undefined : { point, ms } });
+  }
+
+  /** Resolves once an `atomic install` is paused at the point `pauseAtomicInstall` set, with its client's pid. */
+  async waitForAtomicPause(
+    ref: HostRef,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<{ point: InstallPausePoint; pid: number }> {
+    const marker = path.join(this.paths(ref).state, ATOMIC_PAUSE_MARKER);
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    for (;;) {
+      const paused = readJson<{ point: InstallPausePoint; pid: number } | null>(marker, null);
+      if (paused) return paused;
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.host(ref).name}: no atomic install paused within ${opts.timeoutMs ?? 120_000} ms`,
+        );
+      await sleep(20);
+    }
   }
 
   /** Gives the host a new host key (sshd restarts; sessions survive) and updates cluster.json and `hosts`. */

@@ -10,6 +10,8 @@
  * - A client that dies before its command ends (killed by `timeout`, or by a reboot) aborts the command: its thread
  *   is terminated, and the clients of the commands it started are killed and their work aborted in turn, as a
  *   signal to the process group of the old Node process would have ended it and its children.
+ * - A thread with a detached child still running (rpm-ostree's daemon side) is never ended (only its event loop
+ *   reaps that child) and takes no new command until the child has exited: a command on it could not be aborted.
  *
  * The environment a command gets is the client's with what the shell wrappers set (the host's PATH,
  * ATOMIC_SIM_HOST_DIR, ATOMIC_SIM_CLUSTER_DIR).
@@ -79,8 +81,13 @@ interface Running {
 export class ToolServer {
   private server: net.Server | null = null;
   private idle: Worker[] = [];
-  /** Threads that started a detached child: only their event loop reaps it, so they are never ended. */
-  private readonly keepers = new WeakSet<Worker>();
+  /**
+   * Threads with detached children still running, and how many: only their event loop reaps them, so they are
+   * never ended, and they take no new command meanwhile (a command there could not be aborted by a kill).
+   */
+  private readonly keepers = new Map<Worker, number>();
+  /** Keeper threads with no command, waiting for their detached children to exit. */
+  private readonly lingering = new Set<Worker>();
   private running = new Map<number, Running>();
   private nextId = 1;
 
@@ -119,8 +126,9 @@ export class ToolServer {
   async close(): Promise<void> {
     await this.closeListener();
     for (const r of [...this.running.values()]) this.abort(r);
-    await Promise.all(this.idle.map((w) => w.terminate()));
+    await Promise.all([...this.idle, ...this.lingering].map((w) => w.terminate()));
     this.idle = [];
+    this.lingering.clear();
   }
 
   private newWorker(): Worker {
@@ -128,7 +136,24 @@ export class ToolServer {
     w.unref();
     // A thread that ends on its own (a tool calling process.exit) or fails is never reused.
     w.on("error", (err) => this.log(`tool thread failed: ${err.stack}`));
+    w.on("message", (m: ToolWorkerMessage) => {
+      if (m.kind === "detached") this.keepers.set(w, (this.keepers.get(w) ?? 0) + 1);
+      else if (m.kind === "detachedExit") this.detachedExited(w);
+    });
     return w;
+  }
+
+  /** A keeper's detached child exited: with none left, the thread is an ordinary one again. */
+  private detachedExited(w: Worker): void {
+    const left = (this.keepers.get(w) ?? 1) - 1;
+    if (left > 0) {
+      this.keepers.set(w, left);
+      return;
+    }
+    this.keepers.delete(w);
+    if (!this.lingering.delete(w)) return;
+    if (this.idle.length < IDLE_WORKERS) this.idle.push(w);
+    else void w.terminate();
   }
 
   private accept(conn: net.Socket): void {
@@ -181,14 +206,14 @@ export class ToolServer {
       worker.off("exit", onExit);
       if (!r.abandoned) conn.end(encodeFrame(3, String(code)));
       if (exited) return;
-      if (this.idle.length < IDLE_WORKERS || this.keepers.has(worker)) this.idle.push(worker);
+      if (this.keepers.has(worker)) this.lingering.add(worker);
+      else if (this.idle.length < IDLE_WORKERS) this.idle.push(worker);
       else void worker.terminate();
     };
     const onMessage = (m: ToolWorkerMessage) => {
       if (m.kind === "out") {
         if (!r.abandoned) conn.write(encodeFrame(m.fd, m.data));
-      } else if (m.kind === "detached") this.keepers.add(worker);
-      else finish(m.code);
+      } else if (m.kind === "exit") finish(m.code);
     };
     const onExit = (code: number) => {
       exited = true;

@@ -31,12 +31,13 @@ export interface ToolJob {
 /**
  * What a worker sends back: output chunks, then the exit status; and `detached` when the command started a process
  * meant to outlive it (rpm-ostree's daemon-side transaction): only this thread's event loop can reap that child,
- * so the server must never end the thread.
+ * so the server must not end the thread until `detachedExit` says it has exited.
  */
 export type ToolWorkerMessage =
   | { kind: "out"; fd: 1 | 2; data: string }
   | { kind: "exit"; code: number }
-  | { kind: "detached"; pid: number };
+  | { kind: "detached"; pid: number }
+  | { kind: "detachedExit"; pid: number };
 
 /** Environment variable a tool's child inherits: the request it belongs to. */
 export const PARENT_ENV = "ATOMIC_SIM_TOOL_PARENT";
@@ -144,7 +145,11 @@ function watchDetachedSpawns(): void {
     const child = (spawn as (...a: unknown[]) => childProcess.ChildProcess).apply(this, args);
     const opts = args.find((a) => typeof a === "object" && a !== null && !Array.isArray(a)) as
       childProcess.SpawnOptions | undefined;
-    if (opts?.detached && child.pid !== undefined) send({ kind: "detached", pid: child.pid });
+    if (opts?.detached && child.pid !== undefined) {
+      const pid = child.pid;
+      send({ kind: "detached", pid });
+      child.once("exit", () => send({ kind: "detachedExit", pid }));
+    }
     return child;
   };
   // The module object itself (what `import { spawn }` reads at each call), not an import-star copy of it.

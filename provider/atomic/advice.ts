@@ -47,6 +47,19 @@ export function atomicFailureAdvice(failure: AtomicFailureKind, ctx: AtomicFailu
         `${ctx.name} has no previous deployment to roll back to: run pulumi refresh, and declare the image to ` +
         "install instead"
       );
+    case "noSpace":
+      return (
+        `the host ran out of disk space while atomic ran ${ctx.step} for ${ctx.name}: free space on the filesystems ` +
+        "holding the checkouts and the images (df -h /var/lib/containers/atomic /ostree/repo), then run pulumi up " +
+        "again; it reads the host and continues from what atomic left"
+      );
+    case "killed":
+      return (
+        `atomic was killed before it finished (${ctx.step} of ${ctx.name}) and ran no cleanup: the host may hold ` +
+        "a partial checkout under /var/lib/containers/atomic, the unit file without the container's symlink, or " +
+        "an installed container whose unit is not enabled yet. Nothing to do by hand: the next pulumi up reads the " +
+        "host and repairs what it finds"
+      );
     case "other":
       return (
         `atomic could not ${ctx.step} ${ctx.name}: its words are above; run the command on the host to see its ` +

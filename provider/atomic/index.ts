@@ -27,6 +27,7 @@ export {
   buildSystemctlCommand,
   type SystemctlStatus,
   buildSystemctlStatusCommand,
+  buildTmpfilesCreateCommand,
   parseIsActiveOutput,
   parseSystemctlStatus,
   serviceUnitName,
@@ -89,6 +90,7 @@ export {
   type ContainerStorage,
   type DeploymentSlot,
   SYSTEM_CONTAINER_READ_SCRIPT,
+  type HalfRemoved,
   type SystemContainerObservation,
   buildAtomicInstallCommand,
   buildAtomicPullCommand,
@@ -123,6 +125,7 @@ export {
   observationOfRecord,
   planSystemContainerCreate,
   planSystemContainerUpdate,
+  tmpfilesNotCreated,
   recordAfterPlan,
   recordOfObservation,
 } from "./systemContainerPlan";

@@ -17,6 +17,8 @@ export interface CommandOutput {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** The signal that ended the command (`SIGKILL`...), when it was killed. */
+  signal?: string | null;
 }
 
 /** A command in a plan: the argv to run and a sentence saying why it runs (shown at preview). */

@@ -158,9 +158,23 @@ printf '@@unit-active %s\\n' "$(systemctl is-active -- "$name.service" 2>/dev/nu
 printf '@@unit-enabled %s\\n' "$(systemctl is-enabled -- "$name.service" 2>/dev/null)"
 if [ -e "/etc/systemd/system/$name.service" ]; then printf '@@unit-file-etc\\n'; fi
 if [ -e "/usr/lib/systemd/system/$name.service" ]; then printf '@@unit-file-usr\\n'; fi
-if [ -e "/etc/tmpfiles.d/$name.conf" ]; then printf '@@tmpfiles-etc\\n'; fi
+if [ -e "/etc/tmpfiles.d/$name.conf" ]; then
+  printf '@@tmpfiles-etc\\n'
+  while read -r type path rest || [ -n "$type" ]; do
+    case $type in
+      d|D) if [ ! -e "$path" ]; then printf '@@tmpfiles-missing %s\\n' "$path"; fi ;;
+    esac
+  done < "/etc/tmpfiles.d/$name.conf"
+fi
 for n in 0 1; do
-  if [ -d "$root/$name.$n" ]; then printf '@@checkout %s\\n' "$root/$name.$n"; fi
+  if [ -d "$root/$name.$n" ]; then
+    printf '@@checkout %s\\n' "$root/$name.$n"
+    if [ -z "$target" ] && [ ! -e "$link" ] && [ -f "$root/$name.$n/info" ]; then
+      printf '@@checkout-info-begin\\n'
+      cat -- "$root/$name.$n/info"
+      printf '\\n@@checkout-info-end\\n'
+    fi
+  fi
 done
 printf '@@end\\n'
 exit 0
@@ -213,6 +227,12 @@ export interface SystemContainerObservation {
   };
   /** `/etc/tmpfiles.d/NAME.conf` exists (atomic writes it at install; `atomic install` refuses when it exists). */
   tmpfilesFile?: boolean;
+  /**
+   * Directories (`d`/`D` lines) of `/etc/tmpfiles.d/NAME.conf` that do not exist: `atomic install` runs
+   * `systemd-tmpfiles --create` only after the symlink (V1.12.1 syscontainers.py:955-957), so an install killed in
+   * between leaves them missing, and a unit bind-mounting them (etcd's data dir) cannot start.
+   */
+  tmpfilesMissing?: string[];
   /** Deployment checkouts `ROOT/NAME.0`, `ROOT/NAME.1` that exist, with or without the NAME symlink. */
   checkouts?: string[];
   /**
@@ -222,7 +242,20 @@ export interface SystemContainerObservation {
    * `atomic uninstall` cannot remove it (it finds no container without the symlink) and `atomic install`
    * refuses it ("The file /etc/systemd/system/NAME.service already exists.").
    */
-  halfRemoved?: { checkouts: string[]; unitFile: boolean; tmpfilesFile: boolean };
+  halfRemoved?: HalfRemoved;
+}
+
+/** What is left of a container whose NAME symlink is gone (see {@link SystemContainerObservation.halfRemoved}). */
+export interface HalfRemoved {
+  checkouts: string[];
+  unitFile: boolean;
+  tmpfilesFile: boolean;
+  /**
+   * The host files the leftover checkouts' `info` lists as installed by atomic (`installed-files`): an install
+   * killed after copying them (`rm_add_files_to_host`, V1.12.1 syscontainers.py:891) leaves them, and a reinstall
+   * would then skip them ("File X already exists.") and no longer own them. Absent when no leftover lists any.
+   */
+  installedFiles?: string[];
 }
 
 function slotOf(path: string): number | undefined {
@@ -263,7 +296,16 @@ export function parseSystemContainerReadOutput(stdout: string): ParseResult<Syst
   let block: "info" | "other" | undefined;
   let infoLines: string[] | undefined;
   let otherLines: string[] | undefined;
+  let checkoutLines: string[] | undefined;
+  const checkoutInfos: string[][] = [];
   for (const line of lines) {
+    if (checkoutLines !== undefined) {
+      if (line === "@@checkout-info-end") {
+        checkoutInfos.push(checkoutLines);
+        checkoutLines = undefined;
+      } else checkoutLines.push(line);
+      continue;
+    }
     if (block === "info") {
       if (line === "@@info-end") block = undefined;
       else infoLines!.push(line);
@@ -298,11 +340,16 @@ export function parseSystemContainerReadOutput(stdout: string): ParseResult<Syst
       obs.unit.usrUnitFile = true;
     } else if (line === "@@tmpfiles-etc") {
       obs.tmpfilesFile = true;
+    } else if (line.startsWith("@@tmpfiles-missing ")) {
+      (obs.tmpfilesMissing ??= []).push(line.slice("@@tmpfiles-missing ".length));
     } else if (line.startsWith("@@checkout ")) {
       (obs.checkouts ??= []).push(line.slice("@@checkout ".length));
+    } else if (line === "@@checkout-info-begin") {
+      checkoutLines = [];
     }
   }
-  if (block !== undefined) return fail("the system-container read script printed an unterminated info block");
+  if (block !== undefined || checkoutLines !== undefined)
+    return fail("the system-container read script printed an unterminated info block");
   if (infoLines !== undefined) {
     const info = infoFrom(infoLines, "the active deployment's info file", obs.warnings);
     const slot = target === undefined ? undefined : slotOf(target);
@@ -313,10 +360,18 @@ export function parseSystemContainerReadOutput(stdout: string): ParseResult<Syst
     obs.warnings.push("the active deployment has no readable info file");
   }
   if (!obs.present && obs.checkouts !== undefined && obs.checkouts.length > 0) {
+    const installed = new Set<string>();
+    for (const [i, infoLines] of checkoutInfos.entries()) {
+      const info = infoFrom(infoLines, `a leftover checkout's info file (${i + 1})`, obs.warnings);
+      for (const f of info?.installedFiles ?? []) {
+        if (f.startsWith("/") && !f.split("/").includes("..") && !/[\0\n]/.test(f)) installed.add(f);
+      }
+    }
     obs.halfRemoved = {
       checkouts: obs.checkouts,
       unitFile: obs.unit.etcUnitFile,
       tmpfilesFile: obs.tmpfilesFile === true,
+      ...(installed.size > 0 ? { installedFiles: [...installed].sort() } : {}),
     };
   }
   if (otherLines !== undefined && otherPath !== undefined) {
@@ -334,11 +389,12 @@ export function parseSystemContainerReadOutput(stdout: string): ParseResult<Syst
 const REPAIR_ARG0 = "atomic-host-repair";
 
 /**
- * Removes what a failed restart inside `atomic containers update` left (see
- * {@link SystemContainerObservation.halfRemoved}), the way `atomic uninstall` removes a container
+ * Removes what a failed restart inside `atomic containers update`, or an `atomic install` killed before the NAME
+ * symlink, left (see {@link SystemContainerObservation.halfRemoved}), the way `atomic uninstall` removes a container
  * (syscontainers.py `uninstall`, V1.12.1): `systemctl disable --now` (failure ignored), the unit file, `daemon-reload`,
- * the tmpfiles conf, then the checkouts NAME.0 and NAME.1. It does not run `systemd-tmpfiles --remove`: the conf's
- * directories may hold the service's data (/var/lib/etcd), and only the conf file itself blocks the reinstall.
+ * the tmpfiles conf, the host files the leftovers' info lists as installed (the arguments after NAME), then the
+ * checkouts NAME.0 and NAME.1. It does not run `systemd-tmpfiles --remove`: the conf's directories may hold the
+ * service's data (/var/lib/etcd), and only the conf file itself blocks the reinstall.
  * It refuses to run when the NAME symlink exists again (then the container is whole, not half-removed).
  */
 export const CONTAINER_REPAIR_SCRIPT = `# atomic-host:container-repair v1
@@ -356,13 +412,22 @@ rm -f -- "/etc/systemd/system/$name.service" || exit 1
 systemctl daemon-reload || exit 1
 printf '@@step tmpfiles\\n'
 rm -f -- "/etc/tmpfiles.d/$name.conf" || exit 1
+shift 2
+if [ $# -gt 0 ]; then
+  printf '@@step installed-files\\n'
+  rm -f -- "$@" || exit 1
+fi
 printf '@@step checkouts\\n'
 rm -rf -- "$root/$name.0" "$root/$name.1" || exit 1
 printf '@@done\\n'
 `;
 
-/** `sh -c SCRIPT atomic-host-repair ROOT NAME`. */
-export function buildContainerRepairCommand(name: string, root: string = ATOMIC_CHECKOUT_ROOT): string[] {
+/** `sh -c SCRIPT atomic-host-repair ROOT NAME [INSTALLED-FILE...]`. */
+export function buildContainerRepairCommand(
+  name: string,
+  root: string = ATOMIC_CHECKOUT_ROOT,
+  installedFiles: readonly string[] = [],
+): string[] {
   return [
     "sh",
     "-c",
@@ -370,6 +435,7 @@ export function buildContainerRepairCommand(name: string, root: string = ATOMIC_
     REPAIR_ARG0,
     assertOperand(root, "checkout root"),
     assertOperand(name, "container name"),
+    ...installedFiles.map((f) => assertOperand(f, "installed file")),
   ];
 }
 

@@ -14,7 +14,23 @@ function escapeRegExp(s: string): string {
 
 /** Why an atomic command failed, as a field to branch on. */
 export type AtomicFailureKind =
-  "notRoot" | "unitFileExists" | "imageNotFound" | "notInstalled" | "noPreviousDeployment" | "other";
+  | "notRoot"
+  | "unitFileExists"
+  | "imageNotFound"
+  | "notInstalled"
+  | "noPreviousDeployment"
+  | "noSpace"
+  | "killed"
+  | "other";
+
+/**
+ * A command ended by a signal: no exit status (the signal reported as such), or the 128+N a shell reports for
+ * SIGKILL and SIGTERM (what the host-side `timeout` bound sends). Python runs no `except` clause then: SIGKILL
+ * cannot be caught, and SIGTERM's default action ends the process (it is not KeyboardInterrupt).
+ */
+function wasKilled(out: CommandOutput): boolean {
+  return (out.exitCode === null && !!out.signal) || out.exitCode === 137 || out.exitCode === 143;
+}
 
 export interface AtomicFailure {
   kind: "failed";
@@ -26,7 +42,8 @@ export interface AtomicFailure {
 function failed(out: CommandOutput): AtomicFailure {
   const text = combined(out);
   let failure: AtomicFailureKind = "other";
-  if (/Only root can use --system/.test(text)) failure = "notRoot";
+  if (wasKilled(out)) failure = "killed";
+  else if (/Only root can use --system/.test(text)) failure = "notRoot";
   else if (/The file \/etc\/(systemd\/system|tmpfiles\.d)\/\S+ already exists\./.test(text))
     failure = "unitFileExists";
   else if (/System container '[^']*' is not installed/.test(text)) failure = "notInstalled";
@@ -38,6 +55,9 @@ function failed(out: CommandOutput): AtomicFailure {
   ) {
     failure = "imageNotFound";
   }
+  // ENOSPC as Python's OSError ("[Errno 28] No space left on device") or libostree's GLib.Error ("regfile copy:
+  // No space left on device (12)") words it.
+  else if (/No space left on device/.test(text)) failure = "noSpace";
   return { kind: "failed", failure, message: tail(out.stderr.trim() !== "" ? out.stderr : out.stdout) };
 }
 

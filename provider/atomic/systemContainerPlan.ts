@@ -11,9 +11,10 @@ import {
   buildContainerRepairCommand,
   buildContainersRollbackCommand,
   buildContainersUpdateCommand,
+  type HalfRemoved,
   type SystemContainerObservation,
 } from "./systemContainerCommands";
-import { buildSystemctlCommand, serviceUnitName } from "./systemd";
+import { buildSystemctlCommand, buildTmpfilesCreateCommand, serviceUnitName } from "./systemd";
 import type { SystemPackageMode } from "./validateSystemContainer";
 
 /** The declared (new) state of a system container, defaults not yet applied. */
@@ -33,7 +34,7 @@ export interface SystemContainerPrevious extends SystemContainerDeclaration {
 }
 
 export type SystemContainerStepKind =
-  "pull" | "install" | "update" | "rollback" | "enable" | "start" | "stop" | "repair";
+  "pull" | "install" | "update" | "rollback" | "tmpfiles" | "enable" | "start" | "stop" | "repair";
 
 export type SystemContainerStep = PlannedCommand<SystemContainerStepKind> & {
   /**
@@ -70,6 +71,29 @@ function startStep(name: string): SystemContainerStep {
     kind: "start",
     argv: buildSystemctlCommand("start", serviceUnitName(name)),
     why: "running is true and the unit is not active (atomic install and update never start a stopped unit)",
+  };
+}
+
+/**
+ * The tmpfiles directories an install did not create: missing ones, while the unit is not enabled. atomic install
+ * runs `systemd-tmpfiles --create` just before `systemctl enable` (V1.12.1 syscontainers.py:955-960), so an enabled
+ * unit had them created (and every boot creates them again); a missing one then is the unit's own business, e.g.
+ * /run/NAME, which systemd removes when a unit with `RuntimeDirectory=` stops and creates when it starts.
+ */
+export function tmpfilesNotCreated(observed: SystemContainerObservation | undefined): string[] | undefined {
+  if (!observed?.tmpfilesMissing?.length || observed.unit.enabled === "enabled") return undefined;
+  return observed.tmpfilesMissing;
+}
+
+/** `systemd-tmpfiles --create /etc/tmpfiles.d/NAME.conf`, as atomic install runs it (and systemd at every boot). */
+function tmpfilesStep(name: string, missing: readonly string[]): SystemContainerStep {
+  return {
+    kind: "tmpfiles",
+    argv: buildTmpfilesCreateCommand(`/etc/tmpfiles.d/${name}.conf`),
+    why:
+      `${missing.join(", ")} declared in /etc/tmpfiles.d/${name}.conf ${missing.length === 1 ? "is" : "are"} ` +
+      "missing (an atomic install stopped before it ran systemd-tmpfiles): create them as atomic install and every " +
+      "boot do, or the unit cannot bind-mount them",
   };
 }
 
@@ -115,16 +139,19 @@ export function planSystemContainerCreate(
     if (plan.blocked) return plan;
     plan.steps.unshift({
       kind: "repair",
-      argv: buildContainerRepairCommand(declared.name),
+      argv: buildContainerRepairCommand(declared.name, undefined, left.installedFiles ?? []),
       why: `${declared.name} is half-removed (symlink gone; left: ${[
         ...left.checkouts,
         ...(left.unitFile ? [`/etc/systemd/system/${declared.name}.service`] : []),
         ...(left.tmpfilesFile ? [`/etc/tmpfiles.d/${declared.name}.conf`] : []),
+        ...(left.installedFiles ?? []),
       ].join(", ")}): remove the leftovers as atomic uninstall would, then install again`,
     });
     plan.notes.unshift(
-      `the system container ${declared.name} was half-removed by a failed restart inside "atomic containers ` +
-        `update" (atomic 1.20): removing what is left and installing it again (its previous deployment is lost)`,
+      `the system container ${declared.name} is half-removed (its checkouts are there without the ` +
+        `/var/lib/containers/atomic/${declared.name} symlink: a failed restart inside "atomic containers update", ` +
+        `or an "atomic install" killed before it made the symlink): removing what is left and installing it again ` +
+        `(a previous deployment is lost)`,
     );
     return plan;
   }
@@ -308,6 +335,8 @@ export function planSystemContainerUpdate(
     }
   }
 
+  const notCreated = tmpfilesNotCreated(observed);
+  if (notCreated) steps.push(tmpfilesStep(news.name, notCreated));
   if (observed?.unit.enabled === "disabled") steps.push(enableStep(news.name));
   if (running && !unitActive) steps.push(startStep(news.name));
   return { steps, notes };
@@ -330,6 +359,13 @@ export interface SystemContainerRecord {
   active: boolean;
   /** `systemctl is-enabled` said "disabled" (false): atomic install enables the unit. */
   disabled?: boolean;
+  /** Directories of the tmpfiles conf an install stopped before creating (see `tmpfilesNotCreated`). */
+  tmpfilesMissing?: string[];
+  /**
+   * Checkouts without the NAME symlink (see SystemContainerObservation.halfRemoved); `image` and `values` are then
+   * empty: no deployment is installed.
+   */
+  halfRemoved?: HalfRemoved;
 }
 
 /** The record of what `read` observed; undefined when no container is installed under the name. */
@@ -338,6 +374,9 @@ export function recordOfObservation(
   declaredKeys: readonly string[],
 ): SystemContainerRecord | undefined {
   const info = observed.active?.info;
+  if (observed.halfRemoved) {
+    return { image: "", values: {}, active: false, halfRemoved: observed.halfRemoved };
+  }
   if (!observed.present || info === undefined) return undefined;
   const pick = (v: Record<string, string>) =>
     Object.fromEntries(declaredKeys.filter((k) => k in v).map((k) => [k, v[k]!]));
@@ -349,11 +388,23 @@ export function recordOfObservation(
     previousValues: previous ? pick(previous.values) : undefined,
     active: observed.unit.active === "active",
     disabled: observed.unit.enabled === "disabled" ? true : undefined,
+    tmpfilesMissing: tmpfilesNotCreated(observed),
   };
 }
 
 /** The observation a record stands for: what the planner would read on a host that matches it. */
 export function observationOfRecord(name: string, record: SystemContainerRecord): SystemContainerObservation {
+  const left = record.halfRemoved;
+  if (left) {
+    return {
+      present: false,
+      warnings: [],
+      unit: { active: "inactive", enabled: "", etcUnitFile: left.unitFile, usrUnitFile: false },
+      tmpfilesFile: left.tmpfilesFile,
+      checkouts: left.checkouts,
+      halfRemoved: left,
+    };
+  }
   const slot = (image: string, values: Record<string, string>, n: number) => ({
     slot: n,
     path: `/var/lib/containers/atomic/${name}.${n}`,
@@ -373,6 +424,7 @@ export function observationOfRecord(name: string, record: SystemContainerRecord)
       etcUnitFile: true,
       usrUnitFile: false,
     },
+    tmpfilesMissing: record.tmpfilesMissing,
   };
 }
 
@@ -411,6 +463,12 @@ export function recordAfterPlan(
           previousImage: r.image,
           previousValues: r.values,
         };
+        break;
+      case "repair":
+        r = undefined;
+        break;
+      case "tmpfiles":
+        if (r) r = { ...r, tmpfilesMissing: undefined };
         break;
       case "enable":
         if (r) r = { ...r, disabled: undefined };

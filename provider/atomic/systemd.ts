@@ -40,6 +40,14 @@ export function buildSystemctlCommand(verb: SystemctlVerb, unit: string): string
   return ["systemctl", verb, assertOperand(unit, "unit name")];
 }
 
+/**
+ * `systemd-tmpfiles --create CONF`: creates what the tmpfiles.d file declares and is missing, leaves what exists.
+ * atomic runs it after installing a container (`/etc/tmpfiles.d/NAME.conf`), and systemd at every boot.
+ */
+export function buildTmpfilesCreateCommand(conf: string): string[] {
+  return ["systemd-tmpfiles", "--create", assertOperand(conf, "tmpfiles.d file")];
+}
+
 /** `systemctl status --no-pager --lines=0 UNIT`: the unit's header lines only (no journal). Exits 3 when inactive. */
 export function buildSystemctlStatusCommand(unit: string): string[] {
   return ["systemctl", "status", "--no-pager", "--lines=0", assertOperand(unit, "unit name")];

@@ -9,8 +9,9 @@
  * - update: read, then pull + `containers update --rebase`, `containers rollback`, `update --set`, start/stop
  *           as planned from what the host has; read back and verify.
  * - read:   the `info` files of both deployment slots and the unit's state; a container removed by hand leaves
- *           the state, another image or a stopped unit shows as drift. What it found is also returned as the
- *           inputs, so the next preview plans (and shows) the repair.
+ *           the state, another image, a stopped unit, a half-removed container or missing tmpfiles directories
+ *           show as drift. What it found is also returned as the inputs, so the next preview plans (and shows)
+ *           the repair.
  * - delete: `atomic uninstall`; already gone counts as done.
  * Every mutation runs under the host's lock: atomic and ostree keep one repository per host.
  */
@@ -265,6 +266,13 @@ async function runOne(conn: Connection, inputs: Inputs, step: SystemContainerSte
           `/etc/tmpfiles.d/${inputs.name}.conf and /var/lib/containers/atomic/${inputs.name}.0 and .1 by hand.`,
       );
       return;
+    case "tmpfiles":
+      requireSuccess(
+        out,
+        `systemd-tmpfiles could not create the directories of /etc/tmpfiles.d/${inputs.name}.conf: its words are ` +
+          "above; check the host's free space and that nothing else is in their way.",
+      );
+      return;
     case "start":
       if (out.exitCode !== 0) {
         throw await unitStartFailure(
@@ -400,12 +408,11 @@ export const systemContainerProvider = {
     if (observed.halfRemoved) {
       progress(
         conn,
-        `system container ${props.name} is half-removed (a failed restart inside atomic containers update left ` +
-          `${observed.halfRemoved.checkouts.join(", ")} without the symlink): the next up repairs it`,
+        `system container ${props.name} is half-removed (${observed.halfRemoved.checkouts.join(", ")} without ` +
+          `the symlink: a failed restart inside atomic containers update, or an atomic install killed before the ` +
+          `symlink): the next up repairs it`,
       );
-      return { id, props: outputsFrom(props, observed) };
-    }
-    if (!observed.present) {
+    } else if (!observed.present) {
       progress(conn, `system container ${props.name} is not installed any more`);
       return { id: "", props: {} };
     }
@@ -414,8 +421,14 @@ export const systemContainerProvider = {
     // field it repairs, e.g. running: false => true) instead of from the last declaration.
     // Only when something drifted since the last apply or refresh: otherwise the inputs stay as they are, and
     // refresh reports no change.
+    // Leftovers a repair step is planned for (a half-removed container, missing tmpfiles directories, a disabled
+    // unit) are returned as inputs even when the outputs already record them: a create that failed partway saved
+    // them among its outputs, while the stored inputs hold what that create's plan predicted, and the preview
+    // plans from the inputs.
     const found = inputsOf(outs);
-    return stableJson(found) === stableJson(inputsOf(props))
+    const record = outs.__recorded;
+    const repair = !!(record?.halfRemoved || record?.tmpfilesMissing || record?.disabled);
+    return !repair && stableJson(found) === stableJson(inputsOf(props))
       ? { id, props: outs }
       : { id, props: outs, inputs: found };
   },

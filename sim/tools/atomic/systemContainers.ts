@@ -13,18 +13,36 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RegistryImage, canonicalImageRef, lookupImage, readRegistry, sha256Hex } from "../../catalog";
-import { AtomicValueError, CalledProcessError } from "./errors";
+import { AtomicValueError, CalledProcessError, GLibError, PyOSError, errnoOf } from "./errors";
 import { HostEnv, formatRfc3339Local } from "./hostEnv";
 import { LocalImage, OstreeImageStore } from "./imageStore";
 import { pyJsonDumps, PyValue } from "./pyjson";
 import { TemplateKeyError, TemplatePlaceholderError, substituteTemplate } from "./pyTemplate";
 import { ToolIo } from "./toolIo";
-import { canonicalizeLocation, imageIdOf } from "./version";
+import { atomicVersion, canonicalizeLocation, imageIdOf } from "./version";
 
 export const ATOMIC_VAR = "/var/lib/containers/atomic";
 export const SYSTEMD_UNIT_FILES_DEST = "/etc/systemd/system";
 export const SYSTEMD_TMPFILES_DEST = "/etc/tmpfiles.d";
 export const RUNC_PATH = "/bin/runc";
+
+/**
+ * Points where a test can pause `atomic install --system` (faults.json `pauseAt`, see sim/faults.ts), in the order
+ * `_do_checkout` reaches them (projectatomic/atomic V1.12.1 Atomic/syscontainers.py): after the rootfs checkout
+ * into NAME.0 (:766-787), before config.json (:833-841); after the unit file and the tmpfiles conf with their copies
+ * in the checkout (:920-925), before the NAME symlink (:927-931); after the symlink, before `daemon-reload`,
+ * `systemd-tmpfiles --create` and `enable` (:955-962). A client killed there leaves what a killed Python process
+ * leaves: SIGKILL, and SIGTERM whose default action ends the process, run no `except` clause.
+ */
+export const INSTALL_PAUSE_POINTS = [
+  "install:after-checkout",
+  "install:after-unit",
+  "install:after-symlink",
+] as const;
+export type InstallPausePoint = (typeof INSTALL_PAUSE_POINTS)[number];
+
+/** `DIR/<host>/state/` file the paused command writes: `{ "point": ..., "pid": <the atomic client's pid> }`. */
+export const ATOMIC_PAUSE_MARKER = "atomic-paused.json";
 
 /** atomic's unit template for images without `service.template` (reference §1). */
 export const SYSTEMD_UNIT_FILE_DEFAULT_TEMPLATE = `
@@ -370,7 +388,11 @@ export class SystemContainers {
     try {
       this.doCheckout(name, image, upgrade, values, destination, systemPackage, installedFiles);
     } catch (e) {
-      if (!upgrade) {
+      // 1.20.1 cleans up after GLib.Error too (V1.12.1 syscontainers.py:541); 1.19.1's `except` lists ValueError,
+      // OSError, CalledProcessError and KeyboardInterrupt only (v1.19.1 syscontainers.py:484), so a failed ostree
+      // checkout leaves its partial NAME.N there.
+      const uncaught = e instanceof GLibError && atomicVersion(this.env) === "1.19.1";
+      if (!upgrade && !uncaught) {
         for (const p of [destination, unitOut, tmpOut])
           fs.rmSync(this.env.path(p), { recursive: true, force: true });
       }
@@ -378,27 +400,78 @@ export class SystemContainers {
     }
   }
 
-  private writeFile(p: string, text: string, mode?: number): void {
+  private writeRaw(p: string, text: string, mode?: number): void {
     const file = this.env.path(p);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text);
     if (mode !== undefined) fs.chmodSync(file, mode);
   }
 
-  /** Check the image's layers out into `<destination>/rootfs` (exports included). */
+  /**
+   * A file atomic writes from Python (`open(...).write`, `shutil.copyfile`): a write that fails (a full disk) raises
+   * OSError naming no file, as the buffered write or its close does.
+   */
+  private writeFile(p: string, text: string, mode?: number): void {
+    try {
+      this.writeRaw(p, text, mode);
+    } catch (e) {
+      const err = errnoOf(e);
+      if (err) throw new PyOSError(err.errno, err.strerror);
+      throw e;
+    }
+  }
+
+  /**
+   * Check the image's layers out into `<destination>/rootfs` (exports included): `os.makedirs(rootfs)`, then
+   * libostree's `checkout_at`. Onto another filesystem than the repository's (hardlinks fail with EXDEV) it copies
+   * each file, and a failed copy is the GLib.Error "regfile copy: <strerror>" (ostree v2017.12
+   * src/libostree/ostree-repo-checkout.c:124-125, G_IO_ERROR from errno).
+   */
   private checkoutRootfs(destination: string, image: RegistryImage): void {
     const rootfs = `${destination}/rootfs`;
-    fs.mkdirSync(this.env.path(rootfs), { recursive: true });
+    try {
+      fs.mkdirSync(this.env.path(rootfs), { recursive: true });
+    } catch (e) {
+      const err = errnoOf(e);
+      if (err) throw new PyOSError(err.errno, err.strerror, rootfs);
+      throw e;
+    }
     const exports = `${rootfs}/exports`;
-    if (image.manifest)
-      this.writeFile(`${exports}/manifest.json`, JSON.stringify(image.manifest, null, 4) + "\n");
-    this.writeFile(`${exports}/config.json.template`, image.configTemplate);
-    if (image.serviceTemplate !== null) this.writeFile(`${exports}/service.template`, image.serviceTemplate);
-    if (image.tmpfilesTemplate !== null)
-      this.writeFile(`${exports}/tmpfiles.template`, image.tmpfilesTemplate);
-    for (const [p, text] of Object.entries(image.hostfs))
-      this.writeFile(`${exports}/hostfs${p}`, text, 0o755);
-    for (const [p, text] of Object.entries(image.rootfs)) this.writeFile(`${rootfs}${p}`, text, 0o755);
+    try {
+      if (image.manifest)
+        this.writeRaw(`${exports}/manifest.json`, JSON.stringify(image.manifest, null, 4) + "\n");
+      this.writeRaw(`${exports}/config.json.template`, image.configTemplate);
+      if (image.serviceTemplate !== null) this.writeRaw(`${exports}/service.template`, image.serviceTemplate);
+      if (image.tmpfilesTemplate !== null)
+        this.writeRaw(`${exports}/tmpfiles.template`, image.tmpfilesTemplate);
+      for (const [p, text] of Object.entries(image.hostfs))
+        this.writeRaw(`${exports}/hostfs${p}`, text, 0o755);
+      for (const [p, text] of Object.entries(image.rootfs)) this.writeRaw(`${rootfs}${p}`, text, 0o755);
+    } catch (e) {
+      const err = errnoOf(e);
+      if (err) throw new GLibError("g-io-error-quark", `regfile copy: ${err.strerror}`, err.gio);
+      throw e;
+    }
+  }
+
+  /**
+   * The test-only fault faults.json `pauseAt: { point, ms }`: at that point of an install, write the marker (with
+   * this command's client pid) and wait `ms`, so a test can kill the client there. Not set: nothing happens.
+   */
+  private pauseAt(point: InstallPausePoint): void {
+    const hostDir = this.env.hostDir;
+    if (!hostDir) return;
+    let fault: { point?: unknown; ms?: unknown } | undefined;
+    try {
+      fault = JSON.parse(fs.readFileSync(path.join(hostDir, "state", "faults.json"), "utf8")).pauseAt;
+    } catch {
+      return;
+    }
+    if (fault?.point !== point || typeof fault.ms !== "number") return;
+    const marker = path.join(hostDir, "state", ATOMIC_PAUSE_MARKER);
+    fs.writeFileSync(`${marker}.tmp`, JSON.stringify({ point, pid: process.pid }) + "\n");
+    fs.renameSync(`${marker}.tmp`, marker);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, fault.ms);
   }
 
   /** Bind-mount sources in a rendered config.json that do not exist on the host (`_check_oci_configuration_file`). */
@@ -450,7 +523,6 @@ export class SystemContainers {
         ? renderTemplate(`${exportsDir}/hostfs${src}`, image.hostfs[src], values)
         : image.hostfs[src];
       this.writeFile(dest, text, src.includes("/bin/") ? 0o755 : 0o644);
-      if (!quiet) this.io.out(`Created file ${dest}`);
       created.push(dest);
     }
     return created.sort();
@@ -481,6 +553,7 @@ export class SystemContainers {
     destination = canonicalizeLocation(this.env, destination, this.store.repoLocation());
 
     this.checkoutRootfs(destination, image);
+    if (!upgrade) this.pauseAt("install:after-checkout");
 
     const manifest = image.manifest;
     const hasContainerService = !manifest?.noContainerService;
@@ -550,7 +623,13 @@ export class SystemContainers {
       "system-package": systemPackage,
       remote: null,
     };
-    this.writeFile(`${destination}/info`, pyJsonDumps(info as unknown as PyValue, { indent: 4 }) + "\n");
+    try {
+      this.writeFile(`${destination}/info`, pyJsonDumps(info as unknown as PyValue, { indent: 4 }) + "\n");
+    } catch (e) {
+      // V1.12.1 syscontainers.py:909-912 (v1.19.1 :822-825): the files just copied to the host go, then the error.
+      for (const f of newInstalled) fs.rmSync(this.env.path(f), { force: true });
+      throw e;
+    }
 
     const systemdTemplate = image.serviceTemplate ?? SYSTEMD_UNIT_FILE_DEFAULT_TEMPLATE;
     const tmpfilesTemplate =
@@ -568,9 +647,12 @@ export class SystemContainers {
       this.writeFile(`${destination}/tmpfiles-${name}.conf`, conf);
     }
 
+    if (!upgrade) this.pauseAt("install:after-unit");
+
     const sym = this.env.path(`${this.checkoutPath()}/${name}`);
     fs.rmSync(sym, { force: true });
     fs.symlinkSync(this.env.path(destination), sym);
+    if (!upgrade) this.pauseAt("install:after-symlink");
 
     if (!hasContainerService) {
       fs.rmSync(this.env.path(`${destination}/rootfs`), { recursive: true, force: true });
@@ -583,6 +665,8 @@ export class SystemContainers {
     // removes the checkout only for an install, line 540), so a later `atomic install --system` stops with
     // "The file /etc/systemd/system/NAME.service already exists." (line 536).
     try {
+      // "Created file" only now, after the symlink and only with a service (V1.12.1 :951-953, v1.19.1 :864-866).
+      for (const f of newInstalled) this.io.out(`Created file ${f}`);
       this.systemctl(["daemon-reload"]);
       if (tmpfilesTemplate) this.tmpfiles("--create", tmpOut);
       if (!upgrade) this.systemctl(["enable", name]);

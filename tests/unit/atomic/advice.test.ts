@@ -58,8 +58,58 @@ describe("advice for a failed atomic command", () => {
       ["as root only", "atomic-host:user"],
     ],
     [
+      "a full disk under the checkout (libostree's copy)",
+      classifyInstallOutcome(
+        output(
+          1,
+          "Extracting to /var/lib/containers/atomic/etcd.0\n",
+          "g-io-error-quark: regfile copy: No space left on device (12)\n",
+        ),
+        "etcd",
+        image,
+      ),
+      ["ran out of disk space", "df -h /var/lib/containers/atomic /ostree/repo"],
+    ],
+    [
+      "a full disk (Python's OSError)",
+      classifyUpdateOutcome(
+        output(
+          1,
+          "Extracting to /var/lib/containers/atomic/etcd.1\n",
+          "[Errno 28] No space left on device\n",
+        ),
+      ),
+      ["ran out of disk space", "df -h"],
+    ],
+    [
+      "atomic killed by a signal",
+      classifyInstallOutcome(
+        {
+          ...output(1, "Extracting to /var/lib/containers/atomic/etcd.0\n", ""),
+          exitCode: null,
+          signal: "SIGKILL",
+        },
+        "etcd",
+        image,
+      ),
+      ["atomic was killed before it finished", "next pulumi up reads the host and repairs"],
+    ],
+    [
+      "atomic killed by SIGTERM, as a shell reports it (128+15)",
+      classifyInstallOutcome(
+        output(143, "Extracting to /var/lib/containers/atomic/etcd.0\n", ""),
+        "etcd",
+        image,
+      ),
+      ["atomic was killed before it finished"],
+    ],
+    [
       "anything else",
-      classifyInstallOutcome(output(1, "", "OSError: [Errno 28] No space left on device\n"), "etcd", image),
+      classifyInstallOutcome(
+        output(1, "", "Invalid configuration file.  Only readonly images are supported\n"),
+        "etcd",
+        image,
+      ),
       ["atomic could not install etcd", "run the command on the host"],
     ],
   ];

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -228,7 +229,7 @@ describe("the system-container read script, run on this machine", () => {
     expect(r.ok).to.equal(false);
   });
 
-  it("lists the checkouts, and calls checkouts without the symlink half-removed (atomic 1.20's failed restart)", () => {
+  it("lists the checkouts, and calls checkouts without the symlink half-removed, with the files their info lists", () => {
     install(0, "atomic-info-etcd-f26.json");
     install(1, "atomic-info-etcd.json");
     const r = parseSystemContainerReadOutput(
@@ -239,7 +240,16 @@ describe("the system-container read script, run on this machine", () => {
       checkouts: [join(root, "etcd.0"), join(root, "etcd.1")],
       unitFile: false,
       tmpfilesFile: false,
+      installedFiles: ["/etc/etcd/etcd.conf", "/usr/local/bin/etcdctl"],
     });
+  });
+
+  it("reports the tmpfiles conf's missing directories", () => {
+    const r = parseSystemContainerReadOutput(
+      "@@read 1\n@@link /var/lib/containers/atomic/etcd.0\n@@unit-active inactive\n@@unit-enabled disabled\n" +
+        "@@tmpfiles-etc\n@@tmpfiles-missing /var/lib/etcd/etcd.etcd\n@@end\n",
+    );
+    expect(r.ok && r.value.tmpfilesMissing).to.deep.equal(["/var/lib/etcd/etcd.etcd"]);
   });
 
   it("does not call a whole container half-removed", () => {
@@ -256,15 +266,21 @@ describe("the system-container read script, run on this machine", () => {
     const name = `atomic-host-test-${process.pid}`;
     writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "$*" >> ${join(root, "systemctl.log")}\n`);
     for (const n of [0, 1]) mkdirSync(join(root, `${name}.${n}`, "rootfs"), { recursive: true });
-    const out = runLocally(buildContainerRepairCommand(name, root), env());
+    const installed = [join(root, "etcd.conf"), join(root, "-etcdctl")];
+    for (const f of installed) writeFileSync(f, "");
+    writeFileSync(join(root, "kept"), "");
+    const out = runLocally(buildContainerRepairCommand(name, root, installed), env());
     expect(out.exitCode, out.stderr).to.equal(0);
     expect(out.stdout.split("\n").filter(Boolean)).to.deep.equal([
       "@@step disable",
       "@@step unit-file",
       "@@step tmpfiles",
+      "@@step installed-files",
       "@@step checkouts",
       "@@done",
     ]);
+    for (const f of installed) expect(existsSync(f), f).to.equal(false);
+    expect(existsSync(join(root, "kept"))).to.equal(true);
     expect(readFileSync(join(root, "systemctl.log"), "utf8")).to.equal(
       `disable --now -- ${name}.service\ndaemon-reload\n`,
     );

@@ -249,7 +249,31 @@ describe("a half-removed container (atomic 1.20's failed restart inside containe
     expect(plan.steps[0]!.why).to.include(
       "left: /var/lib/containers/atomic/etcd.1, /etc/systemd/system/etcd.service, /etc/tmpfiles.d/etcd.conf",
     );
-    expect(plan.notes[0]).to.match(/half-removed by a failed restart inside "atomic containers update"/);
+    expect(plan.notes[0]).to.match(
+      /half-removed \(its checkouts are there without the \/var\/lib\/containers\/atomic\/etcd symlink: a failed restart inside "atomic containers update", or an "atomic install" killed/,
+    );
+  });
+
+  it("removes the host files the leftover's info lists as installed (an install killed before the symlink)", () => {
+    const plan = planSystemContainerCreate(
+      { name: "etcd", image: F27 },
+      {
+        ...halfRemoved,
+        halfRemoved: {
+          ...halfRemoved.halfRemoved!,
+          installedFiles: ["/etc/etcd/etcd.conf", "/usr/local/bin/etcdctl"],
+        },
+      },
+    );
+    expect(plan.steps[0]!.argv.slice(-4)).to.deep.equal([
+      "/var/lib/containers/atomic",
+      "etcd",
+      "/etc/etcd/etcd.conf",
+      "/usr/local/bin/etcdctl",
+    ]);
+    expect(plan.steps[0]!.why).to.include(
+      "/etc/tmpfiles.d/etcd.conf, /etc/etcd/etcd.conf, /usr/local/bin/etcdctl)",
+    );
   });
 
   it("is not mistaken for a hand-made unit file (which stays refused)", () => {
@@ -257,6 +281,37 @@ describe("a half-removed container (atomic 1.20's failed restart inside containe
     expect(planSystemContainerCreate({ name: "etcd", image: F27 }, handMade).blocked).to.match(
       /exists but no system container etcd is installed/,
     );
+  });
+});
+
+describe("an install killed after the symlink, before systemd-tmpfiles and enable", () => {
+  it("is adopted, and gets the tmpfiles directories, the enable and the start atomic install did not reach", () => {
+    const o = observed(
+      {
+        previous: undefined,
+        unit: { active: "inactive", enabled: "disabled", etcUnitFile: true, usrUnitFile: false },
+        tmpfilesMissing: ["/var/lib/etcd/etcd.etcd"],
+      },
+      "inactive",
+    );
+    const plan = planSystemContainerCreate({ name: "etcd", image: o.active!.info.image }, o);
+    expect(lines(plan)).to.deep.equal([
+      "systemd-tmpfiles --create /etc/tmpfiles.d/etcd.conf",
+      "systemctl enable etcd.service",
+      "systemctl start etcd.service",
+    ]);
+    expect(plan.steps[0]!.why).to.include(
+      "/var/lib/etcd/etcd.etcd declared in /etc/tmpfiles.d/etcd.conf is missing",
+    );
+  });
+});
+
+describe("missing tmpfiles directories of an enabled unit", () => {
+  it("plan no systemd-tmpfiles: the install created them; /run/NAME goes with a stopped unit's RuntimeDirectory", () => {
+    const o = observed({ previous: undefined, tmpfilesMissing: ["/run/etcd"] }, "inactive");
+    expect(lines(planSystemContainerCreate({ name: "etcd", image: o.active!.info.image }, o))).to.deep.equal([
+      "systemctl start etcd.service",
+    ]);
   });
 });
 

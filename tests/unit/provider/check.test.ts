@@ -126,6 +126,57 @@ describe("check plans from the state as recorded (the preview is the apply's pla
     expect((await h.diff("id", next, again)).changes).to.equal(false);
   });
 
+  it("previews the repair of an install killed after the tmpfiles conf and the symlink: tmpfiles, enable, start", async () => {
+    const h = handler("SystemContainer");
+    const created = (await h.check({}, declared)).inputs;
+    const refreshed = {
+      ...created,
+      running: false,
+      commands: [],
+      __recorded: {
+        ...created.__recorded,
+        active: false,
+        disabled: true,
+        tmpfilesMissing: ["/var/lib/etcd/etcd.etcd"],
+      },
+    };
+    const next = (await h.check(refreshed, declared)).inputs;
+    expect(next.commands).to.deep.equal([
+      "systemd-tmpfiles --create /etc/tmpfiles.d/etcd.conf",
+      "systemctl enable etcd.service",
+      "systemctl start etcd.service",
+    ]);
+    expect(next.__recorded.tmpfilesMissing).to.equal(undefined);
+  });
+
+  it("previews the repair of a half-removed container: the repair script, then pull, install, start", async () => {
+    const h = handler("SystemContainer");
+    const created = (await h.check({}, declared)).inputs;
+    const halfRemoved = {
+      checkouts: ["/var/lib/containers/atomic/etcd.0"],
+      unitFile: true,
+      tmpfilesFile: true,
+      installedFiles: ["/etc/etcd/etcd.conf"],
+    };
+    const refreshed = {
+      ...created,
+      running: false,
+      commands: [],
+      __recorded: { image: "", values: {}, active: false, halfRemoved },
+    };
+    const next = (await h.check(refreshed, declared)).inputs;
+    expect(next.commands).to.have.length(4);
+    expect(next.commands[0]).to.match(
+      /^sh -c '<container-repair script>' atomic-host-repair \/var\/lib\/containers\/atomic etcd \/etc\/etcd\/etcd\.conf/,
+    );
+    expect(next.commands.slice(1)).to.deep.equal([
+      `atomic pull --storage=ostree ${image}`,
+      `atomic install --system --system-package=no --storage=ostree --name=etcd ${image}`,
+      "systemctl start etcd.service",
+    ]);
+    expect(next.__recorded).to.deep.equal({ image, values: {}, active: true });
+  });
+
   it("keeps the rollback slot in __recorded, never among the inputs a reviewer sees", async () => {
     const h = handler("SystemContainer");
     const v1 = (await h.check({}, { ...declared, image: `${image}:v1` })).inputs;
