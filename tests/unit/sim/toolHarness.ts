@@ -6,25 +6,18 @@
  */
 import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { seedOstreeSystem } from "../../../sim/tools/rpmostree/remotes";
+import { tempDir } from "../../helpers/tempDirs";
 
 export const REPO = path.resolve(__dirname, "../../..");
 
 let compiledDir: string | undefined;
 
-/** Every temp folder this process made (the compiled tools, each sandbox): removed when the process exits. */
-const madeDirs: string[] = [];
-process.once("exit", () => {
-  for (const d of madeDirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
 /** Compile sim/tools/{atomic,rpm-ostree}.ts (and what they import) once; returns the output root. */
 export function compiledTools(): string {
   if (compiledDir) return compiledDir;
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "sim-tools-build-"));
-  madeDirs.push(out);
+  const out = tempDir("sim-tools-build");
   execFileSync(
     process.execPath,
     [
@@ -102,8 +95,7 @@ export interface Sandbox {
 export const FIXED_CLOCK = "2017-11-20T10:11:12Z";
 
 export function makeSandbox(opts: { atomicHost?: boolean; clock?: string } = {}): Sandbox {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-tools-"));
-  madeDirs.push(dir);
+  const dir = tempDir("sim-tools");
   const root = path.join(dir, "root");
   const hostDir = path.join(dir, "host");
   const clusterDir = path.join(dir, "cluster");
