@@ -74,21 +74,26 @@ export async function waitForReboot(conn: Connection, opts: WaitForRebootOptions
   const pollMs = opts.pollMs ?? DEFAULT_REBOOT_POLL_MS;
   const previous = opts.previousBootId.trim().toLowerCase();
   const deadline = Date.now() + timeoutMs;
-  let last = "it was never reached";
+  // What the wait saw: whether the host ever answered with its old boot id, and the last failure that was not
+  // just the deadline cutting an attempt short (that says nothing about the host).
+  let sawOldId = false;
+  let lastFailure: string | undefined;
   logLine(`waiting up to ${timeoutMs / 1000} s for ${connectionLabel(conn)} to boot again`);
   for (;;) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) throw rebootTimeout(conn, timeoutMs, last);
+    if (remaining <= 0) throw rebootTimeout(conn, timeoutMs, sawOldId, lastFailure, previous);
     forgetUnreachable(conn);
     try {
       const id = await readBootId(pollConnection(conn, remaining), {
         timeoutMs: Math.min(POLL_COMMAND_TIMEOUT_MS, remaining),
       });
       if (id !== previous) return id;
-      last = `it still reported the old boot id ${previous}`;
+      sawOldId = true;
+      lastFailure = undefined;
     } catch (err) {
       if (isRemoteError(err, "hostkey", "auth")) throw err;
-      last = `it was unreachable (${messageOf(err).split("\n")[0]})`;
+      const cutByDeadline = isRemoteError(err, "timeout") && Date.now() >= deadline;
+      if (!cutByDeadline || (!sawOldId && lastFailure === undefined)) lastFailure = messageOf(err).split("\n")[0];
       // A connection that timed out may be half-dead (no FIN from a host that lost power): start afresh.
       if (isRemoteError(err, "timeout")) evict(conn);
     }
@@ -113,11 +118,22 @@ function pollConnection(conn: Connection, remainingMs: number): Connection {
   };
 }
 
-function rebootTimeout(conn: Connection, timeoutMs: number, last: string): RemoteError {
+function rebootTimeout(
+  conn: Connection,
+  timeoutMs: number,
+  sawOldId: boolean,
+  lastFailure: string | undefined,
+  previous: string,
+): RemoteError {
+  const seen = !sawOldId
+    ? `it was unreachable at every attempt (last: ${lastFailure ?? "no attempt finished"})`
+    : lastFailure === undefined
+      ? `it still reported the old boot id ${previous} at the last attempt`
+      : `it still reported the old boot id ${previous}, then became unreachable (${lastFailure})`;
   return new RemoteError({
     kind: "timeout",
     host: connectionLabel(conn),
-    summary: `the host did not come back with a new boot id within ${Math.round(timeoutMs / 1000)} s; at the last attempt ${last}`,
+    summary: `the host did not come back with a new boot id within ${Math.round(timeoutMs / 1000)} s; ${seen}`,
     hint:
       "look at the host's console: it may be stuck shutting down, have failed to boot (rpm-ostree boots the previous " +
       "deployment if the new one fails), or have come back on another address; if it is just slow, raise the timeout",

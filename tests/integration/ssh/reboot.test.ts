@@ -79,7 +79,7 @@ describe("ssh transport against real sshd: reboot detection", function () {
     expect(err.host).to.equal(`root@127.0.0.1:${ssh.sshd.port}`);
     expect(err.message)
       .to.contain("did not come back with a new boot id within 2 s")
-      .and.contain("unreachable");
+      .and.contain("unreachable at every attempt");
   });
 
   it("fails with kind timeout when the host never reboots, saying the boot id did not change", async () => {
@@ -89,6 +89,18 @@ describe("ssh transport against real sshd: reboot detection", function () {
     );
     expect(err.kind).to.equal("timeout");
     expect(err.message).to.contain(`still reported the old boot id ${BOOT_A}`);
+  });
+
+  it("says the host answered with its old boot id and then went away, when it never came back", async () => {
+    const previousBootId = await readBootId(conn);
+    const polls = () => ssh.sshd.commands().filter((c) => c.includes("boot_id")).length;
+    const before = polls();
+    const waiting = rejection(waitForReboot(conn, { previousBootId, timeoutMs: 8000, pollMs: 200 }));
+    await waitFor("a poll that still sees the old boot id", () => polls() >= before + 1, 6000);
+    await ssh.sshd.stop();
+    const err = await waiting;
+    expect(err.kind).to.equal("timeout");
+    expect(err.message).to.contain(`still reported the old boot id ${BOOT_A}, then became unreachable`);
   });
 
   it("gives up at once when the host comes back with another host key", async () => {
