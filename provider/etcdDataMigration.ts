@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "./connection";
-import { makeDynamicProvider } from "./dynamicProvider";
 import { HostResource } from "./hostResource";
+import provider = require("./serialized/etcdDataMigration");
 
 export type { EtcdDataMigrationInputs, EtcdDataMigrationOutputs } from "./types";
 
@@ -30,8 +30,6 @@ export interface EtcdDataMigrationArgs extends HostArgs {
   /** When the destination holds a different member directory: "fail" (default) or "backup" (move it aside). */
   conflict?: pulumi.Input<"fail" | "backup">;
 }
-
-const provider = makeDynamicProvider("EtcdDataMigration");
 
 export class EtcdDataMigration extends HostResource {
   declare readonly source: pulumi.Output<string>;

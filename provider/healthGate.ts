@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HealthCheck } from "./atomic/healthGate";
 import type { Connection, ConnectionArgs } from "./connection";
-import { makeDynamicProvider } from "./dynamicProvider";
 import type { HealthCheckResult } from "./types";
+import provider = require("./serialized/healthGate");
 
 export type { HealthCheck } from "./atomic/healthGate";
 export type { HealthCheckResult, HealthGateInputs, HealthGateOutputs } from "./types";
@@ -28,8 +28,6 @@ export interface HealthGateArgs {
   /** Anything whose change re-runs the gate (the gated resources' outputs). Default []. */
   triggers?: pulumi.Input<unknown[]>;
 }
-
-const provider = makeDynamicProvider("HealthGate");
 
 export class HealthGate extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<Connection>;

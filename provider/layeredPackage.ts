@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "./connection";
-import { makeDynamicProvider } from "./dynamicProvider";
 import { HostResource } from "./hostResource";
 import type { DeploymentInfo } from "./types";
+import provider = require("./serialized/layeredPackage");
 
 export type { DeploymentInfo, LayeredPackageInputs, LayeredPackageOutputs } from "./types";
 
@@ -30,8 +30,6 @@ export interface LayeredPackageArgs extends HostArgs {
   /** Seconds to wait for the host to come back with a new boot id. Default 600. */
   rebootTimeoutSeconds?: pulumi.Input<number>;
 }
-
-const provider = makeDynamicProvider("LayeredPackage");
 
 export class LayeredPackage extends HostResource {
   declare readonly packages: pulumi.Output<string[]>;

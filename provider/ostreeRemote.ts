@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "./connection";
-import { makeDynamicProvider } from "./dynamicProvider";
 import { HostResource } from "./hostResource";
+import provider = require("./serialized/ostreeRemote");
 
 export type { OstreeRemoteInputs, OstreeRemoteOutputs } from "./types";
 
@@ -38,8 +38,6 @@ export interface OstreeRemoteArgs extends HostArgs {
    */
   replace?: pulumi.Input<boolean>;
 }
-
-const provider = makeDynamicProvider("OstreeRemote");
 
 export class OstreeRemote extends HostResource {
   declare readonly name: pulumi.Output<string>;

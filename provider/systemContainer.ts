@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "./connection";
-import { makeDynamicProvider } from "./dynamicProvider";
 import { HostResource } from "./hostResource";
+import provider = require("./serialized/systemContainer");
 
 export type { SystemContainerInputs, SystemContainerOutputs } from "./types";
 
@@ -33,8 +33,6 @@ export interface SystemContainerArgs extends HostArgs {
   /** Any values; changing one pulls the image again and updates the container if its digest changed. */
   triggers?: pulumi.Input<any[]>;
 }
-
-const provider = makeDynamicProvider("SystemContainer");
 
 /**
  * The keys of `values` whose value is a secret, ["*"] when `values` is one Output that is secret as a whole, or

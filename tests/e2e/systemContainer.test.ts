@@ -106,6 +106,19 @@ describe("SystemContainer through the Pulumi CLI", function () {
     expect(state).to.include("ciphertext");
   });
 
+  it("stores each resource's provider as a require of the installed package, not as its code", async () => {
+    const resources: any[] = (await project.exportState()).deployment.resources;
+    const dynamic = resources.filter((r) => r.type.endsWith("atomic-host:SystemContainer"));
+    expect(dynamic).to.have.length.greaterThan(0);
+    for (const r of dynamic) {
+      for (const text of [r.inputs.__provider, r.outputs.__provider] as string[]) {
+        expect(text).to.include('require("pulumi-atomic-host/provider/serialized/systemContainer")');
+        // The whole provider object's code was 2.1 KB, stored twice in each resource.
+        expect(text.length).to.be.lessThan(400);
+      }
+    }
+  });
+
   it("updates to a new image, then rolls back to the previous one without pulling", async () => {
     publishImage(sim.dir, "registry.fedoraproject.org/f27/etcd:v3.2.11");
     await project.ok(["config", "set", "etcdImage", "registry.fedoraproject.org/f27/etcd:v3.2.11"]);
