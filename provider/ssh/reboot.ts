@@ -93,7 +93,8 @@ export async function waitForReboot(conn: Connection, opts: WaitForRebootOptions
     } catch (err) {
       if (isRemoteError(err, "hostkey", "auth")) throw err;
       const cutByDeadline = isRemoteError(err, "timeout") && Date.now() >= deadline;
-      if (!cutByDeadline || (!sawOldId && lastFailure === undefined)) lastFailure = messageOf(err).split("\n")[0];
+      if (!cutByDeadline || (!sawOldId && lastFailure === undefined))
+        lastFailure = messageOf(err).split("\n")[0];
       // A connection that timed out may be half-dead (no FIN from a host that lost power): start afresh.
       if (isRemoteError(err, "timeout")) evict(conn);
     }

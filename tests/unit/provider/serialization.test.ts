@@ -12,7 +12,13 @@ async function roundTrip(kind: Parameters<typeof makeDynamicProvider>[0]) {
 }
 
 describe("the serialized provider", () => {
-  for (const kind of ["SystemContainer", "LayeredPackage", "EtcdDataMigration", "OstreeRemote", "HealthGate"] as const) {
+  for (const kind of [
+    "SystemContainer",
+    "LayeredPackage",
+    "EtcdDataMigration",
+    "OstreeRemote",
+    "HealthGate",
+  ] as const) {
     it(`${kind}: captures no client, config or secret, and runs check after a round trip`, async () => {
       const { text, loaded } = await roundTrip(kind);
       // Stored twice in every resource's state: kept small (2.1 KB; seven `async` methods made it 2.9 KB).
