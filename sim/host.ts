@@ -7,7 +7,7 @@
  *
  * | host dir entry      | mounted at (inside the namespace)      | why                                              |
  * |---------------------|----------------------------------------|--------------------------------------------------|
- * | `etc-upper/`        | `/etc` (overlay upper, lower = `/etc`) | admin config (units, tmpfiles, etcd.conf, shadow) |
+ * | `etc-upper/`        | `/etc` (overlay upper, lower = `/etc`) | admin config (units, tmpfiles, etcd.conf, shadow, passwd) |
  * | `var-lib/`          | `/var/lib`                             | containers, etcd data                            |
  * | `run/`              | `/run`                                 | emptied at every boot, as a tmpfs /run would be  |
  * | `usr-lib-systemd/`  | `/usr/lib/systemd/system`              | the booted deployment's units                    |
@@ -240,7 +240,8 @@ export function hostToolEnv(p: HostPaths): Record<string, string> {
 
 /**
  * sshd_config of a host. Key auth against the host's own authorized_keys; password auth on (root's hash lives in
- * the host's overlay /etc/shadow); every session goes through the exec wrapper (ForceCommand), which logs it.
+ * the host's overlay /etc/shadow); every session goes through the exec wrapper, root's login shell in the host's
+ * overlay /etc/passwd, which logs it.
  * `UsePAM no` keeps Debian's PAM session modules (motd, logind) out of every login's cost.
  */
 export function renderSshdConfig(p: HostPaths, sshdPort: number): string {
@@ -266,7 +267,6 @@ export function renderSshdConfig(p: HostPaths, sshdPort: number): string {
     "LogLevel VERBOSE",
     "MaxSessions 10",
     `SetEnv ATOMIC_SIM_HOST_DIR=${p.dir} ATOMIC_SIM_CLUSTER_DIR=${p.clusterDir}`,
-    `ForceCommand ${p.execWrapper}`,
     "Subsystem sftp /usr/lib/openssh/sftp-server",
     "",
   ].join("\n");
@@ -438,17 +438,27 @@ export const FEDORA_ROOT_BASHRC = [
   "",
 ].join("\n");
 
-/** Replaces root's password field in an /etc/shadow text. */
-export function withRootPasswordHash(shadow: string, hash: string): string {
-  return shadow
+/** Replaces field `index` of root's line in an /etc/shadow or /etc/passwd text. */
+function withRootField(text: string, index: number, value: string): string {
+  return text
     .split("\n")
     .map((line) => {
       if (!line.startsWith("root:")) return line;
       const fields = line.split(":");
-      fields[1] = hash;
+      fields[index] = value;
       return fields.join(":");
     })
     .join("\n");
+}
+
+/** Replaces root's password field in an /etc/shadow text. */
+export function withRootPasswordHash(shadow: string, hash: string): string {
+  return withRootField(shadow, 1, hash);
+}
+
+/** Replaces root's login shell (the last field) in an /etc/passwd text. */
+export function withRootShell(passwd: string, shell: string): string {
+  return withRootField(passwd, 6, shell);
 }
 
 /** `SHA256:<base64, no padding>` of an OpenSSH public key line, as `ssh-keygen -l` prints it. */
@@ -520,14 +530,29 @@ function sha512CryptHash(password: string): string {
     .trim();
 }
 
-/** Writes the host's overlay /etc/shadow with root's password set (or locked), keeping the real file's mode. */
-function writeShadow(p: HostPaths, password: string | undefined): void {
-  const real = fs.statSync("/etc/shadow");
-  const hash = password === undefined ? "*" : sha512CryptHash(password);
-  const file = path.join(p.etcUpper, "shadow");
-  fs.writeFileSync(file, withRootPasswordHash(fs.readFileSync("/etc/shadow", "utf8"), hash), { mode: 0o640 });
+/** Writes `name` into the host's overlay /etc as `edit` makes it from the machine's, keeping its owner and mode. */
+function writeEtcOverlay(p: HostPaths, name: string, edit: (text: string) => string): void {
+  const real = fs.statSync(path.join("/etc", name));
+  const file = path.join(p.etcUpper, name);
+  fs.writeFileSync(file, edit(fs.readFileSync(path.join("/etc", name), "utf8")), { mode: 0o600 });
   fs.chownSync(file, real.uid, real.gid);
   fs.chmodSync(file, real.mode & 0o7777);
+}
+
+/** Writes the host's overlay /etc/shadow with root's password set (or locked). */
+function writeShadow(p: HostPaths, password: string | undefined): void {
+  const hash = password === undefined ? "*" : sha512CryptHash(password);
+  writeEtcOverlay(p, "shadow", (shadow) => withRootPasswordHash(shadow, hash));
+}
+
+/**
+ * Writes the host's overlay /etc/passwd with root's login shell set to the exec wrapper. sshd runs every session
+ * as `<login shell> -c <command>`, so the wrapper sees each command as a real host's bash would, logs it and runs
+ * it with `/bin/bash -c` (SHELL set back to /bin/bash): one bash per command, as on a real host. (A ForceCommand
+ * wrapper, as before, cost a second bash, with its bashrc, per command.)
+ */
+function writePasswd(p: HostPaths): void {
+  writeEtcOverlay(p, "passwd", (passwd) => withRootShell(passwd, p.execWrapper));
 }
 
 /** Generates an ed25519 key pair with ssh-keygen (removing an old one first, so this also rotates keys). */
@@ -605,6 +630,7 @@ export async function createHost(
   fs.writeFileSync(p.authorizedKeys, `${spec.clientPublicKey.trim()}\n`, { mode: 0o600 });
   fs.writeFileSync(p.sshdConfig, renderSshdConfig(p, spec.sshdPort));
   writeShadow(p, spec.password);
+  writePasswd(p);
   fs.writeFileSync(path.join(p.root, ".bashrc"), FEDORA_ROOT_BASHRC);
   fs.writeFileSync(path.join(p.root, ".bash_profile"), "# .bash_profile\n[ -f ~/.bashrc ] && . ~/.bashrc\n");
   writeToolEntryPoints(p, HOST_TOOLS, node);

@@ -1,8 +1,10 @@
 /*
- * atomic-host-sim exec wrapper: sshd's ForceCommand on every simulated host (sim/tools/exec-wrapper.ts says what
+ * atomic-host-sim exec wrapper: root's login shell on every simulated host (sim/tools/exec-wrapper.ts says what
  * it does; this is the compiled form, the Perl script there is the fallback on a machine without a C compiler).
  *
- * It runs the client's command ($SSH_ORIGINAL_COMMAND) with /bin/bash -c, stdin/stdout/stderr passed straight
+ * sshd runs it as a login shell: `exec-wrapper -c COMMAND` for a command, `-exec-wrapper` (argv[0] with a dash)
+ * for a shell. It runs the client's command with /bin/bash -c, or a login bash, SHELL=/bin/bash as sshd would
+ * have set it for a bash login shell, stdin/stdout/stderr passed straight
  * through, forwards the signals sshd delivers to the session, and appends one JSON line per command to the host's
  * commands.log with a single write(2) on an O_APPEND descriptor (concurrent sessions' lines never interleave).
  * A command killed by a signal is logged as such, and the wrapper then dies of the same signal, so sshd reports
@@ -80,7 +82,7 @@ static void json_string(char **out, size_t *len, size_t *cap, const char *s) {
   *len = (size_t)(p - *out);
 }
 
-int main(void) {
+int main(int argc, char **argv_in) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 6);
   if (n < 0) {
@@ -100,8 +102,8 @@ int main(void) {
     else if (strncmp(line, "env ", 4) == 0) putenv(line + 4);
   }
 
-  const char *command = getenv("SSH_ORIGINAL_COMMAND");
-  if (!command) command = "";
+  const char *command = argc >= 3 && strcmp(argv_in[1], "-c") == 0 ? argv_in[2] : "";
+  setenv("SHELL", "/bin/bash", 1);
   struct timespec started, ended;
   clock_gettime(CLOCK_REALTIME, &started);
 
@@ -124,12 +126,11 @@ int main(void) {
     free(faults);
   }
 
-  char *argv[4] = {"/bin/bash", NULL, NULL, NULL};
+  /* A login shell's argv[0] starts with a dash; bash then reads its profile, as it would on a real host. */
+  char *argv[4] = {argv_in[0][0] == '-' ? "-bash" : "bash", NULL, NULL, NULL};
   if (*command) {
     argv[1] = "-c";
     argv[2] = (char *)command;
-  } else if (isatty(0)) {
-    argv[1] = "-i";
   }
   child = fork();
   if (child < 0) {
@@ -137,8 +138,8 @@ int main(void) {
     return 127;
   }
   if (child == 0) {
-    execv(argv[0], argv);
-    fprintf(stderr, "exec-wrapper: %s: %s\n", argv[0], strerror(errno));
+    execv("/bin/bash", argv);
+    fprintf(stderr, "exec-wrapper: /bin/bash: %s\n", strerror(errno));
     _exit(127);
   }
   /* A signal sshd delivers to the session (a client "signal" request) is meant for the command. */
