@@ -130,6 +130,22 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     expect(await inDest(name)).to.deep.equal([]);
   }
 
+  /**
+   * Sends `signal` to the migration script of host `name` only. The hosts share the machine's pid namespace, so a
+   * bare pkill would also hit the scripts of other hosts, of test files running in parallel: the script is picked
+   * by its command line and by the mount namespace of the host.
+   */
+  async function signalMigrationScript(name: string, signal: "KILL" | "TERM"): Promise<void> {
+    const out = await sh(
+      name,
+      `ns=$(readlink /proc/self/ns/mnt); for p in $(pgrep -f '^sh -c # atomic-host:etcd-migrate v1'); do ` +
+        `[ "$(readlink /proc/$p/ns/mnt)" = "$ns" ] && kill -${signal} $p && echo $p; done; true`,
+    );
+    expect(out.trim().split("\n").filter(Boolean), `migration scripts signalled on ${name}`).to.have.length(
+      1,
+    );
+  }
+
   /** The next create completes: DEST/member is a verified copy of the source. */
   async function nextCreateCompletes(name: string, inputs: Record<string, unknown>): Promise<void> {
     const done = await p.create(inputs);
@@ -205,8 +221,8 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     const seeded = await prepare("host4");
     const { inputs, attempt } = await createBlockedMidCopy("host4");
     // SIGKILL of the script's shell (not of the coreutils timeout above it): no trap runs, so nothing rolls back
-    // and no outcome is recorded. The tests run one at a time, so host4's is the only migration script running.
-    await sh("host4", "pkill -KILL -f '^sh -c # atomic-host:etcd-migrate v1'");
+    // and no outcome is recorded.
+    await signalMigrationScript("host4", "KILL");
     // The provider has the exit status, so it must not wait for an outcome that will never come (the test's own
     // timeout is far below the script's 30-minute bound).
     const err = await attempt;
@@ -235,9 +251,8 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
   it("rolls back and restarts etcd on SIGTERM, the signal the host-side bound sends first; the next create completes", async () => {
     const seeded = await prepare("host6");
     const { inputs, attempt } = await createBlockedMidCopy("host6");
-    // What coreutils timeout does when the bound passes (its SIGKILL comes a grace period later). The tests run one
-    // at a time, so host6's is the only migration script running.
-    await sh("host6", "pkill -TERM -f '^sh -c # atomic-host:etcd-migrate v1'");
+    // What coreutils timeout does when the bound passes (its SIGKILL comes a grace period later).
+    await signalMigrationScript("host6", "TERM");
     await releaseLease(sim, "host6");
     const err = await attempt;
     expect(err, "create should have failed").to.be.instanceOf(Error);
