@@ -4,7 +4,6 @@ import { SimCluster } from "../../../sim";
 import {
   closeAll,
   exec,
-  isRemoteError,
   planHostTimeout,
   withHostLock,
   type Connection,
@@ -12,6 +11,7 @@ import {
 } from "../../../provider/ssh";
 import { runStep } from "../../../provider/impl/common";
 import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "../sim/support";
+import { remoteRejection } from "../../helpers/rejection";
 
 // Nothing keeps running on a host after the package gave up on it. A command run with `hostTimeout` runs under
 // coreutils `timeout` on the host, whose bound ends before the client's timeout; root sessions get no channel
@@ -38,15 +38,6 @@ function sleeping(seconds: string): number[] {
     }
   }
   return pids;
-}
-
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
 }
 
 async function waitFor(
@@ -90,7 +81,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
     const timeoutMs = 4000;
     const plan = planHostTimeout(timeoutMs);
     const t0 = Date.now();
-    const err = await rejection(
+    const err = await remoteRejection(
       exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs, hostTimeout: true }),
     );
     const ms = Date.now() - t0;
@@ -108,7 +99,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
 
   it("runs every planned step (runStep: installs, updates, starts, rebases, copies) under the host's bound", async () => {
     const seconds = uniqueSeconds(43);
-    const err = await rejection(
+    const err = await remoteRejection(
       runStep(conn, { argv: ["sh", "-c", `sleep ${seconds}; true`], why: "test" }, 4000),
     );
     expect(sleeping(seconds), "the step's processes when the error was reported").to.deep.equal([]);
@@ -120,7 +111,9 @@ describe("ssh: host-side bounds against a simulated host", function () {
 
   it("without hostTimeout, the same command outlives the error (what the bound is for)", async () => {
     const seconds = uniqueSeconds(42);
-    const err = await rejection(exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs: 1000 }));
+    const err = await remoteRejection(
+      exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs: 1000 }),
+    );
     expect(err.kind).to.equal("timeout");
     await waitFor("the orphaned sleep to show", () => sleeping(seconds).length > 0, 5000);
     expect(sleeping(seconds)).to.have.length.greaterThan(0);
