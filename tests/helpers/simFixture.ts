@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import * as fs from "fs";
+import * as net from "net";
 import { closeAll } from "../../provider/ssh";
 import { SimCluster, type ClusterHostEntry, type ClusterOptions, type HostRef } from "../../sim";
 import { skipUnlessSimAvailable, tempDir } from "../integration/sim/support";
@@ -173,4 +174,18 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Whether the host's sshd answers a TCP connection with its `SSH-` banner within 2 s (it is up again). */
+export function sshdAnswers(h: ClusterHostEntry): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect(h.port, h.host);
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(2000, () => done(false));
+    s.once("data", (d: Buffer) => done(d.toString().startsWith("SSH-")));
+    s.once("error", () => done(false));
+  });
 }

@@ -1,10 +1,9 @@
 import { expect } from "chai";
-import * as net from "net";
 import type { SimCluster } from "../../sim";
 import { handler } from "../../provider/handlers";
 import { sleep } from "./sim/support";
 import { copyBlocked, holdLease, releaseLease } from "../helpers/copyPin";
-import { checked, connectionOf, inHost, until, useSimCluster } from "../helpers/simFixture";
+import { checked, connectionOf, inHost, sshdAnswers, until, useSimCluster } from "../helpers/simFixture";
 
 // EtcdDataMigration never leaves etcd stopped: a migration that fails after it stopped the running etcd (sshd
 // killed mid-copy, the destination's disk full, a copy that does not verify) rolls back on the host and starts
@@ -51,24 +50,8 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     return seeded;
   }
 
-  async function sshdAnswers(name: string): Promise<void> {
-    const h = sim.host(name);
-    await until(
-      `sshd on ${name}`,
-      () => {
-        return new Promise<boolean>((resolve) => {
-          const s = net.connect(h.port, h.host);
-          const done = (ok: boolean) => {
-            s.destroy();
-            resolve(ok);
-          };
-          s.setTimeout(2000, () => done(false));
-          s.once("data", (d: Buffer) => done(d.toString().startsWith("SSH-")));
-          s.once("error", () => done(false));
-        });
-      },
-      60_000,
-    );
+  async function sshdBack(name: string): Promise<void> {
+    await until(`sshd on ${name}`, () => sshdAnswers(sim.host(name)), 60_000);
   }
 
   /**
@@ -110,7 +93,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     expect(await unitActive("host1")).to.equal("inactive"); // the migration stopped it
     await sim.killSshd("host1", { restartAfterMs: 500 });
     // The script outlives its session; once cp can go on, its next progress line fails (no reader): it rolls back.
-    await sshdAnswers("host1");
+    await sshdBack("host1");
     await releaseLease(sim, "host1");
     const err = await attempt;
     expect(err, "create should have failed").to.be.instanceOf(Error);
