@@ -1,6 +1,14 @@
 import { expect } from "chai";
 import type { ClusterHostEntry, SimCluster } from "../../sim";
-import { checked, connectionOf, inHost, until, useSimClusters } from "../helpers/simFixture";
+import {
+  checked,
+  connectionOf,
+  inHost,
+  until,
+  useSimClusters,
+  f26HostWithF27Remote,
+  releaseTransactionHolds,
+} from "../helpers/simFixture";
 
 // rpm-ostree is a daemon: a transaction keeps running after the client that asked for it is gone, and `status`
 // shows it until it ends (rpm-ostree v2017.10 rpmostreed-transaction.c; the issue's "daemon semantics"). These
@@ -13,9 +21,6 @@ const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
 const WORKER = ["kubernetes-node", "flannel"];
 const WORKER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-node --install=flannel`;
 const TRANSACTION = /^rpm-ostree (install|uninstall|rebase|upgrade|deploy|rollback)\b/;
-const ADD_F27_REMOTE =
-  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
-  "https://kojipkgs.fedoraproject.org/atomic/27";
 
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
@@ -25,19 +30,11 @@ describe("LayeredPackage when the connection drops during a transaction (rpm-ost
   this.timeout(10 * 60_000);
   const clusters = useSimClusters({
     captureProgress: "LAYERED_PACKAGE_TEST_VERBOSE",
-    beforeStop: (sim) => {
-      sim.holdTransaction(sim.hosts[0]!, false);
-    },
+    beforeStop: releaseTransactionHolds,
   });
   const { progress } = clusters;
 
-  async function host(tag: string): Promise<{ sim: SimCluster; h: ClusterHostEntry }> {
-    const sim = await clusters.start(tag, { hosts: 1, release: 26, rebootDownMs: 1500 });
-    const h = sim.hosts[0]!;
-    const r = await inHost(sim, h, ADD_F27_REMOTE);
-    expect(r.exitCode, r.stderr).to.equal(0);
-    return { sim, h };
-  }
+  const host = (tag: string) => f26HostWithF27Remote(clusters, tag);
 
   async function transactionRunning(sim: SimCluster, h: ClusterHostEntry): Promise<boolean> {
     const r = await inHost(sim, h, "rpm-ostree status --json");
