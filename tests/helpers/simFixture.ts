@@ -161,18 +161,19 @@ export async function checked(
 }
 
 /**
- * Polls `predicate` every 100 ms (each poll of a host runs a process in it) until it holds; throws naming `what`
- * after `timeoutMs` (default 120 s).
+ * Polls `predicate` every `pollMs` (default 100 ms: each poll of a host runs a process in it) until it holds;
+ * throws naming `what` after `timeoutMs` (default 120 s).
  */
 export async function until(
   what: string,
   predicate: () => boolean | Promise<boolean>,
   timeoutMs = 120_000,
+  pollMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -188,30 +189,4 @@ export function sshdAnswers(h: ClusterHostEntry): Promise<boolean> {
     s.once("data", (d: Buffer) => done(d.toString().startsWith("SSH-")));
     s.once("error", () => done(false));
   });
-}
-
-/** Fedora's 26→27 upgrade guide, before the rebase: the Fedora 27 remote a Fedora 26 host lacks. */
-export const ADD_F27_REMOTE =
-  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
-  "https://kojipkgs.fedoraproject.org/atomic/27";
-
-/**
- * A one-host Fedora 26 cluster of the suite (reboots 1.5 s down) whose host has the guide's Fedora 27 remote, as
- * the LayeredPackage suites rebase it.
- */
-export async function f26HostWithF27Remote(
-  clusters: SimClusters,
-  tag: string,
-): Promise<{ sim: SimCluster; h: ClusterHostEntry }> {
-  const sim = await clusters.start(tag, { hosts: 1, release: 26, rebootDownMs: 1500 });
-  const h = sim.hosts[0]!;
-  const r = await inHost(sim, h, ADD_F27_REMOTE);
-  expect(r.exitCode, r.stderr).to.equal(0);
-  return { sim, h };
-}
-
-/** Lets go of an rpm-ostree transaction a test held on the first host (so the cluster can stop). */
-export function releaseTransactionHolds(sim: SimCluster): void {
-  sim.holdTransaction(sim.hosts[0]!, false);
-  sim.holdTransactionCleanup(sim.hosts[0]!, false);
 }

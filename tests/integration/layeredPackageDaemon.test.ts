@@ -1,14 +1,7 @@
 import { expect } from "chai";
 import type { ClusterHostEntry, SimCluster } from "../../sim";
-import {
-  checked,
-  connectionOf,
-  inHost,
-  until,
-  useSimClusters,
-  f26HostWithF27Remote,
-  releaseTransactionHolds,
-} from "../helpers/simFixture";
+import { checked, connectionOf, inHost, until } from "../helpers/simFixture";
+import { F27, TRANSACTION, WORKER, WORKER_REBASE, useWorkerRebaseHosts } from "../helpers/workerRebaseHosts";
 
 // rpm-ostree is a daemon: a transaction keeps running after the client that asked for it is gone, and `status`
 // shows it until it ends (rpm-ostree v2017.10 rpmostreed-transaction.c; the issue's "daemon semantics"). These
@@ -17,24 +10,14 @@ import {
 // transaction, whether the transaction ended while the connection was down or is still running when it is back.
 const provider = require("../../provider/handlers").handler("LayeredPackage");
 
-const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
-const WORKER = ["kubernetes-node", "flannel"];
-const WORKER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-node --install=flannel`;
-const TRANSACTION = /^rpm-ostree (install|uninstall|rebase|upgrade|deploy|rollback)\b/;
-
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
 describe("LayeredPackage when the connection drops during a transaction (rpm-ostree daemon)", function () {
   this.timeout(10 * 60_000);
-  const clusters = useSimClusters({
-    captureProgress: "LAYERED_PACKAGE_TEST_VERBOSE",
-    beforeStop: releaseTransactionHolds,
-  });
-  const { progress } = clusters;
-
-  const host = (tag: string) => f26HostWithF27Remote(clusters, tag);
+  const clusters = useWorkerRebaseHosts();
+  const { progress, host } = clusters;
 
   async function transactionRunning(sim: SimCluster, h: ClusterHostEntry): Promise<boolean> {
     const r = await inHost(sim, h, "rpm-ostree status --json");

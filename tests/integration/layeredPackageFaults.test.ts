@@ -1,15 +1,8 @@
 import { expect } from "chai";
 import type { ClusterHostEntry, SimCluster } from "../../sim";
 import { rejection } from "../helpers/rejection";
-import {
-  checked,
-  connectionOf,
-  inHost,
-  until,
-  useSimClusters,
-  f26HostWithF27Remote,
-  releaseTransactionHolds,
-} from "../helpers/simFixture";
+import { checked, connectionOf, inHost, until } from "../helpers/simFixture";
+import { F27, TRANSACTION, WORKER, WORKER_REBASE, useWorkerRebaseHosts } from "../helpers/workerRebaseHosts";
 
 // LayeredPackage's create under real faults on the host, the provider called directly as the dynamic provider host
 // would: rpm-ostreed killed (SIGKILL) while it holds the provider's transaction, and /ostree/repo on a filesystem
@@ -17,20 +10,10 @@ import {
 // host keeps the deployments it had, and the next create runs the transaction once more and converges.
 const provider = require("../../provider/handlers").handler("LayeredPackage");
 
-const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
-const WORKER = ["kubernetes-node", "flannel"];
-const WORKER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-node --install=flannel`;
-const TRANSACTION = /^rpm-ostree (install|uninstall|rebase|upgrade|deploy|rollback)\b/;
-
 describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk full)", function () {
   this.timeout(10 * 60_000);
-  const clusters = useSimClusters({
-    captureProgress: "LAYERED_PACKAGE_TEST_VERBOSE",
-    beforeStop: releaseTransactionHolds,
-  });
-  const { progress } = clusters;
-
-  const host = (tag: string) => f26HostWithF27Remote(clusters, tag);
+  const clusters = useWorkerRebaseHosts();
+  const { progress, host } = clusters;
 
   async function status(sim: SimCluster, h: ClusterHostEntry) {
     const r = await inHost(sim, h, "rpm-ostree status --json");
