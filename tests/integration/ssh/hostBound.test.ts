@@ -10,8 +10,9 @@ import {
   type RemoteError,
 } from "../../../provider/ssh";
 import { runStep } from "../../../provider/impl/common";
-import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "../sim/support";
+import { removeDir, skipUnlessSimAvailable, tempDir } from "../sim/support";
 import { remoteRejection } from "../../helpers/rejection";
+import { until } from "../../helpers/simFixture";
 
 // Nothing keeps running on a host after the package gave up on it. A command run with `hostTimeout` runs under
 // coreutils `timeout` on the host, whose bound ends before the client's timeout; root sessions get no channel
@@ -38,18 +39,6 @@ function sleeping(seconds: string): number[] {
     }
   }
   return pids;
-}
-
-async function waitFor(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 describe("ssh: host-side bounds against a simulated host", function () {
@@ -115,7 +104,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
       exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs: 1000 }),
     );
     expect(err.kind).to.equal("timeout");
-    await waitFor("the orphaned sleep to show", () => sleeping(seconds).length > 0, 5000);
+    await until("the orphaned sleep to show", () => sleeping(seconds).length > 0, 5000, 50);
     expect(sleeping(seconds)).to.have.length.greaterThan(0);
     for (const pid of sleeping(seconds)) process.kill(pid, "SIGKILL");
   });
@@ -130,7 +119,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
       () => undefined,
       (e: unknown) => e as RemoteError,
     );
-    await waitFor("the first command to run", () => sleeping(seconds).length > 0);
+    await until("the first command to run", () => sleeping(seconds).length > 0, 30_000, 50);
     await sim.killSshd("host1", { restartAfterMs: 200 });
     const err = await first;
     expect(err?.kind).to.equal("connection");
@@ -139,8 +128,11 @@ describe("ssh: host-side bounds against a simulated host", function () {
     const second = await withHostLock(conn, () => exec(conn, ["echo", "second"], { timeoutMs: 30_000 }));
     expect(second.stdout).to.equal("second\n");
 
-    await waitFor("the first command's log line", () =>
-      sim.readCommandsLog("host1").some((e) => e.command.includes(`sleep ${seconds}`)),
+    await until(
+      "the first command's log line",
+      () => sim.readCommandsLog("host1").some((e) => e.command.includes(`sleep ${seconds}`)),
+      30_000,
+      50,
     );
     const log = sim.readCommandsLog("host1");
     const a = log.find((e) => e.command.includes(`sleep ${seconds}`))!;
