@@ -16,9 +16,9 @@
 import { execFileSync, spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import { closeAll, type Connection } from "../../provider/ssh";
+import { tempDir } from "./tempDirs";
 
 const SSHD = "/usr/sbin/sshd";
 
@@ -85,9 +85,9 @@ export async function waitFor(what: string, predicate: () => boolean, timeoutMs 
   }
 }
 
-/** Makes a temporary directory that {@link removeDir} deletes. */
+/** Makes a temporary directory that {@link removeDir} deletes (or else the end of the test run: tempDirs.ts). */
 export function makeTempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  return tempDir(prefix);
 }
 
 /** Deletes a directory made by {@link makeTempDir}. */

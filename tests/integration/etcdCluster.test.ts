@@ -1,9 +1,7 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import { SimCluster, etcdPost } from "../../sim";
+import { etcdPost, type SimCluster } from "../../sim";
 import { handler } from "../../provider/handlers";
-import { closeAll } from "../../provider/ssh";
-import { removeDir, skipUnlessSimAvailable, tempDir } from "./sim/support";
+import { connectionOf, useSimCluster } from "../helpers/simFixture";
 
 // A 3-member etcd cluster in the simulator (--etcd-cluster: contrib's etcd.conf for an etcd group of three hosts,
 // Debian's real etcd), and what EtcdDataMigration and HealthGate do on a member of it, through the provider
@@ -16,43 +14,18 @@ describe("a 3-member etcd cluster in the simulator", function () {
   this.timeout(8 * 60_000);
   const migration = handler("EtcdDataMigration");
   const gate = handler("HealthGate");
-  let dir: string;
+  const fixture = useSimCluster(
+    "etcdcl",
+    { hosts: ["e1", "e2", "e3"], release: 26, layout: "contrib", etcdCluster: true },
+    { quiet: true },
+  );
   let sim: SimCluster;
-  let quiet: string | undefined;
   const ids = new Map<string, string>();
 
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    quiet = process.env.PULUMI_ATOMIC_HOST_QUIET;
-    process.env.PULUMI_ATOMIC_HOST_QUIET = "true";
-    dir = tempDir("etcdcl");
-    sim = await SimCluster.start({
-      dir,
-      hosts: ["e1", "e2", "e3"],
-      release: 26,
-      layout: "contrib",
-      etcdCluster: true,
-    });
+  before(async () => {
+    sim = fixture.sim;
     await sim.seedEtcd("e1", 300);
   });
-
-  after(async () => {
-    closeAll();
-    await sim?.stop();
-    if (dir) removeDir(dir);
-    if (quiet === undefined) delete process.env.PULUMI_ATOMIC_HOST_QUIET;
-    else process.env.PULUMI_ATOMIC_HOST_QUIET = quiet;
-  });
-
-  const connectionOf = (name: string) => {
-    const h = sim.host(name);
-    return {
-      host: h.host,
-      port: h.port,
-      privateKey: fs.readFileSync(h.privateKeyPath, "utf8"),
-      hostKey: h.hostKey,
-    };
-  };
 
   async function sh(name: string, command: string): Promise<string> {
     const r = await sim.exec(name, command);
@@ -116,7 +89,7 @@ describe("a 3-member etcd cluster in the simulator", function () {
     await sim.kill("e3");
     try {
       sim.clearCommandsLog("e1");
-      const checked = await migration.check({}, { connection: connectionOf("e1") });
+      const checked = await migration.check({}, { connection: connectionOf(sim.host("e1")) });
       expect(checked.failures).to.deep.equal([]);
       // The quorum check before the stop, shown as the conditional step the planner gives it.
       expect(checked.inputs.commands.join("\n")).to.include(
@@ -144,7 +117,7 @@ describe("a 3-member etcd cluster in the simulator", function () {
   });
 
   it("migrates e1 with the others serving; the container rejoins as the same member and the gate sees it", async () => {
-    const checked = await migration.check({}, { connection: connectionOf("e1") });
+    const checked = await migration.check({}, { connection: connectionOf(sim.host("e1")) });
     const outs = (await migration.create(checked.inputs)).outs;
     expect(outs.memberId).to.equal(ids.get("e1"));
     expect(outs.memberName).to.equal("e1");
@@ -156,7 +129,7 @@ describe("a 3-member etcd cluster in the simulator", function () {
     const g = await gate.check(
       {},
       {
-        connection: connectionOf("e1"),
+        connection: connectionOf(sim.host("e1")),
         checks: [
           { kind: "unitActive", name: "etcd active", unit: "etcd" },
           { kind: "etcdMember", name: "etcd member rejoined", memberId: outs.memberId },
@@ -184,7 +157,7 @@ describe("a 3-member etcd cluster in the simulator", function () {
     const g = await gate.check(
       {},
       {
-        connection: connectionOf("e2"),
+        connection: connectionOf(sim.host("e2")),
         checks: [{ kind: "etcdCluster", name: "etcd cluster healthy", timeoutSeconds: 4 }],
       },
     );

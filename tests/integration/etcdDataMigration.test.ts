@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import * as net from "net";
 import { SimCluster, etcdPost, type ClusterHostEntry } from "../../sim";
 import { handler } from "../../provider/handlers";
 import { closeAll } from "../../provider/ssh";
 import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "./sim/support";
 import { copyBlocked, holdLease, releaseLease } from "../helpers/copyPin";
+import { sshdAnswers, until } from "../helpers/simFixture";
 
 // EtcdDataMigration's provider called directly (check/create/read/update/delete), against simulated Fedora 26
 // hosts laid out by kubernetes/contrib's ansible (/etc/etcd/etcd.conf: ETCD_DATA_DIR=/var/lib/etcd; the RPM unit
@@ -157,22 +157,17 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
     return { files, bytes };
   }
 
-  /** Waits until `probe` resolves true, polling; fails after `timeoutMs` saying what it waited for. */
-  async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-      await sleep(100);
-    }
-  }
-
   /** The keys etcd serves, once it serves (the container's unit is Type=simple: active before etcd listens). */
   async function etcdKeys(name: string): Promise<Map<string, string>> {
     let keys: Map<string, string> | undefined;
-    await waitFor(`etcd on ${name} to serve`, async () => {
-      keys = await sim.etcdGetAll(name).catch(() => undefined);
-      return keys !== undefined;
-    });
+    await until(
+      `etcd on ${name} to serve`,
+      async () => {
+        keys = await sim.etcdGetAll(name).catch(() => undefined);
+        return keys !== undefined;
+      },
+      60_000,
+    );
     return keys!;
   }
 
@@ -202,20 +197,8 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
     );
 
   /** Resolves once the host's sshd answers with its banner again. */
-  async function sshdAnswers(name: string): Promise<void> {
-    const h = entry(name);
-    await waitFor(`sshd on ${name}`, async () => {
-      return new Promise<boolean>((resolve) => {
-        const s = net.connect(h.port, h.host);
-        const done = (ok: boolean) => {
-          s.destroy();
-          resolve(ok);
-        };
-        s.setTimeout(2000, () => done(false));
-        s.once("data", (d: Buffer) => done(d.toString().startsWith("SSH-")));
-        s.once("error", () => done(false));
-      });
-    });
+  async function sshdBack(name: string): Promise<void> {
+    await until(`sshd on ${name}`, () => sshdAnswers(entry(name)), 60_000);
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -393,7 +376,7 @@ describe("EtcdDataMigration against the simulator's real etcd", function () {
       // The script carries on without its session (sshd does not kill a session's processes when it dies); once cp
       // can go on, its next progress line finds no reader, and it rolls back instead of committing. The provider
       // reconnects and reads the outcome the script recorded, so the error says what happened on the host.
-      await sshdAnswers("host2");
+      await sshdBack("host2");
       await releaseLease(sim, "host2");
       const err = await attempt;
       expect(err, "create should have failed").to.be.instanceOf(Error);

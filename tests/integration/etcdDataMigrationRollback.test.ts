@@ -1,11 +1,9 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import * as net from "net";
-import { SimCluster } from "../../sim";
+import type { SimCluster } from "../../sim";
 import { handler } from "../../provider/handlers";
-import { closeAll } from "../../provider/ssh";
-import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "./sim/support";
+import { sleep } from "./sim/support";
 import { copyBlocked, holdLease, releaseLease } from "../helpers/copyPin";
+import { checked, connectionOf, inHost, sshdAnswers, until, useSimCluster } from "../helpers/simFixture";
 
 // EtcdDataMigration never leaves etcd stopped: a migration that fails after it stopped the running etcd (sshd
 // killed mid-copy, the destination's disk full, a copy that does not verify) rolls back on the host and starts
@@ -25,60 +23,22 @@ const KEYS = 2000;
 describe("EtcdDataMigration rolls back and restarts etcd when it fails after the stop", function () {
   this.timeout(5 * 60_000);
   const p = handler("EtcdDataMigration");
-  let dir: string;
+  const fixture = useSimCluster("etcdrb", { hosts: 6, release: 26, layout: "contrib" }, { quiet: true });
   let sim: SimCluster;
-  let quiet: string | undefined;
-
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    quiet = process.env.PULUMI_ATOMIC_HOST_QUIET;
-    process.env.PULUMI_ATOMIC_HOST_QUIET = "true";
-    dir = tempDir("etcdrb");
-    sim = await SimCluster.start({ dir, hosts: 6, release: 26, layout: "contrib" });
+  before(() => {
+    sim = fixture.sim;
   });
 
-  after(async () => {
-    await closeAll();
-    await sim?.stop();
-    if (dir) removeDir(dir);
-    if (quiet === undefined) delete process.env.PULUMI_ATOMIC_HOST_QUIET;
-    else process.env.PULUMI_ATOMIC_HOST_QUIET = quiet;
-  });
-
-  const connectionOf = (name: string) => {
-    const h = sim.host(name);
-    return {
-      host: h.host,
-      port: h.port,
-      privateKey: fs.readFileSync(h.privateKeyPath, "utf8"),
-      hostKey: h.hostKey,
-    };
-  };
-
-  async function checked(name: string) {
-    const r = await p.check({}, { connection: connectionOf(name) });
-    expect(r.failures).to.deep.equal([]);
-    return r.inputs;
-  }
-
-  /** Inside the host, without SSH (see etcdDataMigration.test.ts for why stdin is read first). */
-  const inHost = (name: string, command: string) => sim.exec(name, `cat >/dev/null; ${command}`);
   async function sh(name: string, command: string): Promise<string> {
-    const r = await inHost(name, command);
+    const r = await inHost(sim, name, command);
     expect(r.exitCode, `${command}\n${r.stderr}`).to.equal(0);
     return r.stdout;
   }
-  const exists = async (name: string, path: string) => (await inHost(name, `test -e ${path}`)).exitCode === 0;
+  const exists = async (name: string, path: string) =>
+    (await inHost(sim, name, `test -e ${path}`)).exitCode === 0;
 
-  async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-      await sleep(100);
-    }
-  }
-
-  const unitActive = async (name: string) => (await inHost(name, "systemctl is-active etcd")).stdout.trim();
+  const unitActive = async (name: string) =>
+    (await inHost(sim, name, "systemctl is-active etcd")).stdout.trim();
   const inDest = async (name: string) =>
     (await sh(name, `ls -A ${DEST}`)).split("\n").filter((l) => l !== "" && l !== "other-writer");
 
@@ -90,20 +50,8 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     return seeded;
   }
 
-  async function sshdAnswers(name: string): Promise<void> {
-    const h = sim.host(name);
-    await waitFor(`sshd on ${name}`, () => {
-      return new Promise<boolean>((resolve) => {
-        const s = net.connect(h.port, h.host);
-        const done = (ok: boolean) => {
-          s.destroy();
-          resolve(ok);
-        };
-        s.setTimeout(2000, () => done(false));
-        s.once("data", (d: Buffer) => done(d.toString().startsWith("SSH-")));
-        s.once("error", () => done(false));
-      });
-    });
+  async function sshdBack(name: string): Promise<void> {
+    await until(`sshd on ${name}`, () => sshdAnswers(sim.host(name)), 60_000);
   }
 
   /**
@@ -112,7 +60,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
    */
   async function createBlockedMidCopy(name: string) {
     await holdLease(sim, name, PIN);
-    const inputs = await checked(name);
+    const inputs = await checked(p, { connection: connectionOf(sim.host(name)) }, {});
     const attempt = p.create(inputs).then(
       () => undefined,
       (e: Error) => e,
@@ -161,7 +109,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     expect(await unitActive("host1")).to.equal("inactive"); // the migration stopped it
     await sim.killSshd("host1", { restartAfterMs: 500 });
     // The script outlives its session; once cp can go on, its next progress line fails (no reader): it rolls back.
-    await sshdAnswers("host1");
+    await sshdBack("host1");
     await releaseLease(sim, "host1");
     const err = await attempt;
     expect(err, "create should have failed").to.be.instanceOf(Error);
@@ -183,6 +131,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     const { inputs, attempt } = await createBlockedMidCopy("host2");
     // Another writer takes every free block of the destination's filesystem while cp waits.
     await inHost(
+      sim,
       "host2",
       `head -c $(( $(df -Pk ${DEST} | awk 'NR==2 {print $4}') * 1024 )) /dev/zero > ${DEST}/other-writer`,
     );
@@ -281,7 +230,7 @@ describe("EtcdDataMigration rolls back and restarts etcd when it fails after the
     expect(err!.message).to.contain("the host rebooted during the migration");
     expect(err!.message).to.contain("etcd.service MAY BE STOPPED");
     // etcd, enabled at boot, came back on the untouched source and serves every key.
-    await waitFor("etcd active after the boot", async () => (await unitActive("host5")) === "active");
+    await until("etcd active after the boot", async () => (await unitActive("host5")) === "active", 60_000);
     const keys = await sim.etcdGetAll("host5");
     for (const [k, v] of seeded) if (keys.get(k) !== v) expect(keys.get(k), k).to.equal(v);
     expect(await exists("host5", MEMBER)).to.equal(false);

@@ -1,8 +1,7 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import { closeAll } from "../../provider/ssh";
-import { SimCluster, type ClusterHostEntry } from "../../sim";
-import { skipUnlessSimAvailable, tempDir } from "./sim/support";
+import type { ClusterHostEntry, SimCluster } from "../../sim";
+import { checked, connectionOf, inHost, until } from "../helpers/simFixture";
+import { F27, TRANSACTION, WORKER, WORKER_REBASE, useWorkerRebaseHosts } from "../helpers/workerRebaseHosts";
 
 // rpm-ostree is a daemon: a transaction keeps running after the client that asked for it is gone, and `status`
 // shows it until it ends (rpm-ostree v2017.10 rpmostreed-transaction.c; the issue's "daemon semantics"). These
@@ -11,80 +10,24 @@ import { skipUnlessSimAvailable, tempDir } from "./sim/support";
 // transaction, whether the transaction ended while the connection was down or is still running when it is back.
 const provider = require("../../provider/handlers").handler("LayeredPackage");
 
-const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
-const WORKER = ["kubernetes-node", "flannel"];
-const WORKER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-node --install=flannel`;
-const TRANSACTION = /^rpm-ostree (install|uninstall|rebase|upgrade|deploy|rollback)\b/;
-const ADD_F27_REMOTE =
-  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
-  "https://kojipkgs.fedoraproject.org/atomic/27";
-
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 describe("LayeredPackage when the connection drops during a transaction (rpm-ostree daemon)", function () {
   this.timeout(10 * 60_000);
-  const clusters: SimCluster[] = [];
-  const progress: string[] = [];
-  let logSpy: typeof console.log;
-
-  before(function () {
-    skipUnlessSimAvailable(this);
-    logSpy = console.log;
-    console.log = (...args: unknown[]) => {
-      progress.push(args.map(String).join(" "));
-      if (process.env.LAYERED_PACKAGE_TEST_VERBOSE) logSpy(...args);
-    };
-  });
-
-  after(async () => {
-    if (logSpy) console.log = logSpy;
-    await closeAll();
-    for (const sim of clusters) {
-      sim.holdTransaction(sim.hosts[0]!, false);
-      await sim.stop();
-      fs.rmSync(sim.dir, { recursive: true, force: true });
-    }
-  });
-
-  async function host(tag: string): Promise<{ sim: SimCluster; h: ClusterHostEntry }> {
-    const sim = await SimCluster.start({ dir: tempDir(tag), hosts: 1, release: 26, rebootDownMs: 1500 });
-    clusters.push(sim);
-    const h = sim.hosts[0]!;
-    const r = await sim.exec(h, `cat >/dev/null; ${ADD_F27_REMOTE}`);
-    expect(r.exitCode, r.stderr).to.equal(0);
-    return { sim, h };
-  }
+  const clusters = useWorkerRebaseHosts();
+  const { progress, host } = clusters;
 
   async function transactionRunning(sim: SimCluster, h: ClusterHostEntry): Promise<boolean> {
-    const r = await sim.exec(h, "cat >/dev/null; rpm-ostree status --json");
+    const r = await inHost(sim, h, "rpm-ostree status --json");
     return r.exitCode === 0 && JSON.parse(r.stdout).transaction !== null;
   }
 
   /** Starts create with the transaction held, waits until it runs, then kills sshd (restarted after `downMs`). */
   async function createAndDrop(sim: SimCluster, h: ClusterHostEntry, downMs: number) {
     sim.holdTransaction(h, true);
-    const inputs = (
-      await provider.check(undefined, {
-        connection: {
-          host: h.host,
-          port: h.port,
-          privateKey: fs.readFileSync(h.privateKeyPath, "utf8"),
-          hostKey: h.hostKey,
-        },
-        packages: WORKER,
-        rebase: F27,
-      })
-    ).inputs;
+    const inputs = await checked(provider, { connection: connectionOf(h), packages: WORKER, rebase: F27 });
     const created = provider.create(inputs) as Promise<{ id: string; outs: any }>;
     created.catch(() => undefined);
     await until("the provider's rebase transaction", () => transactionRunning(sim, h));

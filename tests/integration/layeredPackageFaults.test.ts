@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import { closeAll } from "../../provider/ssh";
-import { SimCluster, type ClusterHostEntry } from "../../sim";
-import { skipUnlessSimAvailable, tempDir } from "./sim/support";
+import type { ClusterHostEntry, SimCluster } from "../../sim";
+import { rejection } from "../helpers/rejection";
+import { checked, connectionOf, inHost, until } from "../helpers/simFixture";
+import { F27, TRANSACTION, WORKER, WORKER_REBASE, useWorkerRebaseHosts } from "../helpers/workerRebaseHosts";
 
 // LayeredPackage's create under real faults on the host, the provider called directly as the dynamic provider host
 // would: rpm-ostreed killed (SIGKILL) while it holds the provider's transaction, and /ostree/repo on a filesystem
@@ -10,75 +10,10 @@ import { skipUnlessSimAvailable, tempDir } from "./sim/support";
 // host keeps the deployments it had, and the next create runs the transaction once more and converges.
 const provider = require("../../provider/handlers").handler("LayeredPackage");
 
-const F27 = "fedora-atomic-27:fedora/27/x86_64/atomic-host";
-const WORKER = ["kubernetes-node", "flannel"];
-const WORKER_REBASE = `rpm-ostree rebase ${F27} --install=kubernetes-node --install=flannel`;
-const TRANSACTION = /^rpm-ostree (install|uninstall|rebase|upgrade|deploy|rollback)\b/;
-const ADD_F27_REMOTE =
-  "ostree remote add --set=gpgkeypath=/etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-27-primary fedora-atomic-27 " +
-  "https://kojipkgs.fedoraproject.org/atomic/27";
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<any> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (err === undefined) throw new Error("expected a rejection, but it resolved");
-  return err;
-}
-
 describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk full)", function () {
   this.timeout(10 * 60_000);
-  const clusters: SimCluster[] = [];
-  let logSpy: typeof console.log;
-  /** The provider's progress lines. */
-  const progress: string[] = [];
-
-  before(function () {
-    skipUnlessSimAvailable(this);
-    logSpy = console.log;
-    console.log = (...args: unknown[]) => {
-      progress.push(args.map(String).join(" "));
-      if (process.env.LAYERED_PACKAGE_TEST_VERBOSE) logSpy(...args);
-    };
-  });
-
-  after(async () => {
-    if (logSpy) console.log = logSpy;
-    await closeAll();
-    for (const sim of clusters) {
-      sim.holdTransaction(sim.hosts[0]!, false);
-      sim.holdTransactionCleanup(sim.hosts[0]!, false);
-      await sim.stop();
-      fs.rmSync(sim.dir, { recursive: true, force: true });
-    }
-  });
-
-  /** `sim.exec` that drains its stdin first (see layeredPackage.test.ts `inHost`). */
-  function inHost(sim: SimCluster, h: ClusterHostEntry, command: string) {
-    return sim.exec(h, `cat >/dev/null; ${command}`);
-  }
-
-  async function host(tag: string): Promise<{ sim: SimCluster; h: ClusterHostEntry }> {
-    const sim = await SimCluster.start({ dir: tempDir(tag), hosts: 1, release: 26, rebootDownMs: 1500 });
-    clusters.push(sim);
-    const h = sim.hosts[0]!;
-    const r = await inHost(sim, h, ADD_F27_REMOTE);
-    expect(r.exitCode, r.stderr).to.equal(0);
-    return { sim, h };
-  }
+  const clusters = useWorkerRebaseHosts();
+  const { progress, host } = clusters;
 
   async function status(sim: SimCluster, h: ClusterHostEntry) {
     const r = await inHost(sim, h, "rpm-ostree status --json");
@@ -90,18 +25,7 @@ describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk
   }
 
   async function workerInputs(h: ClusterHostEntry) {
-    const r = await provider.check(undefined, {
-      connection: {
-        host: h.host,
-        port: h.port,
-        privateKey: fs.readFileSync(h.privateKeyPath, "utf8"),
-        hostKey: h.hostKey,
-      },
-      packages: WORKER,
-      rebase: F27,
-    });
-    expect(r.failures, JSON.stringify(r.failures)).to.deep.equal([]);
-    return r.inputs;
+    return checked(provider, { connection: connectionOf(h), packages: WORKER, rebase: F27 });
   }
 
   /** The transactions the host ran over SSH, with their exit status. */
@@ -193,7 +117,7 @@ describe("LayeredPackage under real faults on the host (rpm-ostreed killed, disk
       /error: min-free-space-percent '3%' would be exceeded, \d+ (bytes?|\d*\.\d kB) available/,
     );
     expect(err.message).to.include("df -h /sysroot");
-    if (process.env.LAYERED_PACKAGE_TEST_VERBOSE) logSpy(err.message);
+    if (process.env.LAYERED_PACKAGE_TEST_VERBOSE) clusters.print(err.message);
     const after = await status(sim, h);
     expect(after.transaction).to.equal(null);
     expect(after.deployments.map((d) => d.checksum)).to.deep.equal(deployments);

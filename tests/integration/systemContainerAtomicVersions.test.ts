@@ -1,8 +1,6 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import { closeAll } from "../../provider/ssh";
-import { SimCluster, type ClusterHostEntry } from "../../sim";
-import { skipUnlessSimAvailable, tempDir } from "./sim/support";
+import type { ClusterHostEntry, SimCluster } from "../../sim";
+import { checked, commandsOf, connectionOf, inHost, useSimCluster } from "../helpers/simFixture";
 
 // A system container installed by atomic 1.19.1 on Fedora 26 (its info `revision` is the image's CONFIG digest),
 // then the host rebased to Fedora 27, whose atomic 1.20.1 compares the MANIFEST digest in `containers update`
@@ -18,81 +16,59 @@ const ADD_F27_REMOTE =
 
 describe("SystemContainer across the Fedora 26 → 27 rebase (atomic 1.19.1 → 1.20.1)", function () {
   this.timeout(10 * 60_000);
+  const fixture = useSimCluster(
+    "sc-versions",
+    { hosts: ["node1"], release: 26, etcdHosts: [] },
+    { captureProgress: "SYSTEM_CONTAINER_TEST_VERBOSE" },
+  );
+  const { progress } = fixture;
   let sim: SimCluster;
   let node: ClusterHostEntry;
-  let logSpy: typeof console.log;
-  const progress: string[] = [];
-
-  const inHost = (command: string) => sim.exec(node, `cat >/dev/null; ${command}`);
-  const connection = () => ({
-    host: node.host,
-    port: node.port,
-    privateKey: fs.readFileSync(node.privateKeyPath, "utf8"),
-    hostKey: node.hostKey,
-  });
-  async function checked(news: Record<string, unknown>, olds?: Record<string, unknown>) {
-    const r = await provider.check(olds, news);
-    expect(r.failures, JSON.stringify(r.failures)).to.deep.equal([]);
-    return r.inputs;
-  }
-
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    logSpy = console.log;
-    console.log = (...args: unknown[]) => {
-      progress.push(args.map(String).join(" "));
-      if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) logSpy(...args);
-    };
-    sim = await SimCluster.start({
-      dir: tempDir("sc-versions"),
-      hosts: ["node1"],
-      release: 26,
-      etcdHosts: [],
-    });
+  before(() => {
+    sim = fixture.sim;
     node = sim.host("node1");
-  });
-
-  after(async () => {
-    if (logSpy) console.log = logSpy;
-    await closeAll();
-    if (sim) {
-      await sim.stop();
-      fs.rmSync(sim.dir, { recursive: true, force: true });
-    }
   });
 
   it("does not restart the unit on a trigger bump after the rebase when the image did not move", async () => {
     const created = await provider.create(
-      await checked({ connection: connection(), name: "kube-proxy", image: IMAGE, triggers: [1] }),
+      await checked(provider, {
+        connection: connectionOf(node),
+        name: "kube-proxy",
+        image: IMAGE,
+        triggers: [1],
+      }),
     );
     expect(created.outs.unitState).to.equal("active");
-    expect((await inHost("atomic --version")).stdout.trim()).to.equal("1.19.1");
+    expect((await inHost(sim, node, "atomic --version")).stdout.trim()).to.equal("1.19.1");
 
     // The guide's rebase to 27, by hand, and the reboot into it.
     for (const c of [ADD_F27_REMOTE, "rpm-ostree rebase fedora-atomic-27:fedora/27/x86_64/atomic-host"]) {
-      const r = await inHost(c);
+      const r = await inHost(sim, node, c);
       expect(r.exitCode, r.stderr).to.equal(0);
     }
     await sim.reboot(node, { wait: true });
-    expect((await inHost("atomic --version")).stdout.trim()).to.equal("1.20.1");
-    const pidBefore = (await inHost("systemctl show -p MainPID kube-proxy")).stdout.trim();
+    expect((await inHost(sim, node, "atomic --version")).stdout.trim()).to.equal("1.20.1");
+    const pidBefore = (await inHost(sim, node, "systemctl show -p MainPID kube-proxy")).stdout.trim();
     expect(pidBefore).to.match(/^MainPID=[1-9]/);
 
     sim.clearCommandsLog(node);
     const news = await checked(
-      { connection: connection(), name: "kube-proxy", image: IMAGE, triggers: [2] },
+      provider,
+      { connection: connectionOf(node), name: "kube-proxy", image: IMAGE, triggers: [2] },
       created.outs,
     );
     const r = await provider.update(created.id, created.outs, news);
-    const ran = sim.readCommandsLog(node).map((e) => e.command);
+    const ran = commandsOf(sim, node);
     expect(ran).to.include(`atomic pull --storage=ostree ${IMAGE}`);
     expect(ran.filter((c) => c.startsWith("atomic containers update"))).to.deep.equal([]);
     expect(progress.join("\n")).to.include("did not move");
     expect(r.outs.unitState).to.equal("active");
-    expect((await inHost("systemctl show -p MainPID kube-proxy")).stdout.trim()).to.equal(pidBefore);
+    expect((await inHost(sim, node, "systemctl show -p MainPID kube-proxy")).stdout.trim()).to.equal(
+      pidBefore,
+    );
 
     // What the provider avoided: atomic 1.20.1 itself redeploys the unchanged image (the digest kinds differ).
-    const byHand = await inHost("atomic containers update kube-proxy");
+    const byHand = await inHost(sim, node, "atomic containers update kube-proxy");
     expect(byHand.stdout).to.not.include("Latest version already installed.");
   });
 });

@@ -1,9 +1,8 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import { closeAll } from "../../provider/ssh";
 import { PartialFailure } from "../../provider/impl/common";
-import { SimCluster, type ClusterHostEntry, type InstallPausePoint } from "../../sim";
-import { skipUnlessSimAvailable, tempDir } from "./sim/support";
+import type { ClusterHostEntry, InstallPausePoint, SimCluster } from "../../sim";
+import { rejection } from "../helpers/rejection";
+import { checked, commandsOf, connectionOf, useSimCluster } from "../helpers/simFixture";
 
 // SystemContainer's provider, over real SSH, against a Fedora 27 host (atomic 1.20.1) whose `atomic install` meets
 // real faults:
@@ -24,21 +23,19 @@ const CHECKOUTS = "/var/lib/containers/atomic";
 const PULL = `atomic pull --storage=ostree ${IMAGE}`;
 const INSTALL = `atomic install --system --system-package=no --storage=ostree --name=${NAME} ${IMAGE}`;
 
-async function rejection(p: Promise<unknown>): Promise<any> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (err === undefined) throw new Error("expected a rejection, but it resolved");
-  return err;
-}
-
 describe("SystemContainer: atomic on a full disk (install, containers update), and atomic killed mid-install", function () {
   this.timeout(10 * 60_000);
+  const fixture = useSimCluster(
+    "sc-faults",
+    { hosts: ["f27"], release: 27, etcdHosts: 0 },
+    { captureProgress: "SYSTEM_CONTAINER_TEST_VERBOSE" },
+  );
   let sim: SimCluster;
   let node: ClusterHostEntry;
-  let logSpy: typeof console.log;
-  const progress: string[] = [];
+  before(() => {
+    sim = fixture.sim;
+    node = sim.host("f27");
+  });
   /** The container as the last case left it installed (id and outputs), for the update case. */
   let installed: { id: string; outs: any } | undefined;
 
@@ -46,18 +43,9 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
     const r = await sim.exec(node, command);
     return r.stdout;
   };
-  const commands = () => sim.readCommandsLog(node).map((e) => e.command);
-  const connection = () => ({
-    host: node.host,
-    port: node.port,
-    privateKey: fs.readFileSync(node.privateKeyPath, "utf8"),
-    hostKey: node.hostKey,
-  });
-  async function checked(olds?: Record<string, unknown>, values?: Record<string, string>) {
-    const r = await provider.check(olds, { connection: connection(), name: NAME, image: IMAGE, values });
-    expect(r.failures, JSON.stringify(r.failures)).to.deep.equal([]);
-    return r.inputs;
-  }
+  /** The container's inputs, checked: `values` (and the old state `olds`) over the host, NAME and IMAGE. */
+  const inputs = (olds?: Record<string, unknown>, values?: Record<string, string>) =>
+    checked(provider, { connection: connectionOf(node), name: NAME, image: IMAGE, values }, olds);
 
   /** What is on the host for the container, one fact a line. */
   async function hostState(): Promise<string[]> {
@@ -91,7 +79,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
   async function nextUp(err: unknown) {
     expect(err).to.be.instanceOf(PartialFailure);
     const partial = (err as PartialFailure).properties as Record<string, unknown>;
-    return provider.update((err as PartialFailure).id, partial, await checked(partial));
+    return provider.update((err as PartialFailure).id, partial, await inputs(partial));
   }
 
   /**
@@ -102,7 +90,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
     const read = await provider.read(err.id, err.properties);
     expect(read.id).to.equal(err.id);
     expect(read.inputs, "refresh reports the fault's leftovers as drift").to.not.equal(undefined);
-    return (await checked(read.inputs)).commands;
+    return (await inputs(read.inputs)).commands;
   }
 
   /** Converged: installed from the declared image, enabled, active, listed; a read finds no drift. */
@@ -128,26 +116,6 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
     expect(read.inputs, "a read after convergence finds no drift").to.equal(undefined);
   }
 
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    logSpy = console.log;
-    console.log = (...args: unknown[]) => {
-      progress.push(args.map(String).join(" "));
-      if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) logSpy(...args);
-    };
-    sim = await SimCluster.start({ dir: tempDir("sc-faults"), hosts: ["f27"], release: 27, etcdHosts: 0 });
-    node = sim.host("f27");
-  });
-
-  after(async () => {
-    if (logSpy) console.log = logSpy;
-    await closeAll();
-    if (sim) {
-      await sim.stop();
-      fs.rmSync(sim.dir, { recursive: true, force: true });
-    }
-  });
-
   describe("disk full during atomic install", () => {
     let err: any;
 
@@ -157,14 +125,14 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       await inHost(`dd if=/dev/zero of=${CHECKOUTS}/.sim-filler bs=4096 2>/dev/null; exit 0`);
       expect((await inHost(`df --output=avail -B1 ${CHECKOUTS} | tail -1`)).trim()).to.equal("0");
       sim.clearCommandsLog(node);
-      err = await rejection(provider.create(await checked()));
-      if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) logSpy(err.message);
+      err = await rejection(provider.create(await inputs()));
+      if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) fixture.print(err.message);
       expect(err.message).to.include(`${node.host}:${node.port}`);
       expect(err.message).to.include("No space left on device");
       expect(err.message).to.include("g-io-error-quark: regfile copy: No space left on device (12)");
       expect(err.message).to.match(new RegExp(`command: timeout .* ${INSTALL}\n`));
       expect(err.message).to.include(`df -h ${CHECKOUTS} /ostree/repo`);
-      expect(commands().filter((c) => c.startsWith("atomic "))).to.deep.equal([PULL, INSTALL]);
+      expect(commandsOf(sim, node).filter((c) => c.startsWith("atomic "))).to.deep.equal([PULL, INSTALL]);
       // `_checkout`'s cleanup: no checkout, no unit file, no tmpfiles conf; nothing else was written.
       expect(await hostState()).to.deep.equal(["enabled ", "active inactive"]);
       expect((await inHost(`ls -A ${CHECKOUTS}`)).trim()).to.equal(".sim-filler");
@@ -175,7 +143,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       sim.clearCommandsLog(node);
       const r = await nextUp(err);
       expect(
-        commands().filter((c) => /^(atomic|systemctl (start|enable)|systemd-tmpfiles)/.test(c)),
+        commandsOf(sim, node).filter((c) => /^(atomic|systemctl (start|enable)|systemd-tmpfiles)/.test(c)),
       ).to.deep.equal([PULL, INSTALL, `systemctl start ${NAME}.service`]);
       await expectConverged(err.id, r.outs);
     });
@@ -193,7 +161,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
     sim.pauseAtomicInstall(node, point);
     sim.clearCommandsLog(node);
     try {
-      const creating = rejection(provider.create(await checked()));
+      const creating = rejection(provider.create(await inputs()));
       const paused = await sim.waitForAtomicPause(node);
       expect(paused.point).to.equal(point);
       process.kill(paused.pid, signal);
@@ -205,7 +173,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
   }
 
   function expectKilledError(err: any, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): void {
-    if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) logSpy(err.message);
+    if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) fixture.print(err.message);
     expect(err.message).to.include(`${node.host}:${node.port}`);
     expect(err.message).to.include(`the command was killed by ${signal}`);
     expect(err.message).to.include("atomic was killed before it finished");
@@ -224,7 +192,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       expect(preview.slice(1)).to.deep.equal([PULL, INSTALL, `systemctl start ${NAME}.service`]);
       sim.clearCommandsLog(node);
       const r = await nextUp(err);
-      const ran = commands();
+      const ran = commandsOf(sim, node);
       expect(ran.filter((c) => /^(atomic|systemctl (start|enable)|systemd-tmpfiles)/.test(c))).to.deep.equal([
         PULL,
         INSTALL,
@@ -257,7 +225,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       );
       sim.clearCommandsLog(node);
       const r = await nextUp(err);
-      const ran = commands();
+      const ran = commandsOf(sim, node);
       expect(
         ran.some((c) => c.startsWith("sh -c '# atomic-host:container-repair v1")),
         ran.join("\n"),
@@ -292,7 +260,7 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       sim.clearCommandsLog(node);
       const r = await nextUp(err);
       expect(
-        commands().filter((c) => /^(atomic|systemctl (start|enable)|systemd-tmpfiles)/.test(c)),
+        commandsOf(sim, node).filter((c) => /^(atomic|systemctl (start|enable)|systemd-tmpfiles)/.test(c)),
       ).to.deep.equal([
         `systemd-tmpfiles --create /etc/tmpfiles.d/${NAME}.conf`,
         `systemctl enable ${NAME}.service`,
@@ -314,11 +282,11 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       await inHost(`dd if=/dev/zero of=${CHECKOUTS}/.sim-filler bs=4096 2>/dev/null; exit 0`);
       sim.clearCommandsLog(node);
       const { id, outs } = installed!;
-      err = await rejection(provider.update(id, outs, await checked(outs, { SIM_TEST_MARK: "2" })));
+      err = await rejection(provider.update(id, outs, await inputs(outs, { SIM_TEST_MARK: "2" })));
       expect(err.message).to.include(`${node.host}:${node.port}`);
       expect(err.message).to.include("g-io-error-quark: regfile copy: No space left on device (12)");
       expect(err.message).to.match(new RegExp(`command: timeout .* ${UPDATE}\n`));
-      expect(commands().filter((c) => c.startsWith("atomic "))).to.deep.equal([UPDATE]);
+      expect(commandsOf(sim, node).filter((c) => c.startsWith("atomic "))).to.deep.equal([UPDATE]);
       // An update is not cleaned up (V1.12.1 syscontainers.py:543, `not upgrade`): the partial NAME.1 stays; the
       // failure came before the stop (:859-861), so the unit still runs the deployment it had.
       expect(await hostState()).to.deep.equal([
@@ -342,8 +310,8 @@ describe("SystemContainer: atomic on a full disk (install, containers update), a
       await inHost(`rm -f ${CHECKOUTS}/.sim-filler`);
       sim.clearCommandsLog(node);
       const { id, outs } = installed!;
-      const r = await provider.update(id, outs, await checked(outs, { SIM_TEST_MARK: "2" }));
-      expect(commands().filter((c) => c.startsWith("atomic "))).to.deep.equal([UPDATE]);
+      const r = await provider.update(id, outs, await inputs(outs, { SIM_TEST_MARK: "2" }));
+      expect(commandsOf(sim, node).filter((c) => c.startsWith("atomic "))).to.deep.equal([UPDATE]);
       expect(r.outs.values).to.deep.equal({ SIM_TEST_MARK: "2" });
       expect(r.outs.deployment).to.equal(1);
       expect(await inHost(`readlink ${CHECKOUTS}/${NAME}`)).to.match(/\/etcd\.1\n$/);

@@ -1,8 +1,7 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import { closeAll } from "../../provider/ssh";
-import { SimCluster, type ClusterHostEntry } from "../../sim";
-import { skipUnlessSimAvailable, tempDir } from "./sim/support";
+import type { ClusterHostEntry, SimCluster } from "../../sim";
+import { rejection } from "../helpers/rejection";
+import { checked, commandsOf, connectionOf, inHost, useSimCluster } from "../helpers/simFixture";
 
 // SystemContainer's provider against a simulated kubernetes/contrib cluster (etcd1 holds flannel's network config
 // at /atomic.io/network/config, as contrib's ansible writes it): flanneld as a system container, then
@@ -17,68 +16,32 @@ const provider = require("../../provider/handlers").handler("SystemContainer");
 const IMAGE = "registry.fedoraproject.org/f27/flannel";
 const NETWORK = '{ "Network": "172.16.0.0/12", "SubnetLen": 24, "Backend": { "Type": "vxlan" } }';
 
-async function rejection(p: Promise<unknown>): Promise<any> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (err === undefined) throw new Error("expected a rejection, but it resolved");
-  return err;
-}
-
 describe("SystemContainer flanneld: failed starts and the half-removed container", function () {
   this.timeout(10 * 60_000);
-  let sim: SimCluster;
-  let node: ClusterHostEntry;
-  let logSpy: typeof console.log;
-  const progress: string[] = [];
-  let id: string;
-  let outs: any;
-
-  const inHost = (command: string) => sim.exec(node, `cat >/dev/null; ${command}`);
-  const commands = () => sim.readCommandsLog(node).map((e) => e.command);
-  const connection = () => ({
-    host: node.host,
-    port: node.port,
-    privateKey: fs.readFileSync(node.privateKeyPath, "utf8"),
-    hostKey: node.hostKey,
-  });
-  async function checked(news: Record<string, unknown>, olds?: Record<string, unknown>) {
-    const r = await provider.check(olds, news);
-    expect(r.failures, JSON.stringify(r.failures)).to.deep.equal([]);
-    return r.inputs;
-  }
-
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    logSpy = console.log;
-    console.log = (...args: unknown[]) => {
-      progress.push(args.map(String).join(" "));
-      if (process.env.SYSTEM_CONTAINER_TEST_VERBOSE) logSpy(...args);
-    };
-    sim = await SimCluster.start({
-      dir: tempDir("sc-flannel"),
+  const fixture = useSimCluster(
+    "sc-flannel",
+    {
       hosts: ["etcd1", "node1"],
       release: 26,
       layout: "contrib",
       etcdHosts: ["etcd1"],
       flannelStartTimeoutMs: 2000,
-    });
+    },
+    { captureProgress: "SYSTEM_CONTAINER_TEST_VERBOSE" },
+  );
+  const { progress } = fixture;
+  let sim: SimCluster;
+  let node: ClusterHostEntry;
+  let id: string;
+  let outs: any;
+  before(() => {
+    sim = fixture.sim;
     node = sim.host("node1");
-  });
-
-  after(async () => {
-    if (logSpy) console.log = logSpy;
-    await closeAll();
-    if (sim) {
-      await sim.stop();
-      fs.rmSync(sim.dir, { recursive: true, force: true });
-    }
   });
 
   it("installs and starts flanneld while etcd holds the network config", async () => {
     const r = await provider.create(
-      await checked({ connection: connection(), name: "flanneld", image: IMAGE }),
+      await checked(provider, { connection: connectionOf(node), name: "flanneld", image: IMAGE }),
     );
     id = r.id;
     outs = r.outs;
@@ -87,9 +50,13 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
 
   it("fails a start while etcd lacks the network config, naming the unit and the journalctl to run", async () => {
     await sim.setFlannelNetworkConfig(null);
-    expect((await inHost("systemctl stop flanneld")).exitCode).to.equal(0);
+    expect((await inHost(sim, node, "systemctl stop flanneld")).exitCode).to.equal(0);
     sim.clearCommandsLog(node);
-    const news = await checked({ connection: connection(), name: "flanneld", image: IMAGE }, outs);
+    const news = await checked(
+      provider,
+      { connection: connectionOf(node), name: "flanneld", image: IMAGE },
+      outs,
+    );
     const err = await rejection(
       provider.update(id, { ...outs, running: false, unitState: "inactive" }, news),
     );
@@ -99,13 +66,17 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
     expect(err.message, err.message).to.include(
       "Job for flanneld.service failed because a timeout was exceeded.",
     );
-    expect(commands()).to.include("systemctl start flanneld.service");
-    expect((await inHost("systemctl is-active flanneld")).stdout.trim()).to.equal("failed");
+    expect(commandsOf(sim, node)).to.include("systemctl start flanneld.service");
+    expect((await inHost(sim, node, "systemctl is-active flanneld")).stdout.trim()).to.equal("failed");
   });
 
   it("converges on the next apply once the config is there", async () => {
     await sim.setFlannelNetworkConfig(NETWORK);
-    const news = await checked({ connection: connection(), name: "flanneld", image: IMAGE }, outs);
+    const news = await checked(
+      provider,
+      { connection: connectionOf(node), name: "flanneld", image: IMAGE },
+      outs,
+    );
     const r = await provider.update(id, { ...outs, running: false, unitState: "failed" }, news);
     expect(r.outs.unitState).to.equal("active");
     outs = r.outs;
@@ -115,18 +86,21 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
     await sim.setFlannelNetworkConfig(null);
     sim.clearCommandsLog(node);
     const news = await checked(
-      { connection: connection(), name: "flanneld", image: IMAGE, values: { FLANNEL_TEST_MARK: "2" } },
+      provider,
+      { connection: connectionOf(node), name: "flanneld", image: IMAGE, values: { FLANNEL_TEST_MARK: "2" } },
       outs,
     );
     const err = await rejection(provider.update(id, outs, news));
     expect(err.message).to.include("flanneld.service did not start");
     expect(err.message).to.include("atomic containers update restarted it and the start failed");
     expect(err.message).to.include('journalctl -u flanneld.service"');
-    expect(commands().filter((c) => c.startsWith("atomic "))).to.deep.equal([
+    expect(commandsOf(sim, node).filter((c) => c.startsWith("atomic "))).to.deep.equal([
       "atomic containers update --set=FLANNEL_TEST_MARK=2 flanneld",
     ]);
     // What atomic left: no symlink, a checkout, the unit file.
     const left = await inHost(
+      sim,
+      node,
       "ls -d /var/lib/containers/atomic/flanneld* /etc/systemd/system/flanneld.service 2>/dev/null; " +
         "test -L /var/lib/containers/atomic/flanneld && echo symlink",
     );
@@ -149,13 +123,14 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
     await sim.setFlannelNetworkConfig(NETWORK);
     sim.clearCommandsLog(node);
     const news = await checked(
-      { connection: connection(), name: "flanneld", image: IMAGE, values: { FLANNEL_TEST_MARK: "2" } },
+      provider,
+      { connection: connectionOf(node), name: "flanneld", image: IMAGE, values: { FLANNEL_TEST_MARK: "2" } },
       outs,
     );
     const r = await provider.update(id, outs, news);
     expect(r.outs.unitState).to.equal("active");
     expect(r.outs.values).to.deep.equal({ FLANNEL_TEST_MARK: "2" });
-    const ran = commands();
+    const ran = commandsOf(sim, node);
     const repair = ran.findIndex((c) => c.startsWith("sh -c '# atomic-host:container-repair v1"));
     expect(repair, ran.join("\n")).to.be.greaterThan(-1);
     expect(ran.slice(repair + 1).filter((c) => /^(atomic|systemctl start)/.test(c))).to.deep.equal([
@@ -163,8 +138,8 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
       `atomic install --system --system-package=no --storage=ostree --set=FLANNEL_TEST_MARK=2 --name=flanneld ${IMAGE}`,
       "systemctl start flanneld.service",
     ]);
-    expect((await inHost("test -L /var/lib/containers/atomic/flanneld && echo whole")).stdout).to.include(
-      "whole",
-    );
+    expect(
+      (await inHost(sim, node, "test -L /var/lib/containers/atomic/flanneld && echo whole")).stdout,
+    ).to.include("whole");
   });
 });

@@ -6,36 +6,28 @@
  * 1085-1102). Both write the checkout under /ostree/deploy/fedora-atomic/var (`_canonicalize_location`).
  */
 import { expect } from "chai";
-import { SimCluster } from "../../../sim";
-import { knownHostsFile, removeDir, skipUnlessSimAvailable, sshRun, tempDir } from "./support";
+import type { SimCluster } from "../../../sim";
+import { useSimCluster } from "../../helpers/simFixture";
+import { sshRunner } from "./support";
 
 const DEPLOY_VAR = "/ostree/deploy/fedora-atomic/var/lib/containers/atomic";
 
 describe("atomic-host-sim: atomic 1.19.1 on Fedora 26, 1.20.1 after the rebase to 27", function () {
   this.timeout(240_000);
-  let dir: string;
+  const fixture = useSimCluster("atomic-versions", {
+    hosts: ["etcd1", "node1"],
+    etcdHosts: ["etcd1"],
+    release: 26,
+    layout: "contrib",
+    rebootDownMs: 500,
+  });
   let cluster: SimCluster;
-  let run: (command: string) => ReturnType<typeof sshRun>;
+  let run: ReturnType<typeof sshRunner>;
   let configDigest: string;
 
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    dir = tempDir("atomic-versions");
-    cluster = await SimCluster.start({
-      dir,
-      hosts: ["etcd1", "node1"],
-      etcdHosts: ["etcd1"],
-      release: 26,
-      layout: "contrib",
-      rebootDownMs: 500,
-    });
-    const knownHosts = knownHostsFile(dir, cluster.hosts);
-    run = (command) => sshRun(cluster.host("node1"), command, { knownHosts, timeoutMs: 60_000 });
-  });
-
-  after(async function () {
-    if (cluster) await cluster.stop();
-    if (dir) removeDir(dir);
+  before(() => {
+    cluster = fixture.sim;
+    run = sshRunner(cluster, "node1");
   });
 
   it("runs atomic 1.19.1 on Fedora 26: checkout under the deployment's var, config digest as revision", async () => {

@@ -6,39 +6,32 @@
  * file. Driven by a real cause: flanneld cannot start while etcd lacks flannel's network config.
  */
 import { expect } from "chai";
-import { CONTRIB_NETWORK_CONFIG, SimCluster } from "../../../sim";
-import { knownHostsFile, removeDir, skipUnlessSimAvailable, sshRun, tempDir } from "./support";
+import { CONTRIB_NETWORK_CONFIG, type SimCluster } from "../../../sim";
+import { useSimCluster } from "../../helpers/simFixture";
+import { sshRunner } from "./support";
 
 const INSTALL =
   "atomic install --system --system-package=no --name flanneld registry.fedoraproject.org/f27/flannel";
 
 describe("atomic-host-sim: a containers update whose restart fails (atomic 1.20.1)", function () {
   this.timeout(180_000);
-  let dir: string;
-  let cluster: SimCluster;
-  let run: (command: string) => ReturnType<typeof sshRun>;
-
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    dir = tempDir("ctr-update");
-    cluster = await SimCluster.start({
-      dir,
+  const fixture = useSimCluster(
+    "ctr-update",
+    {
       hosts: ["etcd1", "node1"],
       etcdHosts: ["etcd1"],
       release: 26,
       layout: "contrib",
       flannelStartTimeoutMs: 1500,
-    });
-    const knownHosts = knownHostsFile(dir, cluster.hosts);
-    run = (command) => sshRun(cluster.host("node1"), command, { knownHosts, timeoutMs: 60_000 });
-  });
+    },
+    { beforeStop: (sim) => sim.setFlannelNetworkConfig(CONTRIB_NETWORK_CONFIG).catch(() => undefined) },
+  );
+  let cluster: SimCluster;
+  let run: ReturnType<typeof sshRunner>;
 
-  after(async function () {
-    if (cluster) {
-      await cluster.setFlannelNetworkConfig(CONTRIB_NETWORK_CONFIG).catch(() => undefined);
-      await cluster.stop();
-    }
-    if (dir) removeDir(dir);
+  before(() => {
+    cluster = fixture.sim;
+    run = sshRunner(cluster, "node1");
   });
 
   it("installs and starts the flannel system container while etcd has the network config", async () => {

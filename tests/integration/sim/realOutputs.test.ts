@@ -10,8 +10,9 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { SimCluster } from "../../../sim";
-import { knownHostsFile, removeDir, skipUnlessSimAvailable, sshRun, tempDir } from "./support";
+import type { SimCluster } from "../../../sim";
+import { useSimCluster } from "../../helpers/simFixture";
+import { sshRunner } from "./support";
 
 const CORPUS = path.resolve(__dirname, "../../../../shared/reference/real-outputs");
 const corpusFile = (name: string) => fs.readFileSync(path.join(CORPUS, name), "utf8");
@@ -56,22 +57,19 @@ function matchesCapture(actual: string, capture: string): { ok: boolean; why: st
 
 describe("atomic-host-sim against real captures (real-outputs)", function () {
   this.timeout(180_000);
-  let dir: string;
-  let cluster: SimCluster;
-  let run: (command: string) => ReturnType<typeof sshRun>;
-
-  before(async function () {
-    skipUnlessSimAvailable(this);
-    dir = tempDir("real-outputs");
-    cluster = await SimCluster.start({ dir, hosts: ["f26"], etcdHosts: [], release: 26, rebootDownMs: 500 });
-    const knownHosts = knownHostsFile(dir, cluster.hosts);
-    run = (command) =>
-      sshRun(cluster.host("f26"), `env LANG=en_US.UTF-8 ${command}`, { knownHosts, timeoutMs: 60_000 });
+  const fixture = useSimCluster("real-outputs", {
+    hosts: ["f26"],
+    etcdHosts: [],
+    release: 26,
+    rebootDownMs: 500,
   });
+  let cluster: SimCluster;
+  let run: ReturnType<typeof sshRunner>;
 
-  after(async function () {
-    if (cluster) await cluster.stop();
-    if (dir) removeDir(dir);
+  before(() => {
+    cluster = fixture.sim;
+    const ssh = sshRunner(cluster, "f26");
+    run = (command) => ssh(`env LANG=en_US.UTF-8 ${command}`);
   });
 
   it("rpm-ostree status on a fresh F26 host = rpm-ostree-status-01.txt", async () => {

@@ -4,10 +4,10 @@
  */
 import * as childProcess from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Client } from "ssh2";
-import type { ClusterHostEntry } from "../../../sim";
+import type { ClusterHostEntry, SimCluster } from "../../../sim";
+import { tempDir as runTempDir } from "../../helpers/tempDirs";
 
 /** Why the simulator cannot run here, or null when it can. */
 export function simUnavailableReason(): string | null {
@@ -30,9 +30,12 @@ export function skipUnlessSimAvailable(ctx: Mocha.Context): void {
   }
 }
 
-/** A fresh folder under the OS temp dir (short, so control-socket paths stay under 108 bytes). */
+/**
+ * A fresh folder `ahs-<tag>-XXXXXX` under the OS temp dir (short, so control-socket paths stay under 108 bytes),
+ * removed at the end of the test run if the suite's `after` did not (tests/helpers/tempDirs.ts).
+ */
 export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `ahs-${tag}-`));
+  return runTempDir(`ahs-${tag}`);
 }
 
 export function removeDir(dir: string): void {
@@ -44,6 +47,15 @@ export function knownHostsFile(dir: string, hosts: ClusterHostEntry[], name = "k
   const file = path.join(dir, name);
   fs.writeFileSync(file, hosts.map((h) => `[${h.host}]:${h.port} ${h.hostKey}\n`).join(""));
   return file;
+}
+
+/**
+ * A command runner for the host `name` of `cluster`: {@link sshRun} (60 s bound) against a known_hosts file, written
+ * in the cluster's folder, that pins every host's key.
+ */
+export function sshRunner(cluster: SimCluster, name: string): (command: string) => Promise<RunResult> {
+  const knownHosts = knownHostsFile(cluster.dir, cluster.hosts);
+  return (command) => sshRun(cluster.host(name), command, { knownHosts, timeoutMs: 60_000 });
 }
 
 export interface RunResult {

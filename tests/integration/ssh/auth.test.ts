@@ -1,12 +1,5 @@
 import { expect } from "chai";
-import {
-  closeAll,
-  exec,
-  isRemoteError,
-  setDefaultCredentials,
-  setSshLogger,
-  type RemoteError,
-} from "../../../provider/ssh";
+import { closeAll, exec, setDefaultCredentials, setSshLogger } from "../../../provider/ssh";
 import {
   makeClientKey,
   makeTempDir,
@@ -17,18 +10,10 @@ import {
   type ClientKey,
   type TestSshd,
 } from "../../helpers/sshd";
+import { remoteRejection } from "../../helpers/rejection";
 
 const PASSWORD = "s3cret-Pa55word";
 const PASSPHRASE = "correct horse battery";
-
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
-}
 
 describe("ssh transport against real sshd: authentication", function () {
   let dir: string;
@@ -76,7 +61,7 @@ describe("ssh transport against real sshd: authentication", function () {
 
   it("refuses a wrong passphrase as kind auth without connecting", async () => {
     const before = sshd.connectionsSeen();
-    const err = await rejection(
+    const err = await remoteRejection(
       exec({ ...target(), privateKey: encrypted.privateKey, privateKeyPassword: "wrong" }, ["true"]),
     );
     expect(err.kind).to.equal("auth");
@@ -98,7 +83,7 @@ describe("ssh transport against real sshd: authentication", function () {
     setSshLogger((l) => lines.push(l));
     const before = sshd.connectionsSeen();
     const wrong = "wr0ng-Pa55word-123";
-    const err = await rejection(exec({ ...target(), password: wrong, dialErrorLimit: 5 }, ["true"]));
+    const err = await remoteRejection(exec({ ...target(), password: wrong, dialErrorLimit: 5 }, ["true"]));
     expect(err.kind).to.equal("auth");
     expect(err.host).to.equal(`root@127.0.0.1:${sshd.port}`);
     expect(err.message).to.contain("authentication as root failed").and.contain("password");
@@ -122,7 +107,9 @@ describe("ssh transport against real sshd: authentication", function () {
   });
 
   it("says so when the only credential, the ssh-agent, cannot be reached", async () => {
-    const err = await rejection(exec({ ...target(), agentSocketPath: `${dir}/no-agent.sock` }, ["true"]));
+    const err = await remoteRejection(
+      exec({ ...target(), agentSocketPath: `${dir}/no-agent.sock` }, ["true"]),
+    );
     expect(err.kind).to.equal("auth");
     expect(err.message).to.contain("ssh-agent: Failed to connect to agent");
   });
@@ -135,7 +122,7 @@ describe("ssh transport against real sshd: authentication", function () {
 
   it("fails with kind auth, before connecting, when there is no credential at all", async () => {
     const before = sshd.connectionsSeen();
-    const err = await rejection(exec(target(), ["true"]));
+    const err = await remoteRejection(exec(target(), ["true"]));
     expect(err.kind).to.equal("auth");
     expect(err.message).to.contain("no credentials");
     expect(sshd.connectionsSeen()).to.equal(before);

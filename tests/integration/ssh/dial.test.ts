@@ -6,13 +6,12 @@ import {
   closeAll,
   configurePool,
   exec,
-  isRemoteError,
   resetPoolOptions,
   setSshLogger,
   type Connection,
-  type RemoteError,
 } from "../../../provider/ssh";
 import { startSshd, waitFor, useSshd } from "../../helpers/sshd";
+import { remoteRejection } from "../../helpers/rejection";
 
 /**
  * A TCP port on 127.0.0.1 that never answers a SYN: a python listener with a backlog of 0 that never accepts, its
@@ -64,15 +63,6 @@ function synSentTo(port: number): string[] {
     .map((f) => `${f[1]} -> ${f[2]} state ${f[3]}`);
 }
 
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
-}
-
 describe("ssh transport against real sshd: dialing and retries", function () {
   const ssh = useSshd("dial", { password: "right-password" });
   let lines: string[];
@@ -99,7 +89,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
     const stopped = await startSshd({ authorizedKeys: [ssh.key.publicKey] });
     await stopped.stop(); // a port where nothing listens
     try {
-      const err = await rejection(
+      const err = await remoteRejection(
         exec(conn({ port: stopped.port, hostKey: stopped.hostKey, dialErrorLimit: 3 }), ["true"]),
       );
       expect(err.kind).to.equal("connect");
@@ -142,7 +132,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const err = await rejection(exec(conn({ port, perDialTimeout: 1, dialErrorLimit: 2 }), ["true"]));
+      const err = await remoteRejection(exec(conn({ port, perDialTimeout: 1, dialErrorLimit: 2 }), ["true"]));
       expect(err.kind).to.equal("connect");
       expect(err.message).to.contain("no SSH session within 1 s");
       expect(accepted.length).to.equal(2);
@@ -160,7 +150,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
       const before = synSentTo(hole.port);
       expect(before, "no earlier connect to the black hole").to.deep.equal([]);
       const t0 = Date.now();
-      const err = await rejection(
+      const err = await remoteRejection(
         exec(conn({ port: hole.port, perDialTimeout: 1, dialErrorLimit: 3 }), ["true"]),
       );
       const ms = Date.now() - t0;
@@ -179,7 +169,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
 
   it("never retries an authentication failure", async () => {
     const before = ssh.sshd.connectionsSeen();
-    const err = await rejection(
+    const err = await remoteRejection(
       exec(conn({ privateKey: undefined, password: "wrong-password", dialErrorLimit: 10 }), ["true"]),
     );
     expect(err.kind).to.equal("auth");
@@ -190,7 +180,7 @@ describe("ssh transport against real sshd: dialing and retries", function () {
 
   it("never retries a host key failure", async () => {
     const before = ssh.sshd.connectionsSeen();
-    const err = await rejection(
+    const err = await remoteRejection(
       exec(conn({ hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", dialErrorLimit: 10 }), [
         "true",
       ]),

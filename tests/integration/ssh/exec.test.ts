@@ -1,24 +1,8 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import {
-  buildRemoteTimeoutArgv,
-  closeAll,
-  exec,
-  execOk,
-  isRemoteError,
-  setSshLogger,
-  type RemoteError,
-} from "../../../provider/ssh";
+import { buildRemoteTimeoutArgv, closeAll, exec, execOk, setSshLogger } from "../../../provider/ssh";
 import { TEST_USER, startSshd, waitFor, useSshd } from "../../helpers/sshd";
-
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
-}
+import { remoteRejection } from "../../helpers/rejection";
 
 /** A sleep duration no other test run uses, so finding and killing its processes touches only ours. */
 function uniqueSeconds(whole: number): string {
@@ -59,7 +43,7 @@ describe("ssh transport against real sshd: exec", function () {
   });
 
   it("throws kind command from execOk with the exit code, host and stderr tail", async () => {
-    const err = await rejection(
+    const err = await remoteRejection(
       execOk(ssh.conn, ["sh", "-c", "echo 'error: Packages not found: etcd' >&2; exit 4"]),
     );
     expect(err).to.include({ kind: "command", exitCode: 4, stderrTail: "error: Packages not found: etcd" });
@@ -97,7 +81,7 @@ describe("ssh transport against real sshd: exec", function () {
 
   it("fails a command that runs past its timeout with kind timeout, saying it may still run, and stays usable", async () => {
     const marker = ["sleep", uniqueSeconds(31)];
-    const err = await rejection(exec(ssh.conn, marker, { timeoutMs: 500 }));
+    const err = await remoteRejection(exec(ssh.conn, marker, { timeoutMs: 500 }));
     expect(err.kind).to.equal("timeout");
     expect(err.message).to.contain("did not finish within 500 ms").and.contain(`command: sleep ${marker[1]}`);
     expect(err.message).to.contain("may still be running");
@@ -109,7 +93,7 @@ describe("ssh transport against real sshd: exec", function () {
 
   it("signals a timed-out command's process group where sshd allows it (an unprivileged login)", async () => {
     const marker = ["sleep", uniqueSeconds(32)];
-    const err = await rejection(
+    const err = await remoteRejection(
       exec({ ...ssh.conn, user: TEST_USER }, ["sh", "-c", `sleep ${marker[1]}; true`], { timeoutMs: 500 }),
     );
     expect(err.kind).to.equal("timeout");
@@ -134,7 +118,7 @@ describe("ssh transport against real sshd: exec", function () {
       () => ssh.sshd.commands().length > ran && processesRunning(marker).length > 0,
     );
     expect(ssh.sshd.killSessions()).to.be.greaterThan(0);
-    const err = await rejection(running);
+    const err = await remoteRejection(running);
     expect(err.kind).to.equal("connection");
     expect(err.message)
       .to.contain("connection to the host was lost while the command was running")
@@ -196,7 +180,7 @@ describe("ssh transport against real sshd: exec", function () {
       const c = { ...ssh.conn, port: narrow.port, hostKey: narrow.hostKey };
       const holder = exec(c, ["sleep", "1.5"]);
       await waitFor("the first command to hold the session", () => narrow.commands().length > 0);
-      const err = await rejection(exec(c, ["echo", "late"], { timeoutMs: 300 }));
+      const err = await remoteRejection(exec(c, ["echo", "late"], { timeoutMs: 300 }));
       expect(err.kind).to.be.oneOf(["timeout", "connection"]);
       expect(lines.some((l) => l.startsWith("channel open on"))).to.equal(true);
       const refusedAtError = lines.filter((l) => l.startsWith("channel open on")).length;

@@ -4,14 +4,15 @@ import { SimCluster } from "../../../sim";
 import {
   closeAll,
   exec,
-  isRemoteError,
   planHostTimeout,
   withHostLock,
   type Connection,
   type RemoteError,
 } from "../../../provider/ssh";
 import { runStep } from "../../../provider/impl/common";
-import { removeDir, skipUnlessSimAvailable, sleep, tempDir } from "../sim/support";
+import { removeDir, skipUnlessSimAvailable, tempDir } from "../sim/support";
+import { remoteRejection } from "../../helpers/rejection";
+import { until } from "../../helpers/simFixture";
 
 // Nothing keeps running on a host after the package gave up on it. A command run with `hostTimeout` runs under
 // coreutils `timeout` on the host, whose bound ends before the client's timeout; root sessions get no channel
@@ -38,27 +39,6 @@ function sleeping(seconds: string): number[] {
     }
   }
   return pids;
-}
-
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
-}
-
-async function waitFor(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 describe("ssh: host-side bounds against a simulated host", function () {
@@ -90,7 +70,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
     const timeoutMs = 4000;
     const plan = planHostTimeout(timeoutMs);
     const t0 = Date.now();
-    const err = await rejection(
+    const err = await remoteRejection(
       exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs, hostTimeout: true }),
     );
     const ms = Date.now() - t0;
@@ -108,7 +88,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
 
   it("runs every planned step (runStep: installs, updates, starts, rebases, copies) under the host's bound", async () => {
     const seconds = uniqueSeconds(43);
-    const err = await rejection(
+    const err = await remoteRejection(
       runStep(conn, { argv: ["sh", "-c", `sleep ${seconds}; true`], why: "test" }, 4000),
     );
     expect(sleeping(seconds), "the step's processes when the error was reported").to.deep.equal([]);
@@ -120,9 +100,11 @@ describe("ssh: host-side bounds against a simulated host", function () {
 
   it("without hostTimeout, the same command outlives the error (what the bound is for)", async () => {
     const seconds = uniqueSeconds(42);
-    const err = await rejection(exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs: 1000 }));
+    const err = await remoteRejection(
+      exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs: 1000 }),
+    );
     expect(err.kind).to.equal("timeout");
-    await waitFor("the orphaned sleep to show", () => sleeping(seconds).length > 0, 5000);
+    await until("the orphaned sleep to show", () => sleeping(seconds).length > 0, 5000, 50);
     expect(sleeping(seconds)).to.have.length.greaterThan(0);
     for (const pid of sleeping(seconds)) process.kill(pid, "SIGKILL");
   });
@@ -137,7 +119,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
       () => undefined,
       (e: unknown) => e as RemoteError,
     );
-    await waitFor("the first command to run", () => sleeping(seconds).length > 0);
+    await until("the first command to run", () => sleeping(seconds).length > 0, 30_000, 50);
     await sim.killSshd("host1", { restartAfterMs: 200 });
     const err = await first;
     expect(err?.kind).to.equal("connection");
@@ -146,8 +128,11 @@ describe("ssh: host-side bounds against a simulated host", function () {
     const second = await withHostLock(conn, () => exec(conn, ["echo", "second"], { timeoutMs: 30_000 }));
     expect(second.stdout).to.equal("second\n");
 
-    await waitFor("the first command's log line", () =>
-      sim.readCommandsLog("host1").some((e) => e.command.includes(`sleep ${seconds}`)),
+    await until(
+      "the first command's log line",
+      () => sim.readCommandsLog("host1").some((e) => e.command.includes(`sleep ${seconds}`)),
+      30_000,
+      50,
     );
     const log = sim.readCommandsLog("host1");
     const a = log.find((e) => e.command.includes(`sleep ${seconds}`))!;

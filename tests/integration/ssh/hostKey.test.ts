@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { execFileSync } from "child_process";
-import { closeAll, exec, isRemoteError, type RemoteError } from "../../../provider/ssh";
+import { closeAll, exec } from "../../../provider/ssh";
 import {
   makeClientKey,
   makeTempDir,
@@ -12,15 +12,7 @@ import {
   type ClientKey,
   type TestSshd,
 } from "../../helpers/sshd";
-
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
-}
+import { remoteRejection } from "../../helpers/rejection";
 
 describe("ssh transport against real sshd: host keys", function () {
   let dir: string;
@@ -70,7 +62,7 @@ describe("ssh transport against real sshd: host keys", function () {
   it("refuses a mismatching key before anything is sent, naming host:port and both fingerprints", async () => {
     const accepted = sshd.acceptedLogins();
     const ran = sshd.commands().length;
-    const err = await rejection(
+    const err = await remoteRejection(
       exec({ ...conn(), hostKey: other.publicKey }, ["touch", path.join(dir, "pwned")]),
     );
     expect(err.kind).to.equal("hostkey");
@@ -87,7 +79,9 @@ describe("ssh transport against real sshd: host keys", function () {
 
   it("refuses a host knownHosts does not list, with the key to pin", async () => {
     const ran = sshd.commands().length;
-    const err = await rejection(exec({ ...conn(), knownHosts: `otherhost ${sshd.hostKey}\n` }, ["true"]));
+    const err = await remoteRejection(
+      exec({ ...conn(), knownHosts: `otherhost ${sshd.hostKey}\n` }, ["true"]),
+    );
     expect(err.kind).to.equal("hostkey");
     expect(err.message).to.contain(`knownHosts has no entry for [127.0.0.1]:${sshd.port}`);
     expect(sshd.commands().slice(ran)).to.deep.equal([]);
@@ -95,7 +89,7 @@ describe("ssh transport against real sshd: host keys", function () {
 
   it("refuses to connect when no host key is pinned, saying how to pin the one offered", async () => {
     const ran = sshd.commands().length;
-    const err = await rejection(exec(conn(), ["true"]));
+    const err = await remoteRejection(exec(conn(), ["true"]));
     expect(err.kind).to.equal("hostkey");
     expect(err.message).to.contain("no host key is pinned").and.contain(sshd.hostKeyFingerprint);
     expect(err.message).to.contain(

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { closeAll, exec, isRemoteError, type Connection, type RemoteError } from "../../../provider/ssh";
+import { closeAll, exec, type Connection } from "../../../provider/ssh";
 import {
   makeClientKey,
   makeTempDir,
@@ -10,15 +10,7 @@ import {
   type ClientKey,
   type TestSshd,
 } from "../../helpers/sshd";
-
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
-}
+import { remoteRejection } from "../../helpers/rejection";
 
 describe("ssh transport against real sshd: jump host (proxy)", function () {
   let dir: string;
@@ -99,14 +91,14 @@ describe("ssh transport against real sshd: jump host (proxy)", function () {
   it("verifies the jump host's key too", async () => {
     const conn = through(bastion);
     conn.proxy = { ...conn.proxy!, hostKey: target.hostKey };
-    const err = await rejection(exec(conn, ["true"]));
+    const err = await remoteRejection(exec(conn, ["true"]));
     expect(err.kind).to.equal("hostkey");
     expect(err.host).to.equal(`root@127.0.0.1:${bastion.port}`);
   });
 
   it("reports a jump host that refuses forwarding as kind connect, naming AllowTcpForwarding, without retrying", async () => {
     const before = noForwarding.connectionsSeen();
-    const err = await rejection(exec(through(noForwarding, { dialErrorLimit: 5 }), ["true"]));
+    const err = await remoteRejection(exec(through(noForwarding, { dialErrorLimit: 5 }), ["true"]));
     expect(err.kind).to.equal("connect");
     expect(err.message)
       .to.contain(`the jump host root@127.0.0.1:${noForwarding.port} refused`)

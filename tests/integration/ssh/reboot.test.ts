@@ -1,26 +1,10 @@
 import { expect } from "chai";
-import {
-  closeAll,
-  isRemoteError,
-  readBootId,
-  setSshLogger,
-  waitForReboot,
-  type Connection,
-  type RemoteError,
-} from "../../../provider/ssh";
+import { closeAll, readBootId, setSshLogger, waitForReboot, type Connection } from "../../../provider/ssh";
 import { waitFor, useSshd } from "../../helpers/sshd";
+import { remoteRejection } from "../../helpers/rejection";
 
 const BOOT_A = "11111111-2222-4333-8444-555555555555";
 const BOOT_B = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
-
-async function rejection(p: Promise<unknown>): Promise<RemoteError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isRemoteError(err)) throw new Error(`expected a RemoteError, got ${String(err)}`);
-  return err;
-}
 
 /**
  * A "reboot" here is honest and simple: sshd and every session are killed (connections drop), the boot id file
@@ -72,7 +56,7 @@ describe("ssh transport against real sshd: reboot detection", function () {
   it("fails with kind timeout when the host does not come back, saying it was unreachable", async () => {
     await readBootId(conn); // a pooled connection that the "reboot" drops
     await ssh.sshd.stop();
-    const err = await rejection(
+    const err = await remoteRejection(
       waitForReboot(conn, { previousBootId: BOOT_A, timeoutMs: 2000, pollMs: 200 }),
     );
     expect(err.kind).to.equal("timeout");
@@ -84,7 +68,7 @@ describe("ssh transport against real sshd: reboot detection", function () {
 
   it("fails with kind timeout when the host never reboots, saying the boot id did not change", async () => {
     await readBootId(conn); // connected already, so a slow first dial on a busy machine cannot eat the deadline
-    const err = await rejection(
+    const err = await remoteRejection(
       waitForReboot(conn, { previousBootId: BOOT_A, timeoutMs: 4000, pollMs: 200 }),
     );
     expect(err.kind).to.equal("timeout");
@@ -95,7 +79,7 @@ describe("ssh transport against real sshd: reboot detection", function () {
     const previousBootId = await readBootId(conn);
     const polls = () => ssh.sshd.commands().filter((c) => c.includes("boot_id")).length;
     const before = polls();
-    const waiting = rejection(waitForReboot(conn, { previousBootId, timeoutMs: 8000, pollMs: 200 }));
+    const waiting = remoteRejection(waitForReboot(conn, { previousBootId, timeoutMs: 8000, pollMs: 200 }));
     await waitFor("a poll that still sees the old boot id", () => polls() >= before + 1, 6000);
     await ssh.sshd.stop();
     const err = await waiting;
@@ -104,7 +88,7 @@ describe("ssh transport against real sshd: reboot detection", function () {
   });
 
   it("gives up at once when the host comes back with another host key", async () => {
-    const err = await rejection(
+    const err = await remoteRejection(
       waitForReboot(
         { ...conn, hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
         { previousBootId: BOOT_A, timeoutMs: 30_000 },

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { handlingErrors, type EngineHandler } from "../../../provider/handlers";
 import { PartialFailure } from "../../../provider/impl/common";
+import { rejection } from "../../helpers/rejection";
 
 /** A handler whose create and update fail with `err`, and whose other methods are never called here. */
 function failingWith(err: Error): EngineHandler {
@@ -14,15 +15,6 @@ function failingWith(err: Error): EngineHandler {
     create: () => Promise.reject(err),
     update: () => Promise.reject(err),
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (e: Error) => e,
-  );
 }
 
 describe("the handlers' one place for errors", () => {
