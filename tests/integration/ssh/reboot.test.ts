@@ -80,7 +80,8 @@ describe("ssh transport against real sshd: reboot detection", function () {
     const polls = () => ssh.sshd.commands().filter((c) => c.includes("boot_id")).length;
     const before = polls();
     const waiting = remoteRejection(waitForReboot(conn, { previousBootId, timeoutMs: 8000, pollMs: 200 }));
-    await waitFor("a poll that still sees the old boot id", () => polls() >= before + 1, 6000);
+    // Polls run one after the other: once the second has reached sshd, the first has seen the old boot id.
+    await waitFor("a poll that still sees the old boot id", () => polls() >= before + 2, 6000);
     await ssh.sshd.stop();
     const err = await waiting;
     expect(err.kind).to.equal("timeout");
