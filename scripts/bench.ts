@@ -479,7 +479,10 @@ async function main(): Promise<number> {
   const micro = await microFigures(opts.standinCalls, true);
   for (const r of micro.standin)
     log(`  ${r.entryPoint} ${r.command}: median ${r.medianMs?.toFixed(2)} ms CPU`);
-  log(`  exec on a pooled connection: median ${micro.execPooledMs?.toFixed(2)} ms`);
+  log(
+    `  exec on a pooled connection: median ${micro.execPooledMs?.toFixed(2)} ms ` +
+      `(bare ssh2 on the same host: ${micro.execRawMs?.toFixed(2)} ms)`,
+  );
 
   // One `npm pack` install of this package for every program, as the e2e tests do.
   const modules = installedPackageModules();

@@ -360,7 +360,12 @@ export function microLines(micro?: MicroFigures): string[] {
     ...rows,
     "",
     `Exec of \`true\` on the provider's pooled SSH connection, 0 ms added latency: median ` +
-      `${micro.execPooledMs?.toFixed(2) ?? "–"} ms over ${micro.execCalls} sequential calls.`,
+      `${micro.execPooledMs?.toFixed(2) ?? "–"} ms over ${micro.execCalls} sequential calls.` +
+      (micro.execRawMs == null || micro.execPooledMs == null
+        ? ""
+        : ` The same on a bare ssh2 client's connection to the same host (the floor the host and ssh2 set): ` +
+          `${micro.execRawMs.toFixed(2)} ms; pooled minus bare, the package's own share: ` +
+          `${(micro.execPooledMs - micro.execRawMs).toFixed(2)} ms.`),
   ];
 }
 

@@ -18,6 +18,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { Client } from "ssh2";
 import { SimCluster } from "../../sim";
 import { compiledSimDir, hostPaths, renderToolStub } from "../../sim/host";
 import { median, parseStandinProbe } from "./metrics";
@@ -90,6 +91,11 @@ export interface MicroFigures {
   standin: StandinCpuResult[];
   /** Median wall time of `exec(conn, ["true"])` on the provider's pooled connection, sequential, ms. */
   execPooledMs: number | null;
+  /**
+   * The same on a bare ssh2 client's own connection to the same host (no pool, quoting, bounds or logging): the
+   * floor the host and ssh2 set, so that pooled minus raw is what the package adds. Absent in older results.
+   */
+  execRawMs?: number | null;
   execCalls: number;
 }
 
@@ -117,6 +123,42 @@ export async function measurePooledExec(cluster: SimCluster, calls: number): Pro
   }
 }
 
+/** Median ms of `calls` sequential `true` commands on a bare ssh2 connection (Nagle off, as the provider's). */
+export async function measureRawExec(cluster: SimCluster, calls: number): Promise<number | null> {
+  const h = cluster.hosts[0]!;
+  const client = new Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once("ready", resolve).once("error", reject);
+    client.connect({
+      host: h.host,
+      port: h.port,
+      username: "root",
+      privateKey: fs.readFileSync(h.privateKeyPath),
+    });
+  });
+  client.setNoDelay(true);
+  const run = () =>
+    new Promise<void>((resolve, reject) =>
+      client.exec("true", (err, stream) => {
+        if (err) return reject(err);
+        stream.on("close", () => resolve()).resume();
+        stream.stderr.resume();
+      }),
+    );
+  try {
+    await run();
+    const times: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const t0 = process.hrtime.bigint();
+      await run();
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return median(times);
+  } finally {
+    client.end();
+  }
+}
+
 /** The micro-benchmarks: stand-in CPU (through the client and, when `compare`, through Node), pooled exec. */
 export async function microFigures(calls: number, compare: boolean): Promise<MicroFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pah-bench-standin-"));
@@ -132,7 +174,8 @@ export async function microFigures(calls: number, compare: boolean): Promise<Mic
       out.push(await measureStandinCpu(cluster, host, command, calls, "client"));
       if (compare) out.push(await measureStandinCpu(cluster, host, command, calls, "node"));
     }
-    return { standin: out, execPooledMs: await measurePooledExec(cluster, calls), execCalls: calls };
+    const execPooledMs = await measurePooledExec(cluster, calls);
+    return { standin: out, execPooledMs, execRawMs: await measureRawExec(cluster, calls), execCalls: calls };
   } finally {
     await cluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -144,7 +187,8 @@ if (require.main === module) {
   microFigures(calls, true).then(
     (m) => {
       console.log(
-        `exec true on a pooled connection, 0 ms added latency: median ${m.execPooledMs?.toFixed(2)} ms`,
+        `exec true on a pooled connection, 0 ms added latency: median ${m.execPooledMs?.toFixed(2)} ms ` +
+          `(bare ssh2 on the same host: ${m.execRawMs?.toFixed(2)} ms)`,
       );
       for (const r of m.standin)
         console.log(
