@@ -8,6 +8,7 @@ import {
   parseStandinProbe,
   treeTicks,
 } from "../../../scripts/bench/metrics";
+import { microLines } from "../../../scripts/bench/report";
 
 /** A command on `host` from `start` to `end` ms (a synthetic commands.log line). */
 const cmd = (host: string, command: string, start: number, end: number): TimedCommand => ({
@@ -116,5 +117,28 @@ describe("bench metrics: the stand-in probe", () => {
     expect(median([3, 1, 2])).to.equal(2);
     expect(median([4, 1, 3, 2])).to.equal(2.5);
     expect(median([])).to.equal(null);
+  });
+});
+
+describe("bench report: the pooled exec line", () => {
+  const standin = [
+    {
+      command: "/bin/true",
+      entryPoint: "client" as const,
+      calls: 3,
+      medianMs: 4,
+      clientMedianMs: 4,
+      serverMedianMs: 0,
+    },
+  ];
+  it("sets the bare ssh2 floor beside the pooled exec, and their difference", () => {
+    const text = microLines({ standin, execPooledMs: 19.12, execRawMs: 19.28, execCalls: 200 }).join("\n");
+    expect(text).to.contain("median 19.12 ms over 200 sequential calls.");
+    expect(text).to.contain("19.28 ms; pooled minus bare, the package's own share: -0.16 ms.");
+  });
+  it("leaves the floor out for results measured before it was", () => {
+    const text = microLines({ standin, execPooledMs: 20.52, execCalls: 200 }).join("\n");
+    expect(text).to.contain("median 20.52 ms over 200 sequential calls.");
+    expect(text).not.to.contain("bare ssh2");
   });
 });
