@@ -65,12 +65,14 @@ const TEST_UID = 5000;
 
 /**
  * Skips the calling suite (with the reason) when sshd tests cannot run here: not root, no /usr/sbin/sshd, or no
- * unshare. scripts/setup installs openssh-server and CI runs as root, so CI never skips; a developer without
- * root sees why instead of a wall of failures.
+ * unshare. scripts/setup installs openssh-server and CI runs as root, so CI never skips (with CI set it fails
+ * instead); a developer without root sees why instead of a wall of failures.
  */
 export function skipUnlessSshd(ctx: Mocha.Context): void {
   const reason = sshdUnavailableReason();
   if (reason) {
+    // In CI a skip would hide a missing install step (scripts/setup installs all of this): fail instead.
+    if (process.env.CI) throw new Error(`sshd tests cannot run: ${reason}`);
     console.warn(`    skipped: ${reason}`);
     ctx.skip();
   }

@@ -20,11 +20,14 @@ export function simUnavailableReason(): string | null {
 
 /**
  * Skips the suite, saying why, when the simulator cannot run on this machine (not root, or sshd, etcd or unshare
- * missing). scripts/setup installs them and CI runs as root, so CI never skips. Use in `before`.
+ * missing). scripts/setup installs them and CI runs as root, so CI never skips (with CI set it fails instead).
+ * Use in `before`.
  */
 export function skipUnlessSimAvailable(ctx: Mocha.Context): void {
   const reason = simUnavailableReason();
   if (reason) {
+    // In CI a skip would hide a missing install step (scripts/setup installs all of this): fail instead.
+    if (process.env.CI) throw new Error(`the simulator cannot run: ${reason}`);
     console.log(`    skipped: ${reason}`);
     ctx.skip();
   }
