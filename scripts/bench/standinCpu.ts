@@ -99,6 +99,18 @@ export interface MicroFigures {
   execCalls: number;
 }
 
+/** Median wall time in ms of `calls` sequential runs of `run`, after one untimed run (warm connection). */
+async function warmMedianMs(calls: number, run: () => Promise<unknown>): Promise<number | null> {
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    await run();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
 /** Median ms of `calls` sequential `true` commands on one pooled connection of the provider's SSH layer. */
 export async function measurePooledExec(cluster: SimCluster, calls: number): Promise<number | null> {
   const ssh = await import("../../provider/ssh");
@@ -110,14 +122,7 @@ export async function measurePooledExec(cluster: SimCluster, calls: number): Pro
     hostKey: h.hostKey,
   };
   try {
-    await ssh.exec(conn, ["true"]);
-    const times: number[] = [];
-    for (let i = 0; i < calls; i++) {
-      const t0 = process.hrtime.bigint();
-      await ssh.exec(conn, ["true"]);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    return median(times);
+    return await warmMedianMs(calls, () => ssh.exec(conn, ["true"]));
   } finally {
     await ssh.closeAll();
   }
@@ -146,14 +151,7 @@ export async function measureRawExec(cluster: SimCluster, calls: number): Promis
       }),
     );
   try {
-    await run();
-    const times: number[] = [];
-    for (let i = 0; i < calls; i++) {
-      const t0 = process.hrtime.bigint();
-      await run();
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    return median(times);
+    return await warmMedianMs(calls, run);
   } finally {
     client.end();
   }
