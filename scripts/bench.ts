@@ -31,7 +31,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SimCluster } from "../sim";
+import { SimCluster, type CommandLogEntry } from "../sim";
 import { TIME_PARTS, renderSvg, svgToPng, timeBreakdownSpec, wallTimeSpec } from "./bench/charts";
 import { TimedCommand, floorSeconds, longestCommandChain } from "./bench/metrics";
 import { RunSampler, childPids, descendants, readProc } from "./bench/probes";
@@ -329,8 +329,9 @@ async function benchCluster(
     const r = await project.run(args, { timeoutMs: opts.timeoutMinutes * 60_000 });
     const wallSeconds = seconds(start);
     const cost = sampler.stop();
-    const newCommands: TimedCommand[] = commandLogs().flatMap((entries, i) =>
-      entries.slice(logsBefore[i]!.length).map((e) => ({
+    const logsAfter = commandLogs().map((entries, i) => entries.slice(logsBefore[i]!.length));
+    const newCommands: TimedCommand[] = logsAfter.flatMap((entries, i) =>
+      entries.map((e) => ({
         host: cluster.hosts[i]!.name,
         command: e.command,
         startMs: Date.parse(e.time),
@@ -369,6 +370,7 @@ async function benchCluster(
         cliSeconds: cost.cliCpuSeconds,
         providerSeconds: cost.providerCpuSeconds,
         simulatorSeconds: cost.simulatorCpuSeconds,
+        ...hostCommandsCpu(logsAfter.flat()),
       },
       criticalPathCommands: critical.length,
       floorSeconds: floorSeconds(critical.length, latencyMs),
@@ -399,6 +401,13 @@ async function benchCluster(
     cluster: { hosts: n, latencyMs, mode, bootSeconds, resources: allResources, ...bootRetries },
     runs,
   };
+}
+
+/** CPU seconds of the commands' own processes, summed from commands.log (`{}` when no entry records it). */
+function hostCommandsCpu(entries: CommandLogEntry[]): { hostCommandsSeconds?: number } {
+  const recorded = entries.filter((e) => e.cpuMs !== undefined);
+  if (recorded.length === 0) return {};
+  return { hostCommandsSeconds: recorded.reduce((a, e) => a + e.cpuMs!, 0) / 1000 };
 }
 
 function seconds(since: bigint): number {

@@ -27,7 +27,8 @@ export const TIME_PARTS = [
   "network floor (critical-path commands × 2 RTT)",
   "CPU: Pulumi CLI, language host, program",
   "CPU: dynamic provider",
-  "CPU: simulator (sshd, tools, etcd)",
+  "CPU: the remote commands' own processes on the hosts",
+  "CPU: simulator (sshd, tool server, relay, etcd)",
   "rest of the wall time (waiting, contention)",
 ];
 

@@ -44,8 +44,19 @@ export interface RunResult {
   loadAverage: number;
   /** Tail of the CLI's output when it failed. */
   errorTail?: string;
-  /** CPU seconds of the CLI (engine, language host, program), the dynamic providers and the simulated hosts. */
-  cpu?: { cliSeconds: number; providerSeconds: number; simulatorSeconds: number };
+  /**
+   * CPU seconds of the CLI (engine, language host, program), the dynamic providers and the simulated hosts; and,
+   * of the hosts' part, what the remote commands' own processes used (commands.log `cpuMs`: the shell, its
+   * utilities, etcdctl, the stand-ins' thin clients), which a user's hosts would spend too. The rest of the hosts'
+   * part is the simulator's: sshd, the tool server running the stand-ins, the latency relay, etcd. Absent in older
+   * results.
+   */
+  cpu?: {
+    cliSeconds: number;
+    providerSeconds: number;
+    simulatorSeconds: number;
+    hostCommandsSeconds?: number;
+  };
   /** Commands on the longest chain of commands each starting after the previous ended (metrics.ts). */
   criticalPathCommands?: number;
   /** The wall time that chain cannot go below: two round trips per command at the run's latency, s. */
@@ -114,7 +125,7 @@ export function ratio(on: number | null | undefined, off: number | null | undefi
 export function markdownTable(runs: RunResult[]): string {
   const head =
     "| hosts | ms each way | operation | reuse | time (s) | SSH conns | commands | state KB | provider peak MB " +
-    "| CPU s: CLI / provider / sim | critical path (cmds) | floor (s) | wall/floor " +
+    "| CPU s: CLI / provider / sim (commands) | critical path (cmds) | floor (s) | wall/floor " +
     "| time off/on | conns off/on | peak off/on | load |\n" +
     "|---:|---:|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
   const label = (op: Operation) => OPERATIONS.find((o) => o.op === op)!.label;
@@ -142,7 +153,8 @@ export function markdownTable(runs: RunResult[]): string {
         fmt(r.stateBytes / 1024, 1),
         mb(r.providerPeakBytes),
         r.cpu
-          ? `${fmt(r.cpu.cliSeconds, 1)} / ${fmt(r.cpu.providerSeconds, 1)} / ${fmt(r.cpu.simulatorSeconds, 1)}`
+          ? `${fmt(r.cpu.cliSeconds, 1)} / ${fmt(r.cpu.providerSeconds, 1)} / ${fmt(r.cpu.simulatorSeconds, 1)}` +
+            (r.cpu.hostCommandsSeconds === undefined ? "" : ` (${fmt(r.cpu.hostCommandsSeconds, 1)})`)
           : "–",
         r.criticalPathCommands === undefined ? "–" : String(r.criticalPathCommands),
         r.floorSeconds === undefined ? "–" : fmt(r.floorSeconds, 2),
@@ -396,11 +408,15 @@ export function timeSlices(
       const order = latency * 1000 + r.hosts;
       const cpu = r.cpu!;
       const used = r.floorSeconds! + cpu.cliSeconds + cpu.providerSeconds + cpu.simulatorSeconds;
+      // The hosts' CPU in two: the commands' own processes, and the simulator around them (older results: all
+      // in the second).
+      const commands = Math.min(cpu.hostCommandsSeconds ?? 0, cpu.simulatorSeconds);
       const values = [
         r.floorSeconds!,
         cpu.cliSeconds,
         cpu.providerSeconds,
-        cpu.simulatorSeconds,
+        commands,
+        cpu.simulatorSeconds - commands,
         Math.max(0, r.wallSeconds - used),
       ];
       return values.map((seconds, i) => ({ bar, order, part: parts[i], seconds }));

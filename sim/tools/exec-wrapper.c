@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -151,7 +152,9 @@ int main(int argc, char **argv_in) {
     sigaction(forwarded[i], &sa, NULL);
   }
   int status = 0;
-  while (waitpid(child, &status, 0) == -1 && errno == EINTR) {
+  struct rusage usage;
+  memset(&usage, 0, sizeof usage);
+  while (wait4(child, &status, 0, &usage) == -1 && errno == EINTR) {
   }
   clock_gettime(CLOCK_REALTIME, &ended);
 
@@ -175,7 +178,11 @@ int main(int argc, char **argv_in) {
   } else {
     len += (size_t)sprintf(line + len, ",\"exitCode\":%d", WEXITSTATUS(status));
   }
-  len += (size_t)sprintf(line + len, ",\"durationMs\":%ld}\n", duration);
+  /* CPU of the command's processes (bash and every descendant it waited for), not of the tool server. */
+  long cpu_us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L + usage.ru_utime.tv_usec +
+                usage.ru_stime.tv_usec;
+  len += (size_t)sprintf(line + len, ",\"durationMs\":%ld,\"cpuMs\":%ld.%03ld}\n", duration, cpu_us / 1000,
+                         cpu_us % 1000);
   if (log_path) {
     int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0) {

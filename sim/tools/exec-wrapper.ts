@@ -33,6 +33,12 @@ export interface CommandLogEntry {
   signal?: string;
   /** Wall time from arrival to exit (includes an injected `slowMs`), ms. */
   durationMs: number;
+  /**
+   * CPU time (user + system) of the command's own processes: its bash and every descendant that was waited for,
+   * ms (the C wrapper's `wait4` rusage, µs resolution; the Perl one's `times`, 10 ms ticks). Stand-in tools run in
+   * the host's tool server, whose CPU is not in it. Absent in logs written before it was recorded.
+   */
+  cpuMs?: number;
 }
 
 /** Parses commands.log text; a torn last line (a command still being logged) is ignored. */
@@ -136,9 +142,12 @@ my @t = gmtime($started);
 my $time = sprintf('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', $t[5] + 1900, $t[4] + 1, $t[3], $t[2], $t[1], $t[0],
   int(($started - int($started)) * 1000));
 my $duration = int((Time::HiRes::time() - $started) * 1000);
+# CPU of the command's processes: this process's reaped children are the command's bash and what it waited for.
+my (undef, undef, $cuser, $csys) = times();
+my $cpu = sprintf('%.3f', ($cuser + $csys) * 1000);
 my $line = '{"time":"' . $time . '","command":' . json_string($command)
   . ($signo ? ',"exitCode":null,"signal":"' . $name . '"' : ',"exitCode":' . $code)
-  . ',"durationMs":' . $duration . "}\\n";
+  . ',"durationMs":' . $duration . ',"cpuMs":' . $cpu . "}\\n";
 # One write(2) on an O_APPEND descriptor: concurrent sessions never interleave inside a line.
 if (sysopen(my $log, $LOG, O_WRONLY | O_APPEND | O_CREAT, 0644)) {
   syswrite($log, $line);

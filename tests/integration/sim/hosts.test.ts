@@ -105,6 +105,21 @@ describe("atomic-host-sim: hosts over real sshd", function () {
     );
   });
 
+  it("logs the CPU time of each command's own processes (the shell and what it waited for), not its wall time", async function () {
+    const h = cluster.host("host1");
+    cluster.clearCommandsLog(h);
+    // A busy loop in a child shell (CPU), then a sleep (wall time, next to no CPU).
+    await sshRun(h, "sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'", { knownHosts });
+    await sshRun(h, "sleep 0.5", { knownHosts });
+    const [busy, idle] = cluster.readCommandsLog(h);
+    expect(busy.cpuMs, "the busy loop's CPU").to.be.a("number").and.greaterThan(50);
+    expect(busy.cpuMs!, "CPU cannot exceed the wall time of a single-threaded loop by much").to.be.at.most(
+      busy.durationMs * 1.1 + 10,
+    );
+    expect(idle.durationMs).to.be.at.least(500);
+    expect(idle.cpuMs, "a sleep's CPU").to.be.a("number").and.lessThan(50);
+  });
+
   it("passes stdin through and returns large outputs whole", async function () {
     const h = cluster.host("host1");
     const input = "x".repeat(100_000) + "\n";

@@ -8,7 +8,8 @@ import {
   parseStandinProbe,
   treeTicks,
 } from "../../../scripts/bench/metrics";
-import { microLines } from "../../../scripts/bench/report";
+import { TIME_PARTS } from "../../../scripts/bench/charts";
+import { microLines, timeSlices, type BenchReport, type RunResult } from "../../../scripts/bench/report";
 
 /** A command on `host` from `start` to `end` ms (a synthetic commands.log line). */
 const cmd = (host: string, command: string, start: number, end: number): TimedCommand => ({
@@ -140,5 +141,37 @@ describe("bench report: the pooled exec line", () => {
     const text = microLines({ standin, execPooledMs: 20.52, execCalls: 200 }).join("\n");
     expect(text).to.contain("median 20.52 ms over 200 sequential calls.");
     expect(text).not.to.contain("bare ssh2");
+  });
+});
+
+describe("bench report: where the time of an up goes", () => {
+  const run = (cpu: RunResult["cpu"]): RunResult =>
+    ({
+      hosts: 4,
+      mode: "on",
+      op: "up",
+      ok: true,
+      wallSeconds: 30,
+      floorSeconds: 5,
+      latencyMs: 25,
+      cpu,
+    }) as RunResult;
+  const report = (r: RunResult) =>
+    ({ runs: [r], settings: { latencyMsEachWay: 25 } }) as unknown as BenchReport;
+  const parts = (r: RunResult) =>
+    Object.fromEntries(timeSlices(report(r), TIME_PARTS).map((s) => [s.part, s.seconds]));
+
+  it("splits the hosts' CPU into the commands' own processes and the simulator around them", () => {
+    const p = parts(run({ cliSeconds: 8, providerSeconds: 3, simulatorSeconds: 10, hostCommandsSeconds: 4 }));
+    expect(p[TIME_PARTS[3]!]).to.equal(4);
+    expect(p[TIME_PARTS[4]!]).to.equal(6);
+    // 30 s of wall time less the floor (5) and every CPU figure (8 + 3 + 10).
+    expect(p[TIME_PARTS[5]!]).to.equal(4);
+  });
+
+  it("puts all of the hosts' CPU on the simulator for results that did not record the commands'", () => {
+    const p = parts(run({ cliSeconds: 8, providerSeconds: 3, simulatorSeconds: 10 }));
+    expect(p[TIME_PARTS[3]!]).to.equal(0);
+    expect(p[TIME_PARTS[4]!]).to.equal(10);
   });
 });
