@@ -58,6 +58,8 @@ export interface HostPaths {
   readonly authorizedKeys: string;
   readonly sshdLog: string;
   readonly commandsLog: string;
+  /** The stand-in tools' invocations from a shell, one JSON line each (toolServer.ts). */
+  readonly toolsLog: string;
   readonly supervisorLog: string;
   readonly supervisorSock: string;
   readonly execWrapper: string;
@@ -99,6 +101,7 @@ export function hostPathsFromDir(hostDir: string): HostPaths {
     authorizedKeys: path.join(dir, "authorized_keys"),
     sshdLog: path.join(dir, "sshd.log"),
     commandsLog: path.join(dir, "commands.log"),
+    toolsLog: path.join(dir, "tools.log"),
     supervisorLog: path.join(dir, "supervisor.log"),
     supervisorSock: path.join(dir, "supervisor.sock"),
     execWrapper: path.join(dir, "exec-wrapper"),

@@ -36,6 +36,8 @@ import type { HostPaths, HostStatus } from "./host";
 import { hostPaths, loadRpmOstreeState, readJson, requestSupervisor, sshFingerprint } from "./host";
 import type { CommandLogEntry } from "./tools/exec-wrapper";
 import { parseCommandsLog } from "./tools/exec-wrapper";
+import type { ToolLogEntry } from "./toolServer";
+import { parseToolsLog } from "./toolServer";
 
 export type { ClusterFile, ClusterHostEntry, ClusterOptions, HostReport } from "./cluster";
 export { clusterProcesses, clusterStatus, startCluster, stopCluster } from "./cluster";
@@ -45,6 +47,8 @@ export type { CommandLogEntry } from "./tools/exec-wrapper";
 export type { InstallPausePoint } from "./tools/atomic/systemContainers";
 export { INSTALL_PAUSE_POINTS } from "./tools/atomic/systemContainers";
 export { parseCommandsLog } from "./tools/exec-wrapper";
+export type { ToolLogEntry } from "./toolServer";
+export { parseToolsLog } from "./toolServer";
 export { CONTRIB_NETWORK_CONFIG } from "./tools/flannel";
 
 /** A host name or its cluster.json entry. */
@@ -225,8 +229,16 @@ export class SimCluster {
     return parseCommandsLog(fs.readFileSync(this.paths(ref).commandsLog, "utf8"));
   }
 
+  /** The stand-in tools a shell on the host ran (also inside a script), one entry per command, oldest first. */
+  readToolsLog(ref: HostRef): ToolLogEntry[] {
+    const file = this.paths(ref).toolsLog;
+    return fs.existsSync(file) ? parseToolsLog(fs.readFileSync(file, "utf8")) : [];
+  }
+
+  /** Empties commands.log and tools.log. */
   clearCommandsLog(ref: HostRef): void {
     fs.truncateSync(this.paths(ref).commandsLog, 0);
+    fs.rmSync(this.paths(ref).toolsLog, { force: true });
   }
 
   /** Successful logins recorded by the host's sshd (`Accepted publickey|password for root from ...`). */

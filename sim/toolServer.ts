@@ -15,6 +15,10 @@
  *
  * The environment a command gets is the client's with what the shell wrappers set (the host's PATH,
  * ATOMIC_SIM_HOST_DIR, ATOMIC_SIM_CLUSTER_DIR).
+ *
+ * Each command a shell started (not one a tool ran itself, as `atomic install` runs `systemctl`) is logged to the
+ * host's tools.log when it ends: one JSON line, {@link ToolLogEntry}. commands.log has what sshd ran; this has
+ * which tools that ran, and how each ended, also inside a script.
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -31,6 +35,30 @@ export const TOOL_SOCKET_NAME = "tools.sock";
 
 /** Idle worker threads kept per host: a few commands at once is the common case (≤ 8 SSH channels). */
 const IDLE_WORKERS = 2;
+
+/** A line of tools.log. */
+export interface ToolLogEntry {
+  /** When the command arrived (ISO 8601, UTC, ms). */
+  time: string;
+  /** The tool and its arguments, e.g. ["systemctl", "start", "etcd.service"]. */
+  argv: string[];
+  /** Exit status; null when the client went away before the command ended (killed, or its host rebooted). */
+  exitCode: number | null;
+}
+
+/** Parses tools.log text; a torn last line is ignored. */
+export function parseToolsLog(text: string): ToolLogEntry[] {
+  const out: ToolLogEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      out.push(JSON.parse(line) as ToolLogEntry);
+    } catch {
+      // only a line being written can be partial
+    }
+  }
+  return out;
+}
 
 /** A request as the client sent it (see client.c's wire format). */
 export interface ToolRequest {
@@ -76,6 +104,8 @@ interface Running {
   done: boolean;
   /** The client is gone but the thread must run on (it started a detached child); output is dropped. */
   abandoned: boolean;
+  /** Writes the command's tools.log line (once). */
+  logEnd?: (exitCode: number | null) => void;
 }
 
 export class ToolServer {
@@ -197,9 +227,22 @@ export class ToolServer {
       abandoned: false,
     };
     this.running.set(id, r);
+    const arrived = new Date().toISOString();
+    const logEnd = (exitCode: number | null) => {
+      if (r.parent !== undefined) return;
+      const line = JSON.stringify({
+        time: arrived,
+        argv: [req.tool, ...req.argv],
+        exitCode,
+      } satisfies ToolLogEntry);
+      // One write on an O_APPEND descriptor: lines of concurrent commands never interleave.
+      fs.appendFileSync(this.paths.toolsLog, `${line}\n`);
+    };
+    r.logEnd = logEnd;
     let exited = false;
     const finish = (code: number) => {
       if (r.done && !r.abandoned) return;
+      if (!r.done) logEnd(code);
       r.done = true;
       this.running.delete(id);
       worker.off("message", onMessage);
@@ -235,6 +278,7 @@ export class ToolServer {
    */
   private abort(r: Running): void {
     if (r.done) return;
+    r.logEnd?.(null);
     r.done = true;
     if (this.keepers.has(r.worker)) r.abandoned = true;
     else {

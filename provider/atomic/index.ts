@@ -102,6 +102,15 @@ export {
   parseSystemContainerReadOutput,
 } from "./systemContainerCommands";
 export {
+  READ_THEN_PULL_SCRIPT,
+  STEP_THEN_READ_SCRIPT,
+  buildReadThenPullCommand,
+  buildStepThenReadCommand,
+  parseReadThenPull,
+  parseStepThenRead,
+  type StepPart,
+} from "./systemContainerCombined";
+export {
   type AtomicFailure,
   type AtomicFailureKind,
   type InstallOutcome,

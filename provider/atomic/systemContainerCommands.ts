@@ -154,7 +154,8 @@ if [ -n "$target" ]; then
     printf '\\n@@other-info-end\\n'
   fi
 fi
-printf '@@unit-active %s\\n' "$(systemctl is-active -- "$name.service" 2>/dev/null)"
+active=$(systemctl is-active -- "$name.service" 2>/dev/null)
+printf '@@unit-active %s\\n' "$active"
 printf '@@unit-enabled %s\\n' "$(systemctl is-enabled -- "$name.service" 2>/dev/null)"
 if [ -e "/etc/systemd/system/$name.service" ]; then printf '@@unit-file-etc\\n'; fi
 if [ -e "/usr/lib/systemd/system/$name.service" ]; then printf '@@unit-file-usr\\n'; fi

@@ -1,9 +1,9 @@
 /**
  * HealthGate's provider. What each method does on the host:
  * - check:  validates `checks`; `commands` lists each check, what it runs, and the host. No SSH.
- * - create / update: every check in order over the host's one SSH connection, each polled (1 s apart) until it
+ * - create / update: every check at once over the host's one SSH connection, each polled (1 s apart) until it
  *           passes or its timeout runs out; a check that never passes fails the gate with its name, the host and
- *           its last output, and the next `up` runs the gate again (a failed create records nothing; a failed
+ *           its last output (the first such check in declared order), and the next `up` runs the gate again (a failed create records nothing; a failed
  *           update keeps the old triggers, so the diff still differs).
  * - read:   the state as it is (a gate's result is a moment, not host state): refresh connects to nothing.
  * - delete: nothing.
@@ -105,10 +105,17 @@ async function runCheck(conn: Connection, check: HealthCheck): Promise<HealthChe
   }
 }
 
+/**
+ * Runs the gate's checks at once: each is a read (or a user's probe) that polls on its own, so none waits for
+ * another's round trips. The gate passes when every check has; otherwise the first failed check in declared order
+ * is the error (after every check has ended, so no poll outlives the gate).
+ */
 async function runGate(inputs: Inputs): Promise<Outputs> {
   const conn = connectionOf(inputs);
-  const results: HealthCheckResult[] = [];
-  for (const check of inputs.checks) results.push(await runCheck(conn, check));
+  const settled = await Promise.allSettled(inputs.checks.map((check) => runCheck(conn, check)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  const results = settled.map((s) => (s as PromiseFulfilledResult<HealthCheckResult>).value);
   return defined({ ...inputs, passedAt: new Date().toISOString(), results }) as Outputs;
 }
 

@@ -4,10 +4,12 @@
  *           the host as the state records it (`__recorded`: what the last apply left, or what refresh found).
  *           No SSH.
  * - diff:   the declarative SYSTEM_CONTAINER_DIFF table. No SSH.
- * - create: read the host (one round trip), then `atomic pull`, `atomic install`, `systemctl start`; an
- *           installed container of the same image is adopted; read back and verify.
+ * - create: read the host, then `atomic pull`, `atomic install`, `systemctl start`; an installed container of
+ *           the same image is adopted; read back and verify. Three round trips on a new host: the read and the
+ *           pull are one command (the pull runs only when nothing of the container is there, where the plan
+ *           starts with it), and so are the last step and the read back (systemContainerCombined.ts).
  * - update: read, then pull + `containers update --rebase`, `containers rollback`, `update --set`, start/stop
- *           as planned from what the host has; read back and verify.
+ *           as planned from what the host has; the last step and the read back in one command; verify.
  * - read:   the `info` files of both deployment slots and the unit's state; a container removed by hand leaves
  *           the state, another image, a stopped unit, a half-removed container or missing tmpfiles directories
  *           show as drift. What it found is also returned as the inputs, so the next preview plans (and shows)
@@ -20,8 +22,14 @@ import {
   SYSTEM_CONTAINER_DIFF,
   buildImageCommitCommand,
   atomicFailureAdvice,
+  buildAtomicPullCommand,
+  buildReadThenPullCommand,
+  buildStepThenReadCommand,
   buildSystemContainerReadCommand,
   buildSystemctlStatusCommand,
+  formatCommandForDisplay,
+  parseReadThenPull,
+  parseStepThenRead,
   buildUninstallCommand,
   classifyInstallOutcome,
   classifyPullOutcome,
@@ -45,6 +53,7 @@ import {
   type SystemContainerObservation,
   type SystemContainerPlan,
   type SystemContainerStep,
+  type StepPart,
   stableJson,
 } from "../atomic";
 import {
@@ -73,6 +82,7 @@ import {
   toolFailure,
   withHostLabel,
   execAndParse,
+  parseFailure,
   refusal,
 } from "./common";
 import {
@@ -152,19 +162,79 @@ function inputsOf(outs: Outputs): Inputs {
   return defined({ ...inputs, commands: [] });
 }
 
-/** Runs a plan's steps in order; a failing step throws a RemoteError naming the host, the command and the fix. */
+/** A pull that already ran, in the read before the plan (see {@link observeThenPull}). */
+interface PulledAlready {
+  argv: readonly string[];
+  out: ExecResult;
+}
+
+/**
+ * Runs a plan's steps in order; a failing step throws a RemoteError naming the host, the command and the fix. The
+ * last step runs together with the read that verifies it; what that read found is returned (undefined when it
+ * could not be had: the caller reads again). A first step that is the pull already run is judged, not run again.
+ */
 async function runPlan(
   conn: Connection,
   inputs: Inputs,
   plan: SystemContainerPlan,
   done: { steps: number },
-): Promise<void> {
+  pulled?: PulledAlready,
+): Promise<SystemContainerObservation | undefined> {
   if (plan.blocked) throw refusal(conn, `cannot apply SystemContainer ${inputs.name}: ${plan.blocked}`);
   for (const note of plan.notes) progress(conn, note);
-  for (const step of plan.steps) {
-    await runOne(conn, inputs, step);
+  if (pulled && !(plan.steps[0]?.kind === "pull" && sameArgv(plan.steps[0].argv, pulled.argv))) {
+    // Cannot happen while the script's test and the planner agree; the pull only fetched into the repository.
+    progress(conn, `the plan does not start with the pull that ran with the read; it is not used`);
+    pulled = undefined;
+  }
+  let after: SystemContainerObservation | undefined;
+  for (const [i, step] of plan.steps.entries()) {
+    after = await runOne(conn, inputs, step, {
+      ran: i === 0 ? pulled?.out : undefined,
+      thenRead: i === plan.steps.length - 1,
+    });
     done.steps++;
   }
+  return after;
+}
+
+function sameArgv(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A part of a combined command as the step's own result: its status and words, under its own command line. */
+function partResult(whole: ExecResult, argv: readonly string[], part: StepPart): ExecResult {
+  return {
+    ...whole,
+    command: quoteCommand(argv),
+    // Unknown (the command ended inside the step): the whole command's signal or status stands for it.
+    exitCode: part.exitCode ?? whole.exitCode,
+    signal: part.exitCode === null ? whole.signal : null,
+    stdout: part.stdout,
+    stderr: part.stderr,
+  };
+}
+
+/**
+ * The read before a create, with the create's first step: `atomic pull` runs in the same command when the host
+ * has nothing of the container (systemContainerCombined.ts says why that is exactly when the plan starts with it).
+ */
+async function observeThenPull(
+  conn: Connection,
+  name: string,
+  pullArgv: readonly string[],
+): Promise<{ observed: SystemContainerObservation; pulled?: PulledAlready }> {
+  const argv = buildReadThenPullCommand(name, pullArgv);
+  const whole = await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs + TIMEOUTS.longMs, hostTimeout: true });
+  const parsed = parseReadThenPull(whole.stdout, whole.stderr);
+  if (!parsed.ok) {
+    requireSuccess(whole, "The read script needs a POSIX sh, readlink and systemctl on the host.");
+    throw parseFailure(conn, argv, parsed.error);
+  }
+  const { observed, pull } = parsed.value;
+  if (!pull) return { observed };
+  progress(conn, formatCommandForDisplay(pullArgv, { quote: quoteCommand }));
+  return { observed, pulled: { argv: pullArgv, out: partResult(whole, pullArgv, pull) } };
 }
 
 /** The commit the image's ostree branch points at now, or undefined when it cannot be read. */
@@ -208,7 +278,16 @@ async function unitStartFailure(
   });
 }
 
-async function runOne(conn: Connection, inputs: Inputs, step: SystemContainerStep): Promise<void> {
+/**
+ * Runs one step (or takes its result when it already ran) and judges it. With `thenRead`, the step and the read
+ * after it are one command; what the read found is returned.
+ */
+async function runOne(
+  conn: Connection,
+  inputs: Inputs,
+  step: SystemContainerStep,
+  options: { ran?: ExecResult; thenRead?: boolean },
+): Promise<SystemContainerObservation | undefined> {
   const timeout = step.kind === "start" || step.kind === "stop" ? TIMEOUTS.serviceMs : TIMEOUTS.longMs;
   if (step.unlessImageCommit !== undefined) {
     const now = await imageCommit(conn, inputs.image);
@@ -218,10 +297,36 @@ async function runOne(conn: Connection, inputs: Inputs, step: SystemContainerSte
         `${inputs.image} did not move (ostree commit ${now.slice(0, 12)} is the deployed one): not running ` +
           `"atomic containers update", which would restart ${inputs.name} when only the digest kind differs`,
       );
-      return;
+      return undefined;
     }
   }
-  const out = await runStep(conn, step, timeout);
+  let out: ExecResult;
+  let after: SystemContainerObservation | undefined;
+  if (options.ran) {
+    out = options.ran;
+  } else if (options.thenRead) {
+    progress(conn, formatCommandForDisplay(step.argv, { quote: quoteCommand }));
+    const whole = await exec(conn, buildStepThenReadCommand(inputs.name, step.argv), {
+      timeoutMs: timeout + TIMEOUTS.readMs,
+      hostTimeout: true,
+    });
+    const parsed = parseStepThenRead(whole.stdout, whole.stderr);
+    out = partResult(whole, step.argv, parsed.step);
+    after = parsed.observed;
+  } else {
+    out = await runStep(conn, step, timeout);
+  }
+  await judgeStep(conn, inputs, step, out);
+  return after;
+}
+
+/** Throws the step's failure, in the words of its tool and with what to do; returns when the step did its job. */
+async function judgeStep(
+  conn: Connection,
+  inputs: Inputs,
+  step: SystemContainerStep,
+  out: ExecResult,
+): Promise<void> {
   let outcome: { kind: string; message?: string; failure?: AtomicFailureKind; installedImage?: string };
   switch (step.kind) {
     case "pull":
@@ -329,14 +434,18 @@ async function apply(
   id: string,
   inputs: Inputs,
   planFor: (o: SystemContainerObservation) => SystemContainerPlan,
+  options: { pullWithRead?: boolean } = {},
 ) {
   const conn = connectionFor(inputs);
   return withHostLock(conn, async () => {
-    const before = await observe(conn, inputs.name);
-    const plan = planFor(before);
+    const first = options.pullWithRead
+      ? await observeThenPull(conn, inputs.name, buildAtomicPullCommand(inputs.image))
+      : { observed: await observe(conn, inputs.name) };
+    const plan = planFor(first.observed);
     const done = { steps: 0 };
+    let after: SystemContainerObservation | undefined;
     try {
-      await runPlan(conn, inputs, plan, done);
+      after = await runPlan(conn, inputs, plan, done, first.pulled);
     } catch (err) {
       // Nothing changed yet: a plain failure. Otherwise record what the host has now, so the next up continues.
       if (done.steps === 0) throw err;
@@ -345,7 +454,9 @@ async function apply(
         ...(now ? outputsFrom(inputs, now) : inputs),
       });
     }
-    const after = await observe(conn, inputs.name);
+    // The read that ran with the last step; with no step, the first read (nothing ran since, under the host's
+    // lock); else a read of its own (the last step was skipped, or its read could not be had).
+    after ??= plan.steps.length === 0 ? first.observed : await observe(conn, inputs.name);
     const outs = outputsFrom(inputs, after);
     const problems = verify(conn, inputs, outs, after);
     if (problems.length > 0) {
@@ -392,7 +503,7 @@ export const systemContainerProvider = {
   async create(inputs: Inputs) {
     const conn = connectionFor(inputs);
     const id = `${hostId(conn)}/${inputs.name}`;
-    const outs = await apply(id, inputs, (o) => planSystemContainerCreate(inputs, o));
+    const outs = await apply(id, inputs, (o) => planSystemContainerCreate(inputs, o), { pullWithRead: true });
     return { id, outs };
   },
 

@@ -377,7 +377,12 @@ export function microLines(micro?: MicroFigures): string[] {
         ? ""
         : ` The same on a bare ssh2 client's connection to the same host (the floor the host and ssh2 set): ` +
           `${micro.execRawMs.toFixed(2)} ms; pooled minus bare, the package's own share: ` +
-          `${(micro.execPooledMs - micro.execRawMs).toFixed(2)} ms.`),
+          `${(micro.execPooledMs - micro.execRawMs).toFixed(2)} ms.`) +
+      (micro.execPlainSshdMs == null
+        ? ""
+        : ` A bare ssh2 exec on a plain OpenSSH sshd outside the simulator (no namespace, no logging wrapper, ` +
+          `root's bash with an empty home): ${micro.execPlainSshdMs.toFixed(2)} ms, what any sshd exec costs on ` +
+          `this machine (sshd forks a session child and execs the login shell for each command).`),
   ];
 }
 

@@ -15,7 +15,9 @@
  * npx ts-node --transpile-only --project tests/tsconfig.json scripts/bench/standinCpu.ts [CALLS]
  * ```
  */
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "ssh2";
@@ -96,6 +98,13 @@ export interface MicroFigures {
    * floor the host and ssh2 set, so that pooled minus raw is what the package adds. Absent in older results.
    */
   execRawMs?: number | null;
+  /**
+   * The same bare ssh2 exec against a plain OpenSSH sshd on this machine, outside the simulator: no namespace, no
+   * logging wrapper, root's own login shell with an empty home (no bashrc). What any sshd exec costs here; the
+   * simulated host's figure less this is the simulator's share. Absent in older results, or null when that sshd
+   * could not be started.
+   */
+  execPlainSshdMs?: number | null;
   execCalls: number;
 }
 
@@ -131,15 +140,95 @@ export async function measurePooledExec(cluster: SimCluster, calls: number): Pro
 /** Median ms of `calls` sequential `true` commands on a bare ssh2 connection (Nagle off, as the provider's). */
 export async function measureRawExec(cluster: SimCluster, calls: number): Promise<number | null> {
   const h = cluster.hosts[0]!;
+  return bareExecMedianMs(h.host, h.port, fs.readFileSync(h.privateKeyPath), calls);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * {@link bareExecMedianMs} against a plain OpenSSH sshd started for it: the machine's /usr/sbin/sshd with a fresh
+ * host key, key login as root, `UsePAM no`, in a mount namespace of its own whose /root is an empty folder (so
+ * root's bash reads no bashrc). Null when it cannot start (not root, no sshd).
+ */
+export async function measurePlainSshdExec(calls: number): Promise<number | null> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pah-bench-sshd-"));
+  const home = path.join(dir, "home");
+  fs.mkdirSync(home);
+  for (const k of ["host_key", "client_key"]) {
+    const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, k)]);
+    if (r.status !== 0) return null;
+  }
+  fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
+  const port = await freePort();
+  const config = [
+    `Port ${port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${dir}/host_key`,
+    "PidFile none",
+    `AuthorizedKeysFile ${dir}/authorized_keys`,
+    "StrictModes no",
+    "PermitRootLogin yes",
+    "UsePAM no",
+    "PrintMotd no",
+    "PrintLastLog no",
+    "UseDNS no",
+    "",
+  ].join("\n");
+  fs.writeFileSync(path.join(dir, "sshd_config"), config);
+  const sshd = spawn(
+    "unshare",
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      `mount --bind ${home} /root && exec /usr/sbin/sshd -D -e -f ${dir}/sshd_config`,
+    ],
+    { stdio: "ignore" },
+  );
+  try {
+    for (let i = 0; i < 50; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on("error", () => resolve(false));
+      });
+      if (up) break;
+      if (sshd.exitCode !== null) return null;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return await bareExecMedianMs("127.0.0.1", port, fs.readFileSync(path.join(dir, "client_key")), calls);
+  } catch {
+    return null;
+  } finally {
+    sshd.kill("SIGTERM");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Median ms of `calls` sequential `true` commands on a bare ssh2 client's own connection to `host:port`. */
+async function bareExecMedianMs(
+  host: string,
+  port: number,
+  privateKey: Buffer,
+  calls: number,
+): Promise<number | null> {
   const client = new Client();
   await new Promise<void>((resolve, reject) => {
     client.once("ready", resolve).once("error", reject);
-    client.connect({
-      host: h.host,
-      port: h.port,
-      username: "root",
-      privateKey: fs.readFileSync(h.privateKeyPath),
-    });
+    client.connect({ host, port, username: "root", privateKey });
   });
   client.setNoDelay(true);
   const run = () =>
@@ -173,7 +262,13 @@ export async function microFigures(calls: number, compare: boolean): Promise<Mic
       if (compare) out.push(await measureStandinCpu(cluster, host, command, calls, "node"));
     }
     const execPooledMs = await measurePooledExec(cluster, calls);
-    return { standin: out, execPooledMs, execRawMs: await measureRawExec(cluster, calls), execCalls: calls };
+    return {
+      standin: out,
+      execPooledMs,
+      execRawMs: await measureRawExec(cluster, calls),
+      execPlainSshdMs: await measurePlainSshdExec(calls),
+      execCalls: calls,
+    };
   } finally {
     await cluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -186,7 +281,8 @@ if (require.main === module) {
     (m) => {
       console.log(
         `exec true on a pooled connection, 0 ms added latency: median ${m.execPooledMs?.toFixed(2)} ms ` +
-          `(bare ssh2 on the same host: ${m.execRawMs?.toFixed(2)} ms)`,
+          `(bare ssh2 on the same host: ${m.execRawMs?.toFixed(2)} ms; on a plain sshd outside the simulator: ` +
+          `${m.execPlainSshdMs?.toFixed(2)} ms)`,
       );
       for (const r of m.standin)
         console.log(

@@ -169,11 +169,11 @@ describe("error messages through the Pulumi CLI", function () {
       // The tool's words are in the stderr lines, not again in the advice.
       expect(r.output).to.match(/manifest unknown/);
       expect(next).not.to.match(/manifest unknown/);
-      // The pull failed, and nothing was installed after it.
+      // The pull failed (it ran with the read before it, in one command), and nothing was installed after it.
       expect(
         sim
-          .readCommandsLog("master1")
-          .map((e) => e.command)
+          .readToolsLog("master1")
+          .map((e) => e.argv.join(" "))
           .filter((c) => c.startsWith("atomic ")),
       ).to.deep.equal(["atomic pull --storage=ostree registry.fedoraproject.org/f27/flannel-typo"]);
     });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import { unwrapPlanLines } from "../../provider/atomic";
-import { SimCluster } from "../../sim";
+import { SimCluster, type CommandLogEntry, type ToolLogEntry } from "../../sim";
 import { publishImage } from "../../sim/catalog";
 import { PulumiProject, writeProgram } from "../helpers/pulumi";
 import { tempDir } from "../helpers/tempDirs";
@@ -90,6 +90,33 @@ function asShown(command: string): string {
   );
 }
 
+/**
+ * The plan step inside a SystemContainer command that ran it together with a read: the step of a step-then-read
+ * (the plan's last), and the pull of a read-then-pull when tools.log shows the pull ran during that command (the
+ * script pulls only on a host with nothing of the container). Any other command as it is.
+ */
+function unwrapCombined(e: CommandLogEntry, tools: ToolLogEntry[]): string[] {
+  const body = "\n(?:[^']|'\\\\'')*' ";
+  const step = new RegExp(
+    `^sh -c '# atomic-host:step-then-read v1${body}atomic-host-step \\S+ \\S+ (.*)$`,
+    "s",
+  ).exec(e.command);
+  if (step) return [step[1]!];
+  const read = new RegExp(
+    `^sh -c '# atomic-host:system-container-read-then-pull v1${body}atomic-host-read \\S+ \\S+ (.*)$`,
+    "s",
+  ).exec(e.command);
+  if (!read) return [e.command];
+  const start = Date.parse(e.time);
+  const pulled = tools.some(
+    (t) =>
+      t.argv.join(" ") === read[1] &&
+      Date.parse(t.time) >= start &&
+      Date.parse(t.time) <= start + e.durationMs,
+  );
+  return pulled ? [read[1]!] : [];
+}
+
 interface PreviewStep {
   op: string;
   name: string;
@@ -136,11 +163,14 @@ describe("pulumi preview shows what pulumi up runs", function () {
   let sim: SimCluster;
   let project: PulumiProject;
   /** The mutating commands a host ran since its log was cleared, as the preview shows them. */
-  const ran = (h: string) =>
-    sim
+  const ran = (h: string) => {
+    const tools = sim.readToolsLog(h);
+    return sim
       .readCommandsLog(h)
-      .map((e) => asShown(e.command))
+      .flatMap((e) => unwrapCombined(e, tools))
+      .map(asShown)
       .filter((c) => !READS.some((r) => r.test(c)));
+  };
 
   /** Previews, then ups, and checks that each host ran exactly its resources' previewed commands. */
   async function previewThenUp(): Promise<Map<string, PreviewStep>> {

@@ -39,6 +39,8 @@ describe("SystemContainer through the Pulumi CLI", function () {
   let key: string;
   const logins = () => sim.countAcceptedLogins("host1");
   const commands = () => sim.readCommandsLog("host1").map((e) => e.command);
+  /** The tools that ran, also inside a command that ran a step with the read after it. */
+  const tools = () => sim.readToolsLog("host1").map((e) => e.argv.join(" "));
 
   before(async () => {
     sim = await SimCluster.start({ dir: tempDir("pah-e2e-sc"), hosts: 1 });
@@ -124,7 +126,7 @@ describe("SystemContainer through the Pulumi CLI", function () {
     await project.ok(["config", "set", "etcdImage", "registry.fedoraproject.org/f27/etcd:v3.2.11"]);
     sim.clearCommandsLog("host1");
     await project.ok(["up", "--yes"]);
-    let ran = commands();
+    let ran = tools();
     expect(ran).to.include("atomic pull --storage=ostree registry.fedoraproject.org/f27/etcd:v3.2.11");
     expect(
       ran.some((c) =>
@@ -140,7 +142,7 @@ describe("SystemContainer through the Pulumi CLI", function () {
     const preview = await project.ok(["preview", "--diff"]);
     expect(preview.output).to.include("atomic containers rollback etcd");
     await project.ok(["up", "--yes"]);
-    ran = commands();
+    ran = tools();
     expect(ran).to.include("atomic containers rollback etcd");
     expect(ran.filter((c) => c.startsWith("atomic pull"))).to.deep.equal([]);
     const outs2 = JSON.parse((await project.ok(["stack", "output", "--json"])).stdout);

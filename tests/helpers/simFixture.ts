@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as net from "net";
-import { closeAll } from "../../provider/ssh";
+import { closeAll, quoteCommand } from "../../provider/ssh";
 import { SimCluster, type ClusterHostEntry, type ClusterOptions, type HostRef } from "../../sim";
 import { skipUnlessSimAvailable, tempDir } from "../integration/sim/support";
 
@@ -133,6 +133,15 @@ export function connectionOf(h: ClusterHostEntry) {
 /** The command lines that reached `host` over SSH so far, from its commands.log. */
 export function commandsOf(sim: SimCluster, host: HostRef): string[] {
   return sim.readCommandsLog(host).map((e) => e.command);
+}
+
+/**
+ * The stand-in tools (`atomic`, `rpm-ostree`, `systemctl`, `systemd-tmpfiles`, `reboot`) a shell on `host` ran,
+ * oldest first, each as the provider would quote it: also those inside a script that ran several (the
+ * SystemContainer provider runs a step and the read after it as one command), not those a tool ran itself.
+ */
+export function toolsOf(sim: SimCluster, host: HostRef): string[] {
+  return sim.readToolsLog(host).map((e) => quoteCommand(e.argv));
 }
 
 /**

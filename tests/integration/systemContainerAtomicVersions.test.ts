@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { ClusterHostEntry, SimCluster } from "../../sim";
-import { checked, commandsOf, connectionOf, inHost, useSimCluster } from "../helpers/simFixture";
+import { checked, connectionOf, inHost, toolsOf, useSimCluster } from "../helpers/simFixture";
 
 // A system container installed by atomic 1.19.1 on Fedora 26 (its info `revision` is the image's CONFIG digest),
 // then the host rebased to Fedora 27, whose atomic 1.20.1 compares the MANIFEST digest in `containers update`
@@ -58,7 +58,7 @@ describe("SystemContainer across the Fedora 26 → 27 rebase (atomic 1.19.1 → 
       created.outs,
     );
     const r = await provider.update(created.id, created.outs, news);
-    const ran = commandsOf(sim, node);
+    const ran = toolsOf(sim, node);
     expect(ran).to.include(`atomic pull --storage=ostree ${IMAGE}`);
     expect(ran.filter((c) => c.startsWith("atomic containers update"))).to.deep.equal([]);
     expect(progress.join("\n")).to.include("did not move");

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { ClusterHostEntry, SimCluster } from "../../sim";
 import { rejection } from "../helpers/rejection";
-import { checked, commandsOf, connectionOf, inHost, useSimCluster } from "../helpers/simFixture";
+import { checked, commandsOf, connectionOf, inHost, toolsOf, useSimCluster } from "../helpers/simFixture";
 
 // SystemContainer's provider against a simulated kubernetes/contrib cluster (etcd1 holds flannel's network config
 // at /atomic.io/network/config, as contrib's ansible writes it): flanneld as a system container, then
@@ -66,7 +66,7 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
     expect(err.message, err.message).to.include(
       "Job for flanneld.service failed because a timeout was exceeded.",
     );
-    expect(commandsOf(sim, node)).to.include("systemctl start flanneld.service");
+    expect(toolsOf(sim, node)).to.include("systemctl start flanneld.service");
     expect((await inHost(sim, node, "systemctl is-active flanneld")).stdout.trim()).to.equal("failed");
   });
 
@@ -94,7 +94,7 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
     expect(err.message).to.include("flanneld.service did not start");
     expect(err.message).to.include("atomic containers update restarted it and the start failed");
     expect(err.message).to.include('journalctl -u flanneld.service"');
-    expect(commandsOf(sim, node).filter((c) => c.startsWith("atomic "))).to.deep.equal([
+    expect(toolsOf(sim, node).filter((c) => c.startsWith("atomic "))).to.deep.equal([
       "atomic containers update --set=FLANNEL_TEST_MARK=2 flanneld",
     ]);
     // What atomic left: no symlink, a checkout, the unit file.
@@ -133,7 +133,13 @@ describe("SystemContainer flanneld: failed starts and the half-removed container
     const ran = commandsOf(sim, node);
     const repair = ran.findIndex((c) => c.startsWith("sh -c '# atomic-host:container-repair v1"));
     expect(repair, ran.join("\n")).to.be.greaterThan(-1);
-    expect(ran.slice(repair + 1).filter((c) => /^(atomic|systemctl start)/.test(c))).to.deep.equal([
+    // The tools that ran after the repair script (tools.log has them also where a step ran with a read).
+    const after = Date.parse(sim.readCommandsLog(node)[repair]!.time);
+    const tools = sim
+      .readToolsLog(node)
+      .filter((e) => Date.parse(e.time) >= after)
+      .map((e) => e.argv.join(" "));
+    expect(tools.filter((c) => /^(atomic|systemctl start)/.test(c))).to.deep.equal([
       `atomic pull --storage=ostree ${IMAGE}`,
       `atomic install --system --system-package=no --storage=ostree --set=FLANNEL_TEST_MARK=2 --name=flanneld ${IMAGE}`,
       "systemctl start flanneld.service",

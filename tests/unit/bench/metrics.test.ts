@@ -137,10 +137,23 @@ describe("bench report: the pooled exec line", () => {
     expect(text).to.contain("median 19.12 ms over 200 sequential calls.");
     expect(text).to.contain("19.28 ms; pooled minus bare, the package's own share: -0.16 ms.");
   });
+  it("adds the plain sshd's figure when it was measured", () => {
+    const text = microLines({
+      standin,
+      execPooledMs: 19.12,
+      execRawMs: 19.28,
+      execPlainSshdMs: 12.63,
+      execCalls: 200,
+    }).join("\n");
+    expect(text).to.contain(
+      "outside the simulator (no namespace, no logging wrapper, root's bash with an empty home): 12.63 ms",
+    );
+  });
   it("leaves the floor out for results measured before it was", () => {
     const text = microLines({ standin, execPooledMs: 20.52, execCalls: 200 }).join("\n");
     expect(text).to.contain("median 20.52 ms over 200 sequential calls.");
     expect(text).not.to.contain("bare ssh2");
+    expect(text).not.to.contain("plain OpenSSH");
   });
 });
 
