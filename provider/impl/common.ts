@@ -177,6 +177,12 @@ export const TIMEOUTS = {
   longMs: 30 * 60_000,
   /** A systemctl start or stop. */
   serviceMs: 5 * 60_000,
+  /**
+   * What a step's bound grows by when the system-container read runs in the same command (before it, or after it
+   * to verify it): the read takes well under a second, and a command whose connection is lost holds the host's lock
+   * until its bound has passed, so the margin is small rather than a whole `readMs`.
+   */
+  withReadMs: 30_000,
 } as const;
 
 /**

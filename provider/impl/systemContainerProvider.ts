@@ -225,7 +225,10 @@ async function observeThenPull(
   pullArgv: readonly string[],
 ): Promise<{ observed: SystemContainerObservation; pulled?: PulledAlready }> {
   const argv = buildReadThenPullCommand(name, pullArgv);
-  const whole = await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs + TIMEOUTS.longMs, hostTimeout: true });
+  const whole = await exec(conn, argv, {
+    timeoutMs: TIMEOUTS.longMs + TIMEOUTS.withReadMs,
+    hostTimeout: true,
+  });
   const parsed = parseReadThenPull(whole.stdout, whole.stderr);
   if (!parsed.ok) {
     requireSuccess(whole, "The read script needs a POSIX sh, readlink and systemctl on the host.");
@@ -307,7 +310,7 @@ async function runOne(
   } else if (options.thenRead) {
     progress(conn, formatCommandForDisplay(step.argv, { quote: quoteCommand }));
     const whole = await exec(conn, buildStepThenReadCommand(inputs.name, step.argv), {
-      timeoutMs: timeout + TIMEOUTS.readMs,
+      timeoutMs: timeout + TIMEOUTS.withReadMs,
       hostTimeout: true,
     });
     const parsed = parseStepThenRead(whole.stdout, whole.stderr);

@@ -37,6 +37,8 @@ describe("SystemContainer: round trips of an apply", function () {
     expect(created.outs.unitState).to.equal("active");
     expect(kinds()).to.deep.equal(["system-container-read-then-pull", "atomic", "step-then-read"]);
     expect(commandsOf(sim, node)[1]).to.equal(INSTALL);
+    // Each runs under the host's own bound, the pull's and the start's with it (coreutils timeout on the host).
+    expect(sim.readCommandsLog(node).map((e) => e.hostBound !== undefined)).to.deep.equal([true, true, true]);
     // Inside those commands, the tools the plan names ran in its order, each once.
     expect(toolsOf(sim, node).filter((c) => !/^systemctl is-(active|enabled) /.test(c))).to.deep.equal([
       PULL,
