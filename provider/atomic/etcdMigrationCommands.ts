@@ -116,6 +116,26 @@ printf '@@end\\n'
 exit 0
 `;
 
+/**
+ * The apply's first inspection, with the destination's `mkdir` in it: when the source is a directory (not a
+ * symlink) and nothing is at the destination, as {@link ETCD_INSPECT_SCRIPT} would report them, `mkdir -p -m 0700
+ * -- DEST` runs first and the script says how it ended (`@@made-destination STATUS`; mkdir's words on stderr); then
+ * the inspection, which sees the folder made. One command for what was the inspection, the mkdir and a second
+ * inspection. Only a create or update runs it; a refresh runs the plain inspection, which changes nothing.
+ */
+export const ETCD_PREPARE_INSPECT_SCRIPT = `# atomic-host:etcd-prepare-inspect v1
+if [ ! -L "$1" ] && [ -d "$1" ] && [ ! -L "$2" ] && [ ! -e "$2" ]; then
+  mkdir -p -m 0700 -- "$2"
+  printf '@@made-destination %s\\n' "$?"
+fi
+${ETCD_INSPECT_SCRIPT}`;
+
+/** The status of the `mkdir` {@link ETCD_PREPARE_INSPECT_SCRIPT} ran, or undefined when it ran none. */
+export function parseMadeDestination(stdout: string): number | undefined {
+  const m = /^@@made-destination ([0-9]+)$/m.exec(stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
 export const ETCD_MANIFEST_SCRIPT = `# atomic-host:etcd-manifest v1
 export LC_ALL=C
 ${MANIFEST_FUNCTION}
@@ -360,6 +380,17 @@ printf '@@end\\n'
 // Builders
 
 /** `sh -c INSPECT atomic-host-etcd SRC DEST UNIT`. `unit` is a full unit name, e.g. "etcd.service". */
+/** {@link buildEtcdInspectCommand} with the destination's `mkdir` first (see {@link ETCD_PREPARE_INSPECT_SCRIPT}). */
+export function buildEtcdPrepareInspectCommand(spec: {
+  source: string;
+  destination: string;
+  unit: string;
+}): string[] {
+  const argv = buildEtcdInspectCommand(spec);
+  argv[2] = ETCD_PREPARE_INSPECT_SCRIPT;
+  return argv;
+}
+
 export function buildEtcdInspectCommand(spec: {
   source: string;
   destination: string;

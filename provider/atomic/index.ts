@@ -195,6 +195,7 @@ export {
   ETCD_COPY_SCRIPT,
   ETCD_DISCARD_SCRIPT,
   ETCD_INSPECT_SCRIPT,
+  ETCD_PREPARE_INSPECT_SCRIPT,
   ETCD_MIGRATE_SCRIPT,
   ETCD_MANIFEST_SCRIPT,
   ETCD_VERIFY_SCRIPT,
@@ -206,6 +207,7 @@ export {
   buildCopyCommand,
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
+  buildEtcdPrepareInspectCommand,
   buildEtcdLineageCommand,
   buildEtcdMigrateCommand,
   buildManifestCommand,
@@ -213,6 +215,7 @@ export {
   buildVerifyCommand,
   memberBackupPath,
   memberTempPath,
+  parseMadeDestination,
   migrateResultPath,
 } from "./etcdMigrationCommands";
 export {

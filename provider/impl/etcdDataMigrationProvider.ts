@@ -3,8 +3,8 @@
  * /var/lib/etcd/etcd.etcd/`, made safe. What each method does on the host:
  * - check:  absolute, normalised, non-nested paths; `commands` lists the steps (planEtcdMigration: the apply's
  *           builders, in its order; nothing for a migration already in the state). No SSH.
- * - create: under the host's lock: inspect (source is a member directory with wal/ and snap/; destination;
- *           leftovers, discarded then inspected again); an existing DEST/member is compared with the source
+ * - create: under the host's lock: inspect, making a missing destination first in the same command (source is a
+ *           member directory with wal/ and snap/; destination; leftovers, discarded then inspected again); an existing DEST/member is compared with the source
  *           (modes aside) and, when it differs, its WAL with the source's: identical, or the source's history
  *           continued by etcd (the migration done and in use), means adopt: no copy, no stop; anything else is
  *           refused (conflict "fail") or moved to DEST/member.backup-<UTC> (conflict "backup"). To copy: ONE
@@ -28,7 +28,10 @@ import {
   backupTimestamp,
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
+  buildEtcdPrepareInspectCommand,
   buildSystemctlCommand,
+  formatCommandForDisplay,
+  parseMadeDestination,
   parseIsActiveOutput,
   buildDestinationMkdirCommand,
   formatPlanLines,
@@ -63,6 +66,7 @@ import {
   progress,
   runStep,
   execAndParse,
+  parseFailure,
   refusal,
 } from "./common";
 import { guardMemberStop } from "./etcdClusterView";
@@ -99,6 +103,29 @@ async function inspect(conn: Connection, spec: Spec): Promise<EtcdInspection> {
 }
 
 /** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
+/**
+ * The apply's first inspection: the destination's `mkdir` (when the source is a directory and nothing is at the
+ * destination), then the inspection, in one command under the host's bound (ETCD_PREPARE_INSPECT_SCRIPT).
+ */
+async function prepareAndInspect(conn: Connection, spec: Spec): Promise<EtcdInspection> {
+  const argv = buildEtcdPrepareInspectCommand(spec);
+  const mkdir = buildDestinationMkdirCommand(spec.destination);
+  const out = await exec(conn, argv, { timeoutMs: TIMEOUTS.readMs, hostTimeout: true });
+  const made = parseMadeDestination(out.stdout);
+  if (made !== undefined) {
+    progress(conn, formatCommandForDisplay(mkdir, { quote: quoteCommand }));
+    // mkdir's words are the script's stderr (the inspection after it writes none).
+    requireSuccess(
+      { ...out, command: quoteCommand(mkdir), exitCode: made },
+      `Could not create ${spec.destination}.`,
+    );
+  }
+  requireSuccess(out, "The inspect script needs sh, find, du, df and systemctl.");
+  const parsed = parseEtcdInspectOutput(out.stdout);
+  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
+  return parsed.value;
+}
+
 async function readUnitState(conn: Connection, unit: string): Promise<EtcdUnitAfterDelete> {
   const active = await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs });
   const enabled = await exec(conn, buildSystemctlCommand("is-enabled", unit), { timeoutMs: TIMEOUTS.readMs });
@@ -140,21 +167,11 @@ async function migrate(id: string, inputs: Inputs): Promise<Outputs> {
   const conn = connectionOf(inputs);
   const spec = specOf(inputs);
   return withHostLock(conn, async () => {
-    let insp = await inspect(conn, spec);
+    // The inspection, with the destination made first when it is missing and the source is a directory: what
+    // systemd-tmpfiles would create for the etcd container (d ... 0700 root root); cp -r into a missing folder
+    // would create it AS the member directory, the layout mistake the guide warns about.
+    let insp = await prepareAndInspect(conn, spec);
     for (const w of etcdMigrationWarnings(insp, spec)) progress(conn, `warning: ${w}`);
-    if (insp.destination === "absent" && insp.source === "directory") {
-      // What systemd-tmpfiles would create for the etcd container (d ... 0700 root root): cp -r into a missing
-      // folder would create it AS the member directory, the layout mistake the guide warns about.
-      requireSuccess(
-        await runStep(
-          conn,
-          { argv: buildDestinationMkdirCommand(spec.destination), why: "create the destination" },
-          TIMEOUTS.readMs,
-        ),
-        `Could not create ${spec.destination}.`,
-      );
-      insp = await inspect(conn, spec);
-    }
     for (const t of insp.leftoverTempIds) {
       progress(conn, `discarding the temporary folder of an interrupted attempt (.member.tmp-${t})`);
       requireSuccess(

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -22,6 +23,8 @@ import {
   buildDiscardTempCommand,
   buildEtcdInspectCommand,
   buildEtcdMigrateCommand,
+  buildEtcdPrepareInspectCommand,
+  parseMadeDestination,
   buildManifestCommand,
   parseEtcdMigrateOutput,
   parseMigrateResult,
@@ -533,6 +536,35 @@ describe("the etcd migration scripts, run on this machine", () => {
     expect(i.sourceKib).to.be.a("number");
     expect(i.destinationAvailKib).to.be.a("number");
     expect(i.leftoverTempIds).to.deep.equal([]);
+  });
+
+  it("makes a missing destination (0700) in the apply's first inspection, says so, and inspects it made", () => {
+    rmSync(dest, { recursive: true });
+    const spec = { source: src, destination: dest, unit: "etcd-test-absent.service" };
+    const r = runLocally(buildEtcdPrepareInspectCommand(spec));
+    expect(parseMadeDestination(r.stdout)).to.equal(0);
+    expect(statSync(dest).mode & 0o7777).to.equal(0o700);
+    const i = parseEtcdInspectOutput(r.stdout);
+    expect(i.ok && [i.value.destination, i.value.member]).to.deep.equal(["directory", "absent"]);
+    // Made once: the next inspection finds it and runs no mkdir.
+    expect(parseMadeDestination(runLocally(buildEtcdPrepareInspectCommand(spec)).stdout)).to.equal(undefined);
+  });
+
+  it("makes no destination when the source is not a directory (absent, or a symlink), nor over anything there", () => {
+    rmSync(dest, { recursive: true });
+    const spec = (source: string) => ({ source, destination: dest, unit: "etcd-test-absent.service" });
+    expect(
+      parseMadeDestination(runLocally(buildEtcdPrepareInspectCommand(spec(join(root, "none")))).stdout),
+    ).to.equal(undefined);
+    symlinkSync(src, join(root, "link"));
+    expect(
+      parseMadeDestination(runLocally(buildEtcdPrepareInspectCommand(spec(join(root, "link")))).stdout),
+    ).to.equal(undefined);
+    symlinkSync(join(root, "elsewhere"), dest);
+    expect(parseMadeDestination(runLocally(buildEtcdPrepareInspectCommand(spec(src))).stdout)).to.equal(
+      undefined,
+    );
+    expect(existsSync(join(root, "elsewhere"))).to.equal(false);
   });
 
   it("copies, verifies and commits: destination/member then has the source's exact files", () => {
