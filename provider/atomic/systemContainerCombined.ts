@@ -77,20 +77,31 @@ printf '\\n${STEP_END}\\n' >&2
 set -- "$root" "$name"
 ${SYSTEM_CONTAINER_READ_SCRIPT}`;
 
+/** `sh -c SCRIPT ARG0 ROOT NAME ARGV...`: paths, the name and the step arrive only as positional parameters. */
+function combined(
+  script: string,
+  arg0: string,
+  name: string,
+  argv: readonly string[],
+  root: string,
+): string[] {
+  return [
+    "sh",
+    "-c",
+    script,
+    arg0,
+    assertOperand(root, "checkout root"),
+    assertOperand(name, "container name"),
+    ...argv,
+  ];
+}
+
 export function buildReadThenPullCommand(
   name: string,
   pullArgv: readonly string[],
   root: string = ATOMIC_CHECKOUT_ROOT,
 ): string[] {
-  return [
-    "sh",
-    "-c",
-    READ_THEN_PULL_SCRIPT,
-    "atomic-host-read",
-    assertOperand(root, "checkout root"),
-    assertOperand(name, "container name"),
-    ...pullArgv,
-  ];
+  return combined(READ_THEN_PULL_SCRIPT, "atomic-host-read", name, pullArgv, root);
 }
 
 export function buildStepThenReadCommand(
@@ -98,15 +109,7 @@ export function buildStepThenReadCommand(
   stepArgv: readonly string[],
   root: string = ATOMIC_CHECKOUT_ROOT,
 ): string[] {
-  return [
-    "sh",
-    "-c",
-    STEP_THEN_READ_SCRIPT,
-    "atomic-host-step",
-    assertOperand(root, "checkout root"),
-    assertOperand(name, "container name"),
-    ...stepArgv,
-  ];
+  return combined(STEP_THEN_READ_SCRIPT, "atomic-host-step", name, stepArgv, root);
 }
 
 /** Output of {@link buildReadThenPullCommand}: what the read found, and the pull's part when it ran. */
