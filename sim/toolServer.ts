@@ -26,6 +26,7 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import type { HostPaths } from "./host";
 import { hostPathEnv } from "./host";
+import { parseJsonLines } from "./tools/exec-wrapper";
 import type { ToolJob, ToolWorkerMessage } from "./toolWorker";
 import { PARENT_ENV } from "./toolWorker";
 
@@ -48,16 +49,7 @@ export interface ToolLogEntry {
 
 /** Parses tools.log text; a torn last line is ignored. */
 export function parseToolsLog(text: string): ToolLogEntry[] {
-  const out: ToolLogEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      out.push(JSON.parse(line) as ToolLogEntry);
-    } catch {
-      // only a line being written can be partial
-    }
-  }
-  return out;
+  return parseJsonLines<ToolLogEntry>(text);
 }
 
 /** A request as the client sent it (see client.c's wire format). */

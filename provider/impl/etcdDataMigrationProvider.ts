@@ -4,13 +4,14 @@
  * - check:  absolute, normalised, non-nested paths; `commands` lists the steps (planEtcdMigration: the apply's
  *           builders, in its order; nothing for a migration already in the state). No SSH.
  * - create: under the host's lock: inspect, making a missing destination first in the same command (source is a
- *           member directory with wal/ and snap/; destination; leftovers, discarded then inspected again); an existing DEST/member is compared with the source
- *           (modes aside) and, when it differs, its WAL with the source's: identical, or the source's history
- *           continued by etcd (the migration done and in use), means adopt: no copy, no stop; anything else is
- *           refused (conflict "fail") or moved to DEST/member.backup-<UTC> (conflict "backup"). To copy: ONE
- *           host-side script (ETCD_MIGRATE_SCRIPT, under the host's own time bound) stops the unit and proves it
- *           inactive, moves DEST/member aside if asked, `cp -a` into DEST/.member.tmp-<id>, verifies every file's
- *           size, mode and sha256 against the source, and renames it to DEST/member in one `mv -T`. Any failure
+ *           member directory with wal/ and snap/; destination; leftovers, discarded then inspected again); an
+ *           existing DEST/member is compared with the source (modes aside) and, when it differs, its WAL with the
+ *           source's: identical, or the source's history continued by etcd (the migration done and in use), means
+ *           adopt: no copy, no stop; anything else is refused (conflict "fail") or moved to
+ *           DEST/member.backup-<UTC> (conflict "backup"). To copy: ONE host-side script (ETCD_MIGRATE_SCRIPT,
+ *           under the host's own time bound) stops the unit and proves it inactive, moves DEST/member aside if
+ *           asked, `cp -a` into DEST/.member.tmp-<id>, verifies every file's size, mode and sha256 against the
+ *           source, and renames it to DEST/member in one `mv -T`. Any failure
  *           before that rename (a step, the time bound, or the client going away) rolls back on the host: the
  *           copy removed, the backup moved back, the unit started again on the source data and proven active.
  *           The source is never modified or removed. A lost connection is followed by reading the outcome the
@@ -102,7 +103,6 @@ async function inspect(conn: Connection, spec: Spec): Promise<EtcdInspection> {
   });
 }
 
-/** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
 /**
  * The apply's first inspection: the destination's `mkdir` (when the source is a directory and nothing is at the
  * destination), then the inspection, in one command under the host's bound (ETCD_PREPARE_INSPECT_SCRIPT).
@@ -126,6 +126,7 @@ async function prepareAndInspect(conn: Connection, spec: Spec): Promise<EtcdInsp
   return parsed.value;
 }
 
+/** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */
 async function readUnitState(conn: Connection, unit: string): Promise<EtcdUnitAfterDelete> {
   const active = await exec(conn, buildSystemctlCommand("is-active", unit), { timeoutMs: TIMEOUTS.readMs });
   const enabled = await exec(conn, buildSystemctlCommand("is-enabled", unit), { timeoutMs: TIMEOUTS.readMs });

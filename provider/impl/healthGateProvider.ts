@@ -3,8 +3,8 @@
  * - check:  validates `checks`; `commands` lists each check, what it runs, and the host. No SSH.
  * - create / update: every check at once over the host's one SSH connection, each polled (1 s apart) until it
  *           passes or its timeout runs out; a check that never passes fails the gate with its name, the host and
- *           its last output (the first such check in declared order), and the next `up` runs the gate again (a failed create records nothing; a failed
- *           update keeps the old triggers, so the diff still differs).
+ *           its last output (the first such check in declared order), and the next `up` runs the gate again (a
+ *           failed create records nothing; a failed update keeps the old triggers, so the diff still differs).
  * - read:   the state as it is (a gate's result is a moment, not host state): refresh connects to nothing.
  * - delete: nothing.
  */

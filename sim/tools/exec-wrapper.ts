@@ -41,19 +41,29 @@ export interface CommandLogEntry {
   cpuMs?: number;
 }
 
-/** Parses commands.log text; a torn last line (a command still being logged) is ignored. */
-export function parseCommandsLog(text: string): CommandLogEntry[] {
-  const entries: CommandLogEntry[] = [];
+/**
+ * The lines of a JSON-lines log (commands.log, tools.log), parsed; a line that is not JSON, a torn last line
+ * (an entry still being written) is skipped.
+ */
+export function parseJsonLines<T>(text: string): T[] {
+  const entries: T[] = [];
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
     try {
-      const raw = JSON.parse(line) as Omit<CommandLogEntry, "sent" | "hostBound">;
-      entries.push({ ...raw, ...splitHostBound(raw.command) });
+      entries.push(JSON.parse(line) as T);
     } catch {
       // Only the last line can be partial; anything else would be a bug worth seeing, but never crash a reader.
     }
   }
   return entries;
+}
+
+/** Parses commands.log text; a torn last line (a command still being logged) is ignored. */
+export function parseCommandsLog(text: string): CommandLogEntry[] {
+  return parseJsonLines<Omit<CommandLogEntry, "sent" | "hostBound">>(text).map((raw) => ({
+    ...raw,
+    ...splitHostBound(raw.command),
+  }));
 }
 
 /** The `timeout --kill-after Ks Ts` prefix a client puts before a command to bound it on the host. */

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import { SimCluster } from "../../sim";
 import { skipUnlessSimAvailable } from "../integration/sim/support";
 import { PulumiProject, writeProgram } from "../helpers/pulumi";
+import { toolsOf } from "../helpers/simFixture";
 import { tempDir } from "../helpers/tempDirs";
 
 // The errors a person meets on a first stack, through the real CLI against simulated hosts, each saying what to
@@ -170,12 +171,9 @@ describe("error messages through the Pulumi CLI", function () {
       expect(r.output).to.match(/manifest unknown/);
       expect(next).not.to.match(/manifest unknown/);
       // The pull failed (it ran with the read before it, in one command), and nothing was installed after it.
-      expect(
-        sim
-          .readToolsLog("master1")
-          .map((e) => e.argv.join(" "))
-          .filter((c) => c.startsWith("atomic ")),
-      ).to.deep.equal(["atomic pull --storage=ostree registry.fedoraproject.org/f27/flannel-typo"]);
+      expect(toolsOf(sim, "master1").filter((c) => c.startsWith("atomic "))).to.deep.equal([
+        "atomic pull --storage=ostree registry.fedoraproject.org/f27/flannel-typo",
+      ]);
     });
 
     it("prints a line per failed dial attempt while the host refuses connections", async () => {

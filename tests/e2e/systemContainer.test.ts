@@ -5,6 +5,7 @@ import * as path from "path";
 import { SimCluster } from "../../sim";
 import { publishImage } from "../../sim/catalog";
 import { PulumiProject, downloadAttempts, pulumiBinDir, writeProgram } from "../helpers/pulumi";
+import { toolsOf } from "../helpers/simFixture";
 import { tempDir } from "../helpers/tempDirs";
 
 // The migration guide's master sequence and etcd (with --storage=ostree) through the real Pulumi CLI, against a
@@ -40,7 +41,7 @@ describe("SystemContainer through the Pulumi CLI", function () {
   const logins = () => sim.countAcceptedLogins("host1");
   const commands = () => sim.readCommandsLog("host1").map((e) => e.command);
   /** The tools that ran, also inside a command that ran a step with the read after it. */
-  const tools = () => sim.readToolsLog("host1").map((e) => e.argv.join(" "));
+  const tools = () => toolsOf(sim, "host1");
 
   before(async () => {
     sim = await SimCluster.start({ dir: tempDir("pah-e2e-sc"), hosts: 1 });
