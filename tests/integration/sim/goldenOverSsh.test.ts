@@ -270,12 +270,14 @@ describe("golden outputs of atomic and rpm-ostree over real SSH", function () {
       const startEtcdAndFailFlanneld = async () => {
         // flanneld starts only once its etcd holds the network config (sim/tools/flannel.ts): the etcd system
         // container starts from an empty data dir here, so the config is written into it first, as on a cluster.
-        await inHost(
-          live,
-          "contrib",
-          "systemctl start etcd && etcdctl set /atomic.io/network/config " +
-            `'${CONTRIB_NETWORK_CONFIG}' >/dev/null && systemctl start flanneld`,
-        );
+        // The etcd system container's unit is Type=simple, so its start returns before etcd serves (as under
+        // systemd): the config is written once etcd takes it, not straight after the start (that raced in CI).
+        await inHost(live, "contrib", "systemctl start etcd");
+        const setConfig = `etcdctl set /atomic.io/network/config '${CONTRIB_NETWORK_CONFIG}' >/dev/null`;
+        await until("etcd to take the network config", async () => {
+          return (await live.cluster.exec("contrib", setConfig)).exitCode === 0;
+        });
+        await inHost(live, "contrib", "systemctl start flanneld");
         const pid = (await inHost(live, "contrib", "systemctl show -p MainPID --value flanneld")).trim();
         expect(Number(pid), "flanneld's MainPID").to.be.greaterThan(0);
         await inHost(live, "contrib", `kill -KILL ${pid}`);
