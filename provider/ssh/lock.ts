@@ -6,11 +6,13 @@
  * progress"), so work that must not overlap on a host takes this lock; different hosts proceed in parallel.
  * The lock is keyed by the host's identity ({@link hostIdentity}: resolved address and port), so one host named
  * two ways is one lock. A command whose connection was lost while it ran may still be running on the host until
- * its host-side bound passes ({@link holdHostUntil}); the next holder of that host's lock waits for that.
+ * its host-side bound passes ({@link holdHostUntil}); the next holder of that host's lock waits for that, unless the
+ * host cannot be reached at all (then it fails at once, as its command would after the wait).
  */
 import type { Connection } from "./connection";
 import { hostIdentity } from "./identity";
 import { logLine } from "./log";
+import { acquire } from "./pool";
 import { sleep } from "./sleep";
 
 /** Tail of each lock's FIFO chain: the promise the next comer waits for. */
@@ -24,10 +26,7 @@ const busyUntil = new Map<string, number>();
  * whether it resolves or throws. Before `fn` runs, the holder also waits until no orphaned command may still be
  * running on the host.
  */
-export async function withHostLock<T>(
-  conn: Pick<Connection, "host" | "port">,
-  fn: () => Promise<T>,
-): Promise<T> {
+export async function withHostLock<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
   const identity = await hostIdentity(conn);
 
   const previous = tails.get(identity) ?? Promise.resolve();
@@ -38,7 +37,7 @@ export async function withHostLock<T>(
 
   await previous;
   try {
-    await waitUntilIdle(identity, conn.host);
+    await waitUntilIdle(identity, conn);
     return await fn();
   } finally {
     unlock();
@@ -64,17 +63,38 @@ export function releaseHostHold(conn: Pick<Connection, "host" | "port">): void {
   void hostIdentity(conn).then((identity) => busyUntil.delete(identity));
 }
 
-async function waitUntilIdle(identity: string, host: string): Promise<void> {
+async function waitUntilIdle(identity: string, conn: Connection): Promise<void> {
   const until = busyUntil.get(identity);
   if (until === undefined) return;
-  const wait = until - Date.now();
-  if (wait > 0) {
-    logLine(
-      `waiting ${Math.ceil(wait / 1000)} s for ${host}: a command whose connection was lost may run until then`,
-    );
-    await sleep(wait);
+  if (until > Date.now()) {
+    await failIfUnreachable(conn);
+    const wait = until - Date.now();
+    if (wait > 0) {
+      logLine(
+        `waiting ${Math.ceil(wait / 1000)} s for ${conn.host}: a command whose connection was lost may run until then`,
+      );
+      await sleep(wait);
+    }
   }
   if ((busyUntil.get(identity) ?? 0) <= Date.now()) busyUntil.delete(identity);
+}
+
+/**
+ * Before waiting out an orphaned command's bound: a host that cannot be reached now could not take the next command
+ * after the wait either, so its dial error is thrown at once (a dead sshd fails the host's queued resources in
+ * seconds instead of after the bound, up to half an hour). The probe is the pool's own acquire: the connection it
+ * opens stays pooled for the command that follows, and a host found unreachable earlier in the run fails at once.
+ * Nothing runs on the host.
+ */
+async function failIfUnreachable(conn: Connection): Promise<void> {
+  try {
+    (await acquire(conn)).release();
+  } catch (err) {
+    logLine(
+      `not waiting for ${conn.host}: a command whose connection was lost may still run there, but the host cannot be reached`,
+    );
+    throw err;
+  }
 }
 
 /** Number of locks currently held or waited for (for tests). */

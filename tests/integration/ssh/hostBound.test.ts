@@ -144,4 +144,35 @@ describe("ssh: host-side bounds against a simulated host", function () {
       `first ended ${a.time} + ${a.durationMs} ms; second started ${b.time}`,
     ).to.be.at.least(aEnd);
   });
+
+  it("fails the next holder at once when the host cannot be reached, instead of waiting out the lost command's bound", async () => {
+    sim.clearCommandsLog("host1");
+    const seconds = uniqueSeconds(44);
+    // A bound of almost two minutes, so failing before it passed cannot be the wait having ended.
+    const timeoutMs = 120_000;
+    const quick: Connection = { ...conn, dialErrorLimit: 2, perDialTimeout: 5 };
+    const first = withHostLock(quick, () =>
+      exec(quick, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs, hostTimeout: true }),
+    ).then(
+      () => undefined,
+      (e: unknown) => e as RemoteError,
+    );
+    await until("the first command to run", () => sleeping(seconds).length > 0, 30_000, 50);
+    const boundEnds = Date.now() + planHostTimeout(timeoutMs).boundMs;
+    await sim.killSshd("host1", { restartAfterMs: -1 });
+    try {
+      expect((await first)?.kind).to.equal("connection");
+      const err = await remoteRejection(
+        withHostLock(quick, () => exec(quick, ["echo", "second"], { timeoutMs: 30_000 })),
+      );
+      expect(err.kind).to.equal("connect");
+      expect(Date.now(), "failed before the lost command's bound passed").to.be.below(boundEnds);
+      // The orphan still runs (the host's bound will stop it); the second command never reached the host.
+      expect(sleeping(seconds)).to.have.length.greaterThan(0);
+      expect(sim.readCommandsLog("host1").some((e) => e.command.includes("echo second"))).to.equal(false);
+    } finally {
+      for (const pid of sleeping(seconds)) process.kill(pid, "SIGKILL");
+      await sim.startHost("host1");
+    }
+  });
 });
