@@ -33,7 +33,7 @@ import * as os from "os";
 import * as path from "path";
 import { SimCluster, type CommandLogEntry } from "../sim";
 import { TIME_PARTS, renderSvg, svgToPng, timeBreakdownSpec, wallTimeSpec } from "./bench/charts";
-import { TimedCommand, floorSeconds, longestCommandChain } from "./bench/metrics";
+import { TimedCommand, floorSeconds, longestCommandChain, peakBusyHosts } from "./bench/metrics";
 import { RunSampler, childPids, descendants, readProc } from "./bench/probes";
 import {
   BenchReport,
@@ -375,6 +375,7 @@ async function benchCluster(
       criticalPathCommands: critical.length,
       floorSeconds: floorSeconds(critical.length, latencyMs),
       resources,
+      peakBusyHosts: peakBusyHosts(newCommands),
     };
     if (!result.ok) result.errorTail = r.output.split("\n").slice(-40).join("\n");
     runs.push(result);

@@ -107,6 +107,30 @@ export function longestCommandChain(commands: readonly TimedCommand[]): Critical
 }
 
 /**
+ * The most hosts that were running a remote command at the same moment: whether the run kept the hosts busy side by
+ * side or took them one after another (a package that serialised hosts would show 1). A command that ended in the
+ * same millisecond another started does not overlap it.
+ */
+export function peakBusyHosts(commands: readonly TimedCommand[]): number {
+  // Ends sort before starts at the same instant, so back-to-back commands never count as overlapping.
+  const events = commands
+    .flatMap((c) => [
+      { at: c.startMs, host: c.host, delta: 1 },
+      { at: c.startMs + c.durationMs, host: c.host, delta: -1 },
+    ])
+    .sort((a, b) => a.at - b.at || a.delta - b.delta);
+  const running = new Map<string, number>();
+  let peak = 0;
+  for (const e of events) {
+    const n = (running.get(e.host) ?? 0) + e.delta;
+    if (n > 0) running.set(e.host, n);
+    else running.delete(e.host);
+    peak = Math.max(peak, running.size);
+  }
+  return peak;
+}
+
+/**
  * SSH round trips one remote command costs on an open connection: the channel open and the exec request each wait
  * for the server's answer (RFC 4254 §5.1, §6.5); the output and exit status then come back with the second.
  */

@@ -63,6 +63,8 @@ export interface RunResult {
   floorSeconds?: number;
   /** Dynamic resources in the stack (SystemContainer, EtcdDataMigration, ...), for per-resource figures. */
   resources?: number;
+  /** The most hosts running a remote command at the same moment (metrics.ts `peakBusyHosts`). Absent in older results. */
+  peakBusyHosts?: number;
 }
 
 export interface ClusterResult {
@@ -187,6 +189,20 @@ export function acceptanceLines(runs: RunResult[]): string[] {
     });
 }
 
+/**
+ * For each `pulumi up` from scratch with reuse on: the most hosts that ran a command at the same moment, against
+ * the hosts there were (the engine works on hosts side by side; a package that serialised them would show 1).
+ */
+export function concurrencyLines(runs: RunResult[]): string[] {
+  return runs
+    .filter((r) => r.op === "up" && r.mode === "on" && r.peakBusyHosts !== undefined && r.remoteCommands > 0)
+    .sort((a, b) => (a.latencyMs ?? 0) - (b.latencyMs ?? 0) || a.hosts - b.hosts)
+    .map((r) => {
+      const at = r.latencyMs === undefined ? "" : ` at ${r.latencyMs} ms`;
+      return `- ${r.hosts} host(s)${at}: at most ${r.peakBusyHosts} of ${r.hosts} ran a command at the same moment`;
+    });
+}
+
 /** bench/results/latest.md. */
 export function markdownReport(report: BenchReport, previous?: GoalFigures): string {
   const m = report.machine;
@@ -223,6 +239,11 @@ export function markdownReport(report: BenchReport, previous?: GoalFigures): str
     "**SSH connections for a `pulumi up` with reuse on, against the number of hosts:**",
     "",
     ...acceptanceLines(report.runs),
+    "",
+    "**Hosts running a command at the same moment, in a `pulumi up` from scratch with reuse on** (from the hosts' " +
+      "commands.log):",
+    "",
+    ...concurrencyLines(report.runs),
     "",
     "## Goals",
     "",

@@ -6,10 +6,17 @@ import {
   median,
   parseProcStat,
   parseStandinProbe,
+  peakBusyHosts,
   treeTicks,
 } from "../../../scripts/bench/metrics";
 import { TIME_PARTS } from "../../../scripts/bench/charts";
-import { microLines, timeSlices, type BenchReport, type RunResult } from "../../../scripts/bench/report";
+import {
+  concurrencyLines,
+  microLines,
+  timeSlices,
+  type BenchReport,
+  type RunResult,
+} from "../../../scripts/bench/report";
 
 /** A command on `host` from `start` to `end` ms (a synthetic commands.log line). */
 const cmd = (host: string, command: string, start: number, end: number): TimedCommand => ({
@@ -94,6 +101,45 @@ describe("bench metrics: the critical path of remote commands", () => {
   it("puts the floor at two round trips per command (channel open, exec): 10 commands at 50 ms each way, 2 s", () => {
     expect(floorSeconds(10, 50)).to.equal(2);
     expect(floorSeconds(3, 0)).to.equal(0);
+  });
+});
+
+describe("bench metrics: hosts running a command at the same moment", () => {
+  it("counts hosts, not commands: two commands at once on one host are one busy host", () => {
+    expect(
+      peakBusyHosts([
+        cmd("h1", "a", 0, 100),
+        cmd("h1", "b", 10, 90),
+        cmd("h2", "c", 50, 60),
+        cmd("h3", "d", 55, 200),
+      ]),
+    ).to.equal(3);
+  });
+
+  it("is 1 for hosts served one after another, including back to back in the same millisecond", () => {
+    expect(
+      peakBusyHosts([cmd("h1", "a", 0, 100), cmd("h2", "b", 100, 200), cmd("h3", "c", 250, 300)]),
+    ).to.equal(1);
+  });
+
+  it("is 0 without remote commands", () => {
+    expect(peakBusyHosts([])).to.equal(0);
+  });
+
+  it("reports it for each up from scratch with reuse on that ran commands", () => {
+    const run = (hosts: number, op: RunResult["op"], mode: RunResult["mode"], peak: number, commands = 10) =>
+      ({ hosts, op, mode, latencyMs: 25, peakBusyHosts: peak, remoteCommands: commands }) as RunResult;
+    expect(
+      concurrencyLines([
+        run(4, "up", "on", 4),
+        run(1, "up", "on", 1),
+        run(4, "up", "off", 3),
+        run(4, "refresh", "on", 4),
+      ]),
+    ).to.deep.equal([
+      "- 1 host(s) at 25 ms: at most 1 of 1 ran a command at the same moment",
+      "- 4 host(s) at 25 ms: at most 4 of 4 ran a command at the same moment",
+    ]);
   });
 });
 
