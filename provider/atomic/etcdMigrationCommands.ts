@@ -379,32 +379,35 @@ printf '@@end\\n'
 // ---------------------------------------------------------------------------------------------------------------
 // Builders
 
+/** `sh -c SCRIPT atomic-host-etcd SRC DEST UNIT`: the inspection's operands, whichever form of it runs. */
+function inspectArgv(script: string, spec: { source: string; destination: string; unit: string }): string[] {
+  return [
+    "sh",
+    "-c",
+    script,
+    ARG0,
+    assertOperand(spec.source, "source"),
+    assertOperand(spec.destination, "destination"),
+    assertOperand(spec.unit, "unit"),
+  ];
+}
+
 /** `sh -c INSPECT atomic-host-etcd SRC DEST UNIT`. `unit` is a full unit name, e.g. "etcd.service". */
+export function buildEtcdInspectCommand(spec: {
+  source: string;
+  destination: string;
+  unit: string;
+}): string[] {
+  return inspectArgv(ETCD_INSPECT_SCRIPT, spec);
+}
+
 /** {@link buildEtcdInspectCommand} with the destination's `mkdir` first (see {@link ETCD_PREPARE_INSPECT_SCRIPT}). */
 export function buildEtcdPrepareInspectCommand(spec: {
   source: string;
   destination: string;
   unit: string;
 }): string[] {
-  const argv = buildEtcdInspectCommand(spec);
-  argv[2] = ETCD_PREPARE_INSPECT_SCRIPT;
-  return argv;
-}
-
-export function buildEtcdInspectCommand(spec: {
-  source: string;
-  destination: string;
-  unit: string;
-}): string[] {
-  return [
-    "sh",
-    "-c",
-    ETCD_INSPECT_SCRIPT,
-    ARG0,
-    assertOperand(spec.source, "source"),
-    assertOperand(spec.destination, "destination"),
-    assertOperand(spec.unit, "unit"),
-  ];
+  return inspectArgv(ETCD_PREPARE_INSPECT_SCRIPT, spec);
 }
 
 /** `sh -c MANIFEST atomic-host-etcd DIR`: one line per entry below DIR, with a sha256 for every file. */

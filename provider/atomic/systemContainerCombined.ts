@@ -13,9 +13,7 @@
  * The markers sit on lines of their own; the step's output is what precedes the first marker, less the one newline
  * the script adds before it (so output without a final newline comes back without one).
  */
-import type { ParseResult } from "./result";
-import { ok } from "./result";
-import { assertOperand } from "./result";
+import { assertOperand, ok, type ParseResult } from "./result";
 import {
   ATOMIC_CHECKOUT_ROOT,
   SYSTEM_CONTAINER_READ_SCRIPT,

@@ -211,8 +211,27 @@ export async function execAndParse<T>(
   parse: (stdout: string) => ParseResult<T>,
   options: { timeoutMs: number; hint: string },
 ): Promise<T> {
-  const out = requireSuccess(await exec(conn, argv, { timeoutMs: options.timeoutMs }), options.hint);
-  const parsed = parse(out.stdout);
+  return requireParsed(
+    conn,
+    argv,
+    await exec(conn, argv, { timeoutMs: options.timeoutMs }),
+    parse,
+    options.hint,
+  );
+}
+
+/**
+ * What `argv` printed, parsed; a non-zero exit throws with `hint` ({@link requireSuccess}), output that does not
+ * parse throws a parse failure naming the command.
+ */
+export function requireParsed<T>(
+  conn: Connection,
+  argv: readonly string[],
+  out: ExecResult,
+  parse: (stdout: string) => ParseResult<T>,
+  hint: string,
+): T {
+  const parsed = parse(requireSuccess(out, hint).stdout);
   if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
   return parsed.value;
 }

@@ -67,7 +67,7 @@ import {
   progress,
   runStep,
   execAndParse,
-  parseFailure,
+  requireParsed,
   refusal,
 } from "./common";
 import { guardMemberStop } from "./etcdClusterView";
@@ -95,11 +95,13 @@ function specOf(i: Inputs): Spec {
   };
 }
 
+const INSPECT_HINT = "The inspect script needs sh, find, du, df and systemctl.";
+
 async function inspect(conn: Connection, spec: Spec): Promise<EtcdInspection> {
   const argv = buildEtcdInspectCommand(spec);
   return execAndParse(conn, argv, parseEtcdInspectOutput, {
     timeoutMs: TIMEOUTS.readMs,
-    hint: "The inspect script needs sh, find, du, df and systemctl.",
+    hint: INSPECT_HINT,
   });
 }
 
@@ -120,10 +122,7 @@ async function prepareAndInspect(conn: Connection, spec: Spec): Promise<EtcdInsp
       `Could not create ${spec.destination}.`,
     );
   }
-  requireSuccess(out, "The inspect script needs sh, find, du, df and systemctl.");
-  const parsed = parseEtcdInspectOutput(out.stdout);
-  if (!parsed.ok) throw parseFailure(conn, argv, parsed.error);
-  return parsed.value;
+  return requireParsed(conn, argv, out, parseEtcdInspectOutput, INSPECT_HINT);
 }
 
 /** `systemctl is-active` and `is-enabled` of the unit (both exit non-zero for a stopped, disabled unit). */

@@ -41,6 +41,23 @@ function sleeping(seconds: string): number[] {
   return pids;
 }
 
+/**
+ * `sleep SECONDS` under the host's lock and a host-side bound of `timeoutMs`: resolves with the error it ended with
+ * (undefined if none), so a test can cut its connection meanwhile.
+ */
+function sleepUnderLock(
+  conn: Connection,
+  seconds: string,
+  timeoutMs: number,
+): Promise<RemoteError | undefined> {
+  return withHostLock(conn, () =>
+    exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs, hostTimeout: true }),
+  ).then(
+    () => undefined,
+    (e: unknown) => e as RemoteError,
+  );
+}
+
 describe("ssh: host-side bounds against a simulated host", function () {
   this.timeout(120_000);
   let dir: string;
@@ -113,12 +130,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
     sim.clearCommandsLog("host1");
     const seconds = uniqueSeconds(43);
     const timeoutMs = 6000;
-    const first = withHostLock(conn, () =>
-      exec(conn, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs, hostTimeout: true }),
-    ).then(
-      () => undefined,
-      (e: unknown) => e as RemoteError,
-    );
+    const first = sleepUnderLock(conn, seconds, timeoutMs);
     await until("the first command to run", () => sleeping(seconds).length > 0, 30_000, 50);
     await sim.killSshd("host1", { restartAfterMs: 200 });
     const err = await first;
@@ -151,12 +163,7 @@ describe("ssh: host-side bounds against a simulated host", function () {
     // A bound of almost two minutes, so failing before it passed cannot be the wait having ended.
     const timeoutMs = 120_000;
     const quick: Connection = { ...conn, dialErrorLimit: 2, perDialTimeout: 5 };
-    const first = withHostLock(quick, () =>
-      exec(quick, ["sh", "-c", `sleep ${seconds}; true`], { timeoutMs, hostTimeout: true }),
-    ).then(
-      () => undefined,
-      (e: unknown) => e as RemoteError,
-    );
+    const first = sleepUnderLock(quick, seconds, timeoutMs);
     await until("the first command to run", () => sleeping(seconds).length > 0, 30_000, 50);
     const boundEnds = Date.now() + planHostTimeout(timeoutMs).boundMs;
     await sim.killSshd("host1", { restartAfterMs: -1 });
